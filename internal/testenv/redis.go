@@ -1,0 +1,117 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisServer is one redis-server process owned by a test.
+type RedisServer struct {
+	Addr string
+	Dir  string
+	port int
+	args []string
+	cmd  *exec.Cmd
+	tb   testing.TB
+}
+
+// StartRedis starts a redis-server on a free loopback port in a temporary
+// directory, with AOF persistence on so restarts keep data. Extra
+// configuration directives ("name", "value" pairs) are appended. The server
+// is stopped when the test ends.
+func StartRedis(tb testing.TB, extra ...string) *RedisServer {
+	tb.Helper()
+	bin := lookPath(tb, "redis-server", "redis-server")
+	dir := tb.TempDir()
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port := FreePort(tb)
+		args := []string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--dir", dir, "--appendonly", "yes", "--save", "",
+			"--logfile", filepath.Join(dir, "redis.log"),
+			"--protected-mode", "no",
+		}
+		args = append(args, extra...)
+		s := &RedisServer{Addr: addr(port), Dir: dir, port: port, args: append([]string{bin}, args...), tb: tb}
+		if lastErr = s.start(); lastErr == nil {
+			tb.Cleanup(s.Stop)
+			return s
+		}
+	}
+	tb.Fatalf("testenv: start redis-server: %v", lastErr)
+	return nil
+}
+
+func (s *RedisServer) start() error {
+	s.cmd = exec.Command(s.args[0], s.args[1:]...)
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			log, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+			return fmt.Errorf("redis-server exited: %v\n%s", err, log)
+		default:
+		}
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+		err := c.Ping(context.Background()).Err()
+		c.Close()
+		if err == nil {
+			go func() { <-done }()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = s.cmd.Process.Kill()
+	return fmt.Errorf("redis-server on %s not ready after 10s", s.Addr)
+}
+
+// Stop kills the server (SIGKILL: a crash, not a clean shutdown) and waits
+// until its port is closed. Calling it twice is harmless.
+func (s *RedisServer) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	for i := 0; i < 200; i++ {
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
+		err := c.Ping(context.Background()).Err()
+		c.Close()
+		if err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.cmd = nil
+}
+
+// Restart stops the server and starts it again on the same port and
+// directory, so AOF data survives.
+func (s *RedisServer) Restart() {
+	s.tb.Helper()
+	s.Stop()
+	if err := s.start(); err != nil {
+		s.tb.Fatalf("testenv: restart redis-server: %v", err)
+	}
+}
+
+// Client returns a go-redis client for the server, closed when the test ends.
+func (s *RedisServer) Client(tb testing.TB) *redis.Client {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	tb.Cleanup(func() { c.Close() })
+	return c
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs every test of authmesh against real services.
+#
+# It installs redis-server and PostgreSQL with apt-get when they are missing
+# (as root), starts a throwaway PostgreSQL on a free loopback port in a
+# temporary directory, and runs the Go tests with the race detector, then a
+# short bounded run of each fuzz target. Tests start their own redis-server
+# processes (standalone, Cluster, Sentinel) through internal/testenv.
+#
+# Usage: scripts/test.sh [go test flags/packages]   (default: ./...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+pg_bindir() {
+	local d
+	for d in /usr/lib/postgresql/*/bin; do
+		[ -x "$d/initdb" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+ensure_deps() {
+	local missing=()
+	command -v redis-server >/dev/null || missing+=(redis-server)
+	command -v redis-cli >/dev/null || missing+=(redis-tools)
+	pg_bindir >/dev/null || missing+=(postgresql)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		log "missing: ${missing[*]}. Install them (sudo apt-get install -y ${missing[*]}) and run again."
+		exit 1
+	fi
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+		echo $((20000 + RANDOM % 20000))
+}
+
+start_postgres() {
+	local bindir run_as=()
+	bindir=$(pg_bindir)
+	PGTMP=$(mktemp -d /tmp/authmesh-pg.XXXXXX)
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres:postgres "$PGTMP" 2>/dev/null || { id postgres >/dev/null 2>&1 || useradd -r postgres; chown postgres "$PGTMP"; }
+		run_as=(runuser -u postgres --)
+	fi
+	PGPORT_TEST=$(free_port)
+	"${run_as[@]}" "$bindir/initdb" -D "$PGTMP/data" -U postgres --auth=trust -E UTF8 >"$PGTMP/initdb.log" 2>&1 ||
+		{ cat "$PGTMP/initdb.log" >&2; exit 1; }
+	"${run_as[@]}" "$bindir/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/pg.log" -w -t 60 \
+		-o "-p $PGPORT_TEST -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null ||
+		{ cat "$PGTMP/pg.log" >&2; exit 1; }
+	PG_STOP=("${run_as[@]}" "$bindir/pg_ctl" -D "$PGTMP/data" -m immediate stop)
+	export AUTHMESH_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT_TEST/postgres?sslmode=disable"
+	log "PostgreSQL on 127.0.0.1:$PGPORT_TEST"
+}
+
+cleanup() {
+	[ -n "${PG_STOP+x}" ] && "${PG_STOP[@]}" >/dev/null 2>&1 || true
+	[ -n "${PGTMP:-}" ] && rm -rf "$PGTMP"
+}
+trap cleanup EXIT
+
+ensure_deps
+start_postgres
+
+pkgs=("$@")
+[ ${#pkgs[@]} -eq 0 ] && pkgs=(./...)
+
+log "go vet"
+go vet ./...
+log "go test -race ${pkgs[*]}"
+go test -race -count=1 -timeout 20m "${pkgs[@]}"
+
+if [ $# -eq 0 ]; then
+	log "fuzzing each target briefly"
+	scripts/fuzz.sh 10s
+fi
+log "all tests passed"
