@@ -1,0 +1,59 @@
+// Package auth implements the auth service's use cases: accounts, device
+// sessions, token issuance and rotation, and revocation. Transport (GraphQL,
+// HTTP) lives elsewhere; storage and token formats are reached through small
+// interfaces declared here.
+package auth
+
+import "time"
+
+// ClientInfo describes the client making a request, as seen by the server.
+type ClientInfo struct {
+	IP        string // resolved client IP (trusted proxies honoured)
+	UserAgent string
+}
+
+// Caller is an authenticated request's identity, taken from a verified
+// access token whose session is still live.
+type Caller struct {
+	UserID    string
+	SessionID string
+	TokenID   string
+	ExpiresAt time.Time
+}
+
+// User is an account as shown to its owner.
+type User struct {
+	ID          string
+	Email       string
+	CreatedAt   time.Time
+	LastLoginAt time.Time // zero when never logged in
+}
+
+// LoginResult is what a successful login returns.
+type LoginResult struct {
+	Token        string // access token
+	RefreshToken string
+	UserID       string
+	Email        string
+	SessionID    string
+	ExpiresAt    time.Time // access token expiry
+}
+
+// TokenPair is what a successful refresh returns.
+type TokenPair struct {
+	Token        string
+	RefreshToken string
+	ExpiresAt    time.Time
+}
+
+// Session is a device session as shown to its owner.
+type Session struct {
+	ID         string
+	Current    bool
+	DeviceType string
+	DeviceName string
+	IPAddress  string
+	UserAgent  string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
