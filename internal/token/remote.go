@@ -1,0 +1,236 @@
+package token
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+)
+
+// RemoteKeys defaults.
+const (
+	DefaultRefreshInterval    = 5 * time.Minute
+	DefaultMinRefetchInterval = 10 * time.Second
+	// maxJWKSSize bounds a fetched JWKS document.
+	maxJWKSSize = 1 << 20
+	// fetchTimeout bounds one JWKS request.
+	fetchTimeout = 15 * time.Second
+)
+
+// RemoteKeysConfig configures RemoteKeys. Only URL is required.
+type RemoteKeysConfig struct {
+	// URL of the JWKS document, e.g. "http://auth:8080/.well-known/jwks.json".
+	URL string
+	// HTTPClient fetches the JWKS (default: a client with a 15s timeout).
+	HTTPClient *http.Client
+	// RefreshInterval is how often Run refetches (default 5m).
+	RefreshInterval time.Duration
+	// MinRefetchInterval is the least time between two fetches triggered by
+	// unknown kids, and the first retry delay after a failure (default 10s).
+	MinRefetchInterval time.Duration
+	// Logger receives fetch failures and skipped keys (default slog.Default()).
+	Logger *slog.Logger
+	// Clock timestamps refreshes (default time.Now). Scheduling uses real
+	// timers.
+	Clock func() time.Time
+}
+
+// RemoteKeys is a JWKS client: the verification keys of a validator that
+// trusts the auth service's published keys. VerificationKey never does I/O:
+// an unknown kid fails with ErrUnknownKey and asks Run for a rate-limited
+// background refetch, so a key published after the last refresh is trusted
+// shortly after. A failed refresh keeps the last good set; a key removed from
+// the JWKS stops being trusted after the next successful refresh. JWKs with
+// unsupported kty/crv/alg, a use other than "sig", private material or no
+// kid are ignored one by one. Safe for concurrent use.
+type RemoteKeys struct {
+	cfg   RemoteKeysConfig
+	set   atomic.Pointer[remoteSet]
+	poke  chan struct{}
+	fails atomic.Int64 // consecutive failed fetches
+}
+
+var _ VerificationKeys = (*RemoteKeys)(nil)
+
+// remoteSet is an immutable snapshot of the trusted keys.
+type remoteSet struct {
+	byID    map[string]verificationKey
+	fetched time.Time
+}
+
+// NewRemoteKeys validates cfg. It does no I/O: call Start, then Run.
+func NewRemoteKeys(cfg RemoteKeysConfig) (*RemoteKeys, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errorf(ErrInvalidConfig, "JWKS URL %q must be an absolute http(s) URL", cfg.URL)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: fetchTimeout}
+	}
+	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
+	cfg.MinRefetchInterval = cmp.Or(cfg.MinRefetchInterval, DefaultMinRefetchInterval)
+	if cfg.RefreshInterval < 0 || cfg.MinRefetchInterval < 0 {
+		return nil, errorf(ErrInvalidConfig, "negative JWKS refresh interval")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	r := &RemoteKeys{cfg: cfg, poke: make(chan struct{}, 1)}
+	r.set.Store(&remoteSet{})
+	return r, nil
+}
+
+// Start does the first fetch and returns its error, so the caller can retry
+// or report; until a fetch succeeds no key is trusted.
+func (r *RemoteKeys) Start(ctx context.Context) error { return r.Refresh(ctx) }
+
+// Refresh fetches the JWKS now and, if it is usable, replaces the trusted
+// set. On error the previous set is kept.
+func (r *RemoteKeys) Refresh(ctx context.Context) error {
+	set, err := r.fetch(ctx)
+	if err != nil {
+		r.fails.Add(1)
+		return err
+	}
+	r.fails.Store(0)
+	r.set.Store(set)
+	return nil
+}
+
+// LastRefresh is when the trusted set was last fetched successfully (zero
+// before the first success).
+func (r *RemoteKeys) LastRefresh() time.Time { return r.set.Load().fetched }
+
+// VerificationKey returns the trusted key named by kid if its algorithm is
+// alg. It never blocks: an unknown kid schedules a background refetch.
+func (r *RemoteKeys) VerificationKey(kid, alg string) (any, error) {
+	k, ok := r.set.Load().byID[kid]
+	if !ok {
+		select {
+		case r.poke <- struct{}{}:
+		default:
+		}
+		return nil, ErrUnknownKey
+	}
+	if k.alg != alg {
+		return nil, ErrAlgorithm
+	}
+	return k.key, nil
+}
+
+// Algorithms returns the asymmetric algorithms a JWKS may hold.
+func (r *RemoteKeys) Algorithms() []string { return asymmetricAlgorithms() }
+
+// Run refreshes every RefreshInterval (sooner, with backoff from
+// MinRefetchInterval, after a failure) and after unknown kids, at most once
+// per MinRefetchInterval, until ctx is done.
+func (r *RemoteKeys) Run(ctx context.Context) {
+	last := time.Now() // Start has just fetched
+	timer := time.NewTimer(r.nextDelay())
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-r.poke:
+			if wait := r.cfg.MinRefetchInterval - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+		}
+		last = time.Now()
+		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn("token: JWKS refresh failed; keeping the last good keys",
+				"url", r.cfg.URL, "err", err)
+		}
+		timer.Reset(r.nextDelay())
+	}
+}
+
+// nextDelay is RefreshInterval, or an exponential backoff after failures.
+func (r *RemoteKeys) nextDelay() time.Duration {
+	n := r.fails.Load()
+	if n == 0 {
+		return r.cfg.RefreshInterval
+	}
+	d := r.cfg.MinRefetchInterval << min(n-1, 16)
+	return min(d, r.cfg.RefreshInterval)
+}
+
+func (r *RemoteKeys) fetch(ctx context.Context) (*remoteSet, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("token: JWKS request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := r.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("token: fetch JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("token: fetch JWKS: status %s", resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("token: read JWKS: %w", err)
+	}
+	if len(body) > maxJWKSSize {
+		return nil, errors.New("token: JWKS document too large")
+	}
+	byID, err := r.parseSet(body)
+	if err != nil {
+		return nil, err
+	}
+	return &remoteSet{byID: byID, fetched: r.cfg.Clock()}, nil
+}
+
+// parseSet keeps the usable keys of a JWK Set document. A document whose
+// keys are all unusable is an error (the previous set is kept); an empty
+// "keys" array is a valid empty set.
+func (r *RemoteKeys) parseSet(body []byte) (map[string]verificationKey, error) {
+	var doc struct {
+		Keys *[]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Keys == nil {
+		return nil, errors.New("token: JWKS is not a JWK Set document")
+	}
+	byID := make(map[string]verificationKey, len(*doc.Keys))
+	for _, raw := range *doc.Keys {
+		var j inputJWK
+		if err := json.Unmarshal(raw, &j); err != nil {
+			r.cfg.Logger.Debug("token: ignoring malformed JWK", "err", err)
+			continue
+		}
+		vk, err := parseJWK(j)
+		if err != nil {
+			r.cfg.Logger.Debug("token: ignoring JWK", "kid", j.Kid, "err", err)
+			continue
+		}
+		if _, dup := byID[j.Kid]; dup {
+			r.cfg.Logger.Warn("token: ignoring JWK with duplicate kid", "kid", j.Kid)
+			continue
+		}
+		byID[j.Kid] = vk
+	}
+	if len(byID) == 0 && len(*doc.Keys) > 0 {
+		return nil, errors.New("token: JWKS holds no usable key")
+	}
+	return byID, nil
+}

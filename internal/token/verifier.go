@@ -1,0 +1,204 @@
+package token
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxTokenSize is the longest token Verify accepts, in bytes.
+const MaxTokenSize = 8 << 10
+
+// DefaultClockSkew is the verifier's default tolerance for clock differences.
+const DefaultClockSkew = 30 * time.Second
+
+// maxKidLen bounds the kid looked up in a key source.
+const maxKidLen = 256
+
+// b64strict decodes base64url without padding and rejects non-canonical
+// encodings, so one token has exactly one string form.
+var b64strict = base64.RawURLEncoding.Strict()
+
+// VerifierConfig configures a Verifier. Zero values are defaults.
+type VerifierConfig struct {
+	// Issuer is the required iss claim (default "authentication-service").
+	Issuer string
+	// Audience, when set, must be one of the token's aud values.
+	Audience string
+	// ClockSkew is the tolerance applied to exp, nbf and iat (default 30s;
+	// negative means none).
+	ClockSkew time.Duration
+	// Algorithms is the allowlist of JWS algorithms. Default: the algorithm
+	// family of the key source (HS256 for HMACKeys, EdDSA/ES256/RS256
+	// otherwise). The algorithm must also be the key's own algorithm.
+	Algorithms []string
+	// Clock returns the current time (default time.Now).
+	Clock func() time.Time
+}
+
+// Verifier checks tokens locally: CPU only, no I/O. Safe for concurrent use.
+type Verifier struct {
+	keys     VerificationKeys
+	issuer   string
+	audience string
+	skew     int64 // seconds
+	algs     []string
+	clock    func() time.Time
+}
+
+// NewVerifier returns a Verifier trusting the keys of keys.
+func NewVerifier(keys VerificationKeys, cfg VerifierConfig) (*Verifier, error) {
+	if keys == nil {
+		return nil, errorf(ErrInvalidConfig, "verifier needs VerificationKeys")
+	}
+	v := &Verifier{keys: keys, issuer: cfg.Issuer, audience: cfg.Audience, clock: cfg.Clock}
+	if v.issuer == "" {
+		v.issuer = DefaultIssuer
+	}
+	if v.clock == nil {
+		v.clock = time.Now
+	}
+	switch skew := cfg.ClockSkew; {
+	case skew == 0:
+		v.skew = int64(DefaultClockSkew / time.Second)
+	case skew > 0:
+		v.skew = int64((skew + time.Second - 1) / time.Second)
+	}
+	v.algs = slices.Clone(cfg.Algorithms)
+	if len(v.algs) == 0 {
+		if as, ok := keys.(algorithmSet); ok {
+			v.algs = as.Algorithms()
+		} else {
+			v.algs = asymmetricAlgorithms()
+		}
+	}
+	for _, a := range v.algs {
+		if a != AlgHS256 && a != AlgEdDSA && a != AlgES256 && a != AlgRS256 {
+			return nil, errorf(ErrInvalidConfig, "algorithm %q cannot be allowed", a)
+		}
+	}
+	return v, nil
+}
+
+// verifyHeader is the part of the JOSE header Verify looks at. The
+// RawMessage fields only detect forbidden parameters.
+type verifyHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Typ  string          `json:"typ"`
+	Jku  json.RawMessage `json:"jku"`
+	X5u  json.RawMessage `json:"x5u"`
+	Jwk  json.RawMessage `json:"jwk"`
+	X5c  json.RawMessage `json:"x5c"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// Verify checks raw as a token of type wantType (TypeAccess or TypeRefresh)
+// and returns its claims. The error wraps exactly one of the package's
+// verification sentinels. The algorithm is never taken from the token: it
+// must be allowed and be the algorithm of the key named by kid.
+func (v *Verifier) Verify(raw string, wantType string) (Claims, error) {
+	if len(raw) > MaxTokenSize {
+		return Claims{}, ErrTooLarge
+	}
+	dot1 := strings.IndexByte(raw, '.')
+	if dot1 <= 0 {
+		return Claims{}, ErrMalformed
+	}
+	dot2 := dot1 + 1 + strings.IndexByte(raw[dot1+1:], '.')
+	if dot2 <= dot1+1 || dot2 == len(raw)-1 || strings.IndexByte(raw[dot2+1:], '.') >= 0 {
+		return Claims{}, ErrMalformed
+	}
+	// One buffer: a copy of raw (the signing input is its prefix), then the
+	// decoded header, payload and signature.
+	buf := make([]byte, len(raw)+b64.DecodedLen(len(raw)))
+	src := buf[:copy(buf, raw)]
+	input := src[:dot2]
+	header, rest, ok := decodeSegment(buf[len(raw):], src[:dot1])
+	if !ok {
+		return Claims{}, ErrMalformed
+	}
+	payload, rest, ok := decodeSegment(rest, src[dot1+1:dot2])
+	if !ok {
+		return Claims{}, ErrMalformed
+	}
+	sig, _, ok := decodeSegment(rest, src[dot2+1:])
+	if !ok {
+		return Claims{}, ErrMalformed
+	}
+
+	var h verifyHeader
+	if json.Unmarshal(header, &h) != nil {
+		return Claims{}, ErrMalformed
+	}
+	if h.Jku != nil || h.X5u != nil || h.Jwk != nil || h.X5c != nil || h.Crit != nil {
+		return Claims{}, ErrForbiddenHeader
+	}
+	if !slices.Contains(v.algs, h.Alg) {
+		return Claims{}, ErrAlgorithm
+	}
+	if len(h.Kid) > maxKidLen {
+		return Claims{}, ErrUnknownKey
+	}
+	key, err := v.keys.VerificationKey(h.Kid, h.Alg)
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := verifySignature(h.Alg, key, input, sig); err != nil {
+		return Claims{}, err
+	}
+
+	var w wireClaims
+	if json.Unmarshal(payload, &w) != nil {
+		return Claims{}, ErrMalformed
+	}
+	if err := v.checkClaims(&w, h.Typ, wantType); err != nil {
+		return Claims{}, err
+	}
+	return w.claims(), nil
+}
+
+// decodeSegment decodes the base64url segment seg into the front of dst and
+// returns the decoded bytes and the unused rest of dst.
+func decodeSegment(dst, seg []byte) (out, rest []byte, ok bool) {
+	if len(seg) == 0 {
+		return nil, dst, false
+	}
+	n, err := b64strict.Decode(dst, seg)
+	if err != nil {
+		return nil, dst, false
+	}
+	return dst[:n], dst[n:], true
+}
+
+// checkClaims validates the authenticated header typ and claims.
+func (v *Verifier) checkClaims(w *wireClaims, typ, wantType string) error {
+	wantTyp := typAccess
+	if wantType == TypeRefresh {
+		wantTyp = typRefresh
+	} else if wantType != TypeAccess {
+		return ErrTokenType
+	}
+	if w.Type != wantType || !(strings.EqualFold(typ, wantTyp) || strings.EqualFold(typ, "application/"+wantTyp)) {
+		return ErrTokenType
+	}
+	if w.Subject == "" || w.ID == "" || w.SessionID == "" || w.ExpiresAt == 0 {
+		return ErrMissingClaim
+	}
+	if w.Issuer != v.issuer {
+		return ErrIssuer
+	}
+	if v.audience != "" && !slices.Contains(w.Audience, v.audience) {
+		return ErrAudience
+	}
+	now := v.clock().Unix()
+	if now-v.skew >= int64(w.ExpiresAt) {
+		return ErrExpired
+	}
+	if limit := now + v.skew; int64(w.NotBefore) > limit || int64(w.IssuedAt) > limit {
+		return ErrNotYetValid
+	}
+	return nil
+}
