@@ -108,7 +108,7 @@ func (v *Verifier) Verify(raw string, wantType string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	dot2 := dot1 + 1 + strings.IndexByte(raw[dot1+1:], '.')
-	if dot2 <= dot1+1 || dot2 == len(raw)-1 || strings.IndexByte(raw[dot2+1:], '.') >= 0 {
+	if dot2 <= dot1+1 || strings.IndexByte(raw[dot2+1:], '.') >= 0 {
 		return Claims{}, ErrMalformed
 	}
 	// One buffer: a copy of raw (the signing input is its prefix), then the
@@ -124,8 +124,10 @@ func (v *Verifier) Verify(raw string, wantType string) (Claims, error) {
 	if !ok {
 		return Claims{}, ErrMalformed
 	}
+	// An empty signature is decoded as such, so that alg "none" is
+	// reported as ErrAlgorithm below.
 	sig, _, ok := decodeSegment(rest, src[dot2+1:])
-	if !ok {
+	if !ok && dot2+1 < len(src) {
 		return Claims{}, ErrMalformed
 	}
 
