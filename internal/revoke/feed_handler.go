@@ -1,0 +1,318 @@
+package revoke
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// FeedConfig configures the feed handler. The zero value is usable.
+type FeedConfig struct {
+	// Heartbeat is how often a stream re-reads the source and sends a sync
+	// event. Validators measure staleness by it. Default 5s.
+	Heartbeat time.Duration
+	// MaxClients bounds concurrent streams; beyond it the handler answers
+	// 503 with Retry-After. Default 10000.
+	MaxClients int
+	// WriteTimeout bounds each write to a stream (a snapshot is one write),
+	// so a client that stops reading is dropped. It replaces the server's
+	// WriteTimeout for streams. Default 1m.
+	WriteTimeout time.Duration
+	// Logger receives source failures. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of FeedConfig.
+const (
+	DefaultFeedHeartbeat    = 5 * time.Second
+	DefaultFeedMaxClients   = 10000
+	DefaultFeedWriteTimeout = time.Minute
+)
+
+// feedBatch is how many events one Since call asks for.
+const feedBatch = 1000
+
+// feedRetryAfter is the Retry-After (seconds) of a 503.
+const feedRetryAfter = "2"
+
+// FeedHandler serves the revocation feed, GET /v1/revocations; see the
+// protocol description at the top of feed.go. It is safe for concurrent use.
+type FeedHandler struct {
+	src     Source
+	cfg     FeedConfig
+	log     *slog.Logger
+	clients atomic.Int64
+}
+
+var _ http.Handler = (*FeedHandler)(nil)
+
+// NewFeedHandler returns the feed handler over src. Streams end when the
+// request's context is done: the server must cancel it at shutdown (for
+// net/http, set http.Server.BaseContext to a context cancelled before
+// Shutdown), because Shutdown waits for active requests.
+func NewFeedHandler(src Source, cfg FeedConfig) (*FeedHandler, error) {
+	if src == nil {
+		return nil, errors.New("revoke: NewFeedHandler: nil Source")
+	}
+	if cfg.Heartbeat < 0 || cfg.MaxClients < 0 || cfg.WriteTimeout < 0 {
+		return nil, errors.New("revoke: NewFeedHandler: negative setting")
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultFeedHeartbeat
+	}
+	if cfg.MaxClients == 0 {
+		cfg.MaxClients = DefaultFeedMaxClients
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultFeedWriteTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &FeedHandler{src: src, cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Clients returns the number of open streams.
+func (h *FeedHandler) Clients() int { return int(h.clients.Load()) }
+
+// ServeHTTP serves one feed request.
+func (h *FeedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeFeedError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if !acceptsEventStream(r.Header.Values("Accept")) {
+		h.serveSnapshotJSON(w, r)
+		return
+	}
+	if n := h.clients.Add(1); n > int64(h.cfg.MaxClients) {
+		h.clients.Add(-1)
+		w.Header().Set("Retry-After", feedRetryAfter)
+		writeFeedError(w, http.StatusServiceUnavailable, "too many feed clients")
+		return
+	}
+	defer h.clients.Add(-1)
+	h.serveStream(w, r)
+}
+
+func (h *FeedHandler) serveSnapshotJSON(w http.ResponseWriter, r *http.Request) {
+	snap, err := h.src.Snapshot(r.Context())
+	if err != nil {
+		h.unavailable(w, r, err)
+		return
+	}
+	if snap.Entries == nil {
+		snap.Entries = []Entry{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(snap) == nil {
+		_ = bw.Flush() // a failed write means the client went away
+	}
+}
+
+// unavailable answers 503 for a failing source, before anything was written.
+func (h *FeedHandler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the client is gone
+	}
+	h.log.Error("revoke: feed: source unavailable", "err", err)
+	w.Header().Set("Retry-After", feedRetryAfter)
+	writeFeedError(w, http.StatusServiceUnavailable, "revocation source unavailable")
+}
+
+// feedStream is one client's stream.
+type feedStream struct {
+	h      *FeedHandler
+	rc     *http.ResponseController
+	sse    sseWriter
+	cursor string
+}
+
+func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	wake, unsubscribe := h.src.Subscribe() // before reading: no signal is lost
+	defer unsubscribe()
+
+	cursor := r.Header.Get(headerLastEventID)
+	if cursor == "" {
+		cursor = r.URL.Query().Get(FeedCursorParam)
+	}
+	var (
+		backlog []Event
+		snap    *Snapshot
+		err     error
+	)
+	if cursor != "" {
+		backlog, err = h.src.Since(ctx, cursor, feedBatch)
+		if err != nil && !errors.Is(err, ErrCursorExpired) && ctx.Err() == nil {
+			h.log.Warn("revoke: feed: cannot resume, sending a snapshot", "err", err)
+		}
+	}
+	if cursor == "" || err != nil {
+		s, err := h.src.Snapshot(ctx)
+		if err != nil {
+			h.unavailable(w, r, err)
+			return
+		}
+		snap, cursor = &s, s.Cursor
+	}
+
+	hd := w.Header()
+	hd.Set("Content-Type", FeedContentType)
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	st := &feedStream{
+		h:      h,
+		rc:     http.NewResponseController(w),
+		sse:    sseWriter{w: bufio.NewWriterSize(w, 32<<10)},
+		cursor: cursor,
+	}
+	if err := st.start(ctx, snap, backlog); err != nil {
+		st.ended(ctx, err)
+		return
+	}
+	st.ended(ctx, st.loop(ctx, wake))
+}
+
+// start writes the opening of the stream: the snapshot, or the backlog after
+// the client's cursor followed by a sync event.
+func (st *feedStream) start(ctx context.Context, snap *Snapshot, backlog []Event) error {
+	if err := st.sse.writeRetry(feedRetryMillis); err != nil {
+		return err
+	}
+	if snap != nil {
+		if snap.Entries == nil {
+			snap.Entries = []Entry{}
+		}
+		if err := st.sse.writeEvent(FeedEventSnapshot, snap.Cursor, snap); err != nil {
+			return err
+		}
+		return st.flush()
+	}
+	if err := st.writeEvents(backlog); err != nil {
+		return err
+	}
+	if len(backlog) == feedBatch {
+		if err := st.drain(ctx); err != nil {
+			return err
+		}
+	}
+	return st.sync()
+}
+
+// loop sends new events as the source signals them and a sync event every
+// heartbeat, until the client or the server goes.
+func (st *feedStream) loop(ctx context.Context, wake <-chan struct{}) error {
+	hb := time.NewTicker(st.h.cfg.Heartbeat)
+	defer hb.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+			if err := st.drain(ctx); err != nil {
+				return err
+			}
+		case <-hb.C:
+			// Re-read the source first, so that "sync" is true even if a
+			// signal was missed (another replica's append not yet polled).
+			if err := st.drain(ctx); err != nil {
+				return err
+			}
+			if err := st.sync(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// drain sends every event after the stream's cursor.
+func (st *feedStream) drain(ctx context.Context) error {
+	for {
+		evs, err := st.h.src.Since(ctx, st.cursor, feedBatch)
+		if err != nil {
+			// Includes ErrCursorExpired (the log was trimmed past a slow
+			// client): ending the stream makes the client resume, and
+			// the resume falls back to a snapshot.
+			return err
+		}
+		if err := st.writeEvents(evs); err != nil {
+			return err
+		}
+		if len(evs) < feedBatch {
+			return nil
+		}
+	}
+}
+
+func (st *feedStream) writeEvents(evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for _, ev := range evs {
+		if err := st.sse.writeEvent(FeedEventRevocation, ev.Cursor, ev); err != nil {
+			return err
+		}
+		st.cursor = ev.Cursor
+	}
+	return st.flush()
+}
+
+func (st *feedStream) sync() error {
+	if err := st.sse.writeEvent(FeedEventSync, "", FeedSyncMessage{Cursor: st.cursor}); err != nil {
+		return err
+	}
+	return st.flush()
+}
+
+// flush pushes buffered bytes to the client under a fresh write deadline.
+func (st *feedStream) flush() error {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.h.cfg.WriteTimeout)) // unsupported: keep the server's
+	if err := st.sse.w.Flush(); err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
+
+// ended logs why a stream ended, unless the client or server simply went.
+func (st *feedStream) ended(ctx context.Context, err error) {
+	if err != nil && ctx.Err() == nil {
+		st.h.log.Debug("revoke: feed: stream ended", "err", err)
+	}
+}
+
+// acceptsEventStream reports whether an Accept header lists
+// text/event-stream.
+func acceptsEventStream(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err == nil && mt == FeedContentType {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeFeedError writes a small JSON error body.
+func writeFeedError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(`{"error":` + strconv.Quote(msg) + "}\n"))
+}

@@ -1,0 +1,311 @@
+package revoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// FeedSyncConfig configures a FeedSync.
+type FeedSyncConfig struct {
+	// URL is the full feed URL, e.g. http://localhost:8080/v1/revocations.
+	// Required; http or https.
+	URL string
+	// HTTPClient makes the requests. It must not have a Timeout (streams
+	// are long-lived; IdleTimeout detects dead ones). Default: a client
+	// over a clone of http.DefaultTransport.
+	HTTPClient *http.Client
+	// IdleTimeout drops a stream that delivered nothing (not even a
+	// heartbeat) for this long, and reconnects. It must exceed the
+	// server's heartbeat. Default 20s.
+	IdleTimeout time.Duration
+	// MaxBackoff caps the jittered delay between reconnection attempts.
+	// Default 3s.
+	MaxBackoff time.Duration
+	// MaxEventBytes bounds one event (a snapshot is one event), so a hostile
+	// server cannot exhaust memory. Default 256 MiB.
+	MaxEventBytes int
+	// PruneInterval is how often expired entries are dropped from the set
+	// (checked as events arrive). Default 1m.
+	PruneInterval time.Duration
+	// Clock returns the current time: Status.LastSync and pruning.
+	// Default time.Now.
+	Clock func() time.Time
+	// Logger receives connection failures. Default slog.Default().
+	Logger *slog.Logger
+	// OnEvent, if set, is called after each revocation event has been
+	// applied to the set, from Run's goroutine. It must not block.
+	OnEvent func(Event)
+}
+
+// Defaults of FeedSyncConfig.
+const (
+	DefaultFeedIdleTimeout   = 20 * time.Second
+	DefaultFeedMaxBackoff    = 3 * time.Second
+	DefaultFeedMaxEventBytes = 256 << 20
+	DefaultFeedPruneInterval = time.Minute
+)
+
+// feedMinBackoff is the first reconnection delay.
+const feedMinBackoff = 50 * time.Millisecond
+
+// feedMaxRetryAfter caps how long a server's Retry-After can hold us off.
+const feedMaxRetryAfter = 30 * time.Second
+
+// FeedSync keeps a Set in sync with an auth service's revocation feed: it
+// loads a snapshot, applies every event after it, and after any disconnect
+// resumes from the last applied cursor, so nothing is missed while the feed
+// still has it and a fresh snapshot is loaded when it does not.
+//
+// Run owns the only goroutine. Status is safe for concurrent use.
+type FeedSync struct {
+	set *Set
+	cfg FeedSyncConfig
+	url string
+	log *slog.Logger
+
+	ready, connected       atomic.Bool
+	lastSync               atomic.Int64 // unix nanoseconds, 0: never
+	cursor                 atomic.Pointer[string]
+	eventsApplied, resyncs atomic.Uint64
+	running                sync.Mutex
+
+	// Run's goroutine only:
+	snapshots uint64    // snapshots loaded
+	nextPrune time.Time // when the set is due for pruning
+}
+
+// NewFeedSync returns a FeedSync filling set from cfg.URL.
+func NewFeedSync(set *Set, cfg FeedSyncConfig) (*FeedSync, error) {
+	if set == nil {
+		return nil, errors.New("revoke: NewFeedSync: nil Set")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("revoke: NewFeedSync: URL %q is not an http(s) URL", cfg.URL)
+	}
+	if cfg.IdleTimeout < 0 || cfg.MaxBackoff < 0 || cfg.MaxEventBytes < 0 || cfg.PruneInterval < 0 {
+		return nil, errors.New("revoke: NewFeedSync: negative setting")
+	}
+	if cfg.HTTPClient == nil {
+		tr, ok := http.DefaultTransport.(*http.Transport)
+		if !ok {
+			return nil, errors.New("revoke: NewFeedSync: no HTTPClient and http.DefaultTransport is replaced")
+		}
+		cfg.HTTPClient = &http.Client{Transport: tr.Clone()}
+	}
+	if cfg.HTTPClient.Timeout != 0 {
+		return nil, errors.New("revoke: NewFeedSync: HTTPClient must not have a Timeout (the feed is a long-lived stream)")
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultFeedIdleTimeout
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultFeedMaxBackoff
+	}
+	if cfg.MaxEventBytes == 0 {
+		cfg.MaxEventBytes = DefaultFeedMaxEventBytes
+	}
+	if cfg.PruneInterval == 0 {
+		cfg.PruneInterval = DefaultFeedPruneInterval
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	f := &FeedSync{set: set, cfg: cfg, url: u.String(), log: cfg.Logger}
+	f.cursor.Store(new(string))
+	return f, nil
+}
+
+// Status reports how current the set is. It takes no lock.
+func (f *FeedSync) Status() Status {
+	st := Status{
+		Ready:         f.ready.Load(),
+		Connected:     f.connected.Load(),
+		Cursor:        *f.cursor.Load(),
+		EventsApplied: f.eventsApplied.Load(),
+		Resyncs:       f.resyncs.Load(),
+	}
+	if ns := f.lastSync.Load(); ns != 0 {
+		st.LastSync = time.Unix(0, ns)
+	}
+	return st
+}
+
+// Run follows the feed until ctx is done, reconnecting after any failure
+// with jittered exponential backoff, then returns ctx.Err(). Only one Run
+// may be active at a time; a concurrent call returns an error at once.
+func (f *FeedSync) Run(ctx context.Context) error {
+	if !f.running.TryLock() {
+		return errors.New("revoke: FeedSync.Run is already running")
+	}
+	defer f.running.Unlock()
+	backoff := feedMinBackoff
+	for {
+		progressed, wait, err := f.connect(ctx)
+		f.connected.Store(false)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if progressed {
+			backoff = feedMinBackoff
+		}
+		if err != nil {
+			f.log.Warn("revoke: feed: disconnected", "url", f.url, "err", err)
+		}
+		// Equal jitter: between half and all of the current step.
+		d := backoff/2 + rand.N(backoff/2+1)
+		backoff = min(backoff*2, f.cfg.MaxBackoff)
+		if wait > d {
+			d = wait
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// connect runs one connection: it returns whether any event was applied,
+// how long the server asked us to wait (Retry-After), and why it ended.
+func (f *FeedSync) connect(ctx context.Context) (progressed bool, wait time.Duration, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+	if err != nil {
+		return false, 0, err
+	}
+	req.Header.Set("Accept", FeedContentType)
+	req.Header.Set("Cache-Control", "no-cache")
+	if c := *f.cursor.Load(); c != "" && f.ready.Load() {
+		req.Header.Set(headerLastEventID, c)
+	}
+	// The watchdog cancels the request when nothing arrives for IdleTimeout,
+	// including while waiting for the response headers.
+	errIdle := fmt.Errorf("revoke: feed: nothing received for %v", f.cfg.IdleTimeout)
+	watchdog := time.AfterFunc(f.cfg.IdleTimeout, func() { cancel(errIdle) })
+	defer watchdog.Stop()
+
+	resp, err := f.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return false, 0, causeOr(ctx, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return false, retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("revoke: feed: status %s", resp.Status)
+	}
+	f.connected.Store(true)
+	body := &watchedReader{r: resp.Body, t: watchdog, d: f.cfg.IdleTimeout}
+	dec := newSSEReader(body, f.cfg.MaxEventBytes)
+	for {
+		ev, err := dec.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("revoke: feed: server closed the stream")
+			}
+			return progressed, 0, causeOr(ctx, err)
+		}
+		m, err := decodeFeedEvent(ev)
+		if err != nil {
+			return progressed, 0, err
+		}
+		if f.apply(m) {
+			progressed = true
+		}
+	}
+}
+
+// apply updates the set and status with one message and reports whether it
+// was a feed event (as opposed to an ignored unknown one).
+func (f *FeedSync) apply(m feedMessage) bool {
+	t := f.cfg.Clock()
+	if t.After(f.nextPrune) {
+		f.set.Prune(t)
+		f.nextPrune = t.Add(f.cfg.PruneInterval)
+	}
+	now := t.UnixNano()
+	switch m.Name {
+	case FeedEventSnapshot:
+		f.set.ApplyAll(m.Snapshot.Entries)
+		f.snapshots++
+		if f.snapshots > 1 {
+			f.resyncs.Add(1)
+		}
+		f.cursor.Store(&m.Cursor)
+		f.ready.Store(true)
+		f.lastSync.Store(now)
+	case FeedEventRevocation:
+		if !f.set.Apply(m.Event.Entry) {
+			// A kind this version does not know: it cannot check it
+			// anyway. Skip it rather than stall the feed.
+			f.log.Warn("revoke: feed: skipping invalid entry", "cursor", m.Cursor, "kind", m.Event.Kind)
+		}
+		f.cursor.Store(&m.Cursor)
+		f.eventsApplied.Add(1)
+		if f.ready.Load() {
+			f.lastSync.Store(now)
+		}
+		if f.cfg.OnEvent != nil {
+			f.cfg.OnEvent(m.Event)
+		}
+	case FeedEventSync:
+		// The cursor is not taken from sync events: only applying an event
+		// moves it, so a faulty server cannot make us skip one.
+		if f.ready.Load() {
+			f.lastSync.Store(now)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// watchedReader pushes the idle watchdog back on every read that returns
+// data.
+type watchedReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if n > 0 {
+		w.t.Reset(w.d)
+	}
+	return n, err
+}
+
+// causeOr returns why ctx was cancelled (the idle watchdog) if it was, or
+// err.
+func causeOr(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return err
+}
+
+// retryAfter parses a Retry-After header in seconds, capped.
+func retryAfter(v string) time.Duration {
+	s, err := strconv.Atoi(v)
+	if err != nil || s <= 0 {
+		return 0
+	}
+	return min(time.Duration(s)*time.Second, feedMaxRetryAfter)
+}

@@ -1,0 +1,256 @@
+package revoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// journalTestEntry returns a valid, live token entry named by i.
+func journalTestEntry(i int) Entry {
+	return Entry{Kind: KindToken, ID: fmt.Sprintf("jti-%d", i), Expires: time.Now().Add(time.Hour).Unix()}
+}
+
+func newTestJournalStore(t testing.TB, j Journal, cfg JournalConfig) *JournalStore {
+	t.Helper()
+	s, err := NewJournalStore(j, cfg)
+	if err != nil {
+		t.Fatalf("NewJournalStore: %v", err)
+	}
+	return s
+}
+
+// runJournalStore runs s.Run until the test ends.
+func runJournalStore(t testing.TB, s *JournalStore) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("JournalStore.Run returned %v; want context.Canceled", err)
+		}
+	})
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func cursors(evs []Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Cursor
+	}
+	return out
+}
+
+func TestJournalStoreRevokeSnapshotSince(t *testing.T) {
+	ctx := context.Background()
+	j := &memJournal{}
+	s := newTestJournalStore(t, j, JournalConfig{})
+	for i := 1; i <= 3; i++ {
+		ev, err := s.Revoke(ctx, journalTestEntry(i))
+		if err != nil {
+			t.Fatalf("Revoke: %v", err)
+		}
+		if want := fmt.Sprint(i); ev.Cursor != want {
+			t.Errorf("Revoke cursor: got %q; want %q", ev.Cursor, want)
+		}
+		if ev.At == 0 {
+			t.Errorf("Revoke: At not stamped")
+		}
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	if snap.Cursor != "3" || len(snap.Entries) != 3 {
+		t.Errorf("Snapshot: got cursor %q with %d entries; want \"3\" with 3", snap.Cursor, len(snap.Entries))
+	}
+	tests := []struct {
+		cursor string
+		limit  int
+		want   string
+	}{
+		{"0", 10, "[1 2 3]"},
+		{"1", 10, "[2 3]"},
+		{"3", 10, "[]"},
+		{"0", 2, "[1 2]"},
+		{"0", 0, "[1 2 3]"}, // default limit
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("since %s limit %d", tc.cursor, tc.limit), func(t *testing.T) {
+			evs, err := s.Since(ctx, tc.cursor, tc.limit)
+			if err != nil {
+				t.Fatalf("Since: %v", err)
+			}
+			if got := fmt.Sprint(cursors(evs)); got != tc.want {
+				t.Errorf("Since: got %s; want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestJournalStoreSinceRejectsBadCursors(t *testing.T) {
+	ctx := context.Background()
+	s := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	if _, err := s.Revoke(ctx, journalTestEntry(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"", "abc", "-1", "+1", "01", "1.0", " 1", "1-0", "99999999999999999999", "2"} {
+		t.Run(fmt.Sprintf("%q", c), func(t *testing.T) {
+			_, err := s.Since(ctx, c, 10)
+			if !errors.Is(err, ErrCursorExpired) {
+				t.Errorf("Since(%q): got %v; want ErrCursorExpired", c, err)
+			}
+		})
+	}
+}
+
+func TestJournalStoreRevokeRejectsInvalidEntry(t *testing.T) {
+	j := &memJournal{}
+	s := newTestJournalStore(t, j, JournalConfig{})
+	_, err := s.Revoke(context.Background(), Entry{Kind: "bogus", ID: "x", Expires: 1})
+	if !errors.Is(err, ErrInvalidEntry) {
+		t.Errorf("Revoke: got %v; want ErrInvalidEntry", err)
+	}
+	if n := j.len(); n != 0 {
+		t.Errorf("journal holds %d entries; want 0", n)
+	}
+}
+
+func TestJournalStoreReportsJournalFailure(t *testing.T) {
+	ctx := context.Background()
+	j := &memJournal{}
+	s := newTestJournalStore(t, j, JournalConfig{})
+	boom := errors.New("disk on fire")
+	j.setFail(boom)
+	if _, err := s.Revoke(ctx, journalTestEntry(1)); !errors.Is(err, boom) {
+		t.Errorf("Revoke: got %v; want %v", err, boom)
+	}
+	if _, err := s.Snapshot(ctx); !errors.Is(err, boom) {
+		t.Errorf("Snapshot: got %v; want %v", err, boom)
+	}
+	if _, err := s.Since(ctx, "0", 1); !errors.Is(err, boom) {
+		t.Errorf("Since: got %v; want %v", err, boom)
+	}
+}
+
+func TestJournalStoreRevokeWakesSubscribersAtOnce(t *testing.T) {
+	s := newTestJournalStore(t, &memJournal{}, JournalConfig{PollInterval: time.Hour})
+	wake, cancel := s.Subscribe()
+	defer cancel()
+	if _, err := s.Revoke(context.Background(), journalTestEntry(1)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+	default:
+		t.Fatal("no signal pending right after Revoke returned")
+	}
+}
+
+// Two replicas share one journal: what one appends, the other's
+// subscribers hear about through its poll.
+func TestJournalStoreRunAnnouncesOtherReplicasAppends(t *testing.T) {
+	ctx := context.Background()
+	j := &memJournal{}
+	a := newTestJournalStore(t, j, JournalConfig{PollInterval: 5 * time.Millisecond})
+	b := newTestJournalStore(t, j, JournalConfig{})
+	if _, err := b.Revoke(ctx, journalTestEntry(1)); err != nil { // before a starts
+		t.Fatal(err)
+	}
+	runJournalStore(t, a)
+	wake, cancel := a.Subscribe()
+	defer cancel()
+	if _, err := b.Revoke(ctx, journalTestEntry(2)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+	case <-time.After(10 * time.Second):
+		t.Fatal("replica a never announced replica b's append")
+	}
+	evs, err := a.Since(ctx, "1", 10)
+	if err != nil || fmt.Sprint(cursors(evs)) != "[2]" {
+		t.Errorf("a.Since(1): got %v, %v; want [2]", cursors(evs), err)
+	}
+}
+
+// A client may resume on replica a with a cursor replica b handed out
+// before a's poll saw it: that is not an expired cursor.
+func TestJournalStoreSinceAcceptsCursorFromOtherReplica(t *testing.T) {
+	ctx := context.Background()
+	j := &memJournal{}
+	a := newTestJournalStore(t, j, JournalConfig{})
+	b := newTestJournalStore(t, j, JournalConfig{})
+	var last Event
+	for i := 1; i <= 3; i++ {
+		var err error
+		if last, err = b.Revoke(ctx, journalTestEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := a.Since(ctx, last.Cursor, 10)
+	if err != nil || len(evs) != 0 {
+		t.Errorf("a.Since(%s): got %v, %v; want no events, no error", last.Cursor, cursors(evs), err)
+	}
+}
+
+func TestJournalStoreRunPrunes(t *testing.T) {
+	ctx := context.Background()
+	var now atomic.Int64
+	now.Store(time.Now().Unix())
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	j := &memJournal{}
+	s := newTestJournalStore(t, j, JournalConfig{PruneInterval: 5 * time.Millisecond, Clock: clock})
+	short := Entry{Kind: KindSession, ID: "s", Expires: now.Load() + 10}
+	long := Entry{Kind: KindUser, ID: "u", Before: now.Load(), Expires: now.Load() + 1000}
+	for _, e := range []Entry{short, long} {
+		if _, err := s.Revoke(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runJournalStore(t, s)
+	now.Add(100)
+	waitFor(t, "the expired entry to be pruned", func() bool { return j.len() == 1 })
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Entries) != 1 || snap.Entries[0].ID != "u" {
+		t.Errorf("Snapshot after prune: got %+v; want only the user entry", snap.Entries)
+	}
+}
+
+func TestNewJournalStoreValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		j    Journal
+		cfg  JournalConfig
+	}{
+		{"nil journal", nil, JournalConfig{}},
+		{"negative poll", &memJournal{}, JournalConfig{PollInterval: -1}},
+		{"negative prune", &memJournal{}, JournalConfig{PruneInterval: -1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewJournalStore(tc.j, tc.cfg); err == nil {
+				t.Error("NewJournalStore: got nil error; want one")
+			}
+		})
+	}
+}
