@@ -29,19 +29,33 @@ type RedisServer struct {
 // is stopped when the test ends.
 func StartRedis(tb testing.TB, extra ...string) *RedisServer {
 	tb.Helper()
+	return launchRedis(tb, tb.TempDir(), func(port int) []string {
+		args := []string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--dir", "", "--appendonly", "yes", "--save", "",
+			"--protected-mode", "no",
+		}
+		return append(args, extra...)
+	})
+}
+
+// launchRedis starts redis-server in dir with the arguments args returns
+// for a free port, trying a few ports. "--dir" followed by "" is filled in
+// with dir, and a log file in dir is added.
+func launchRedis(tb testing.TB, dir string, args func(port int) []string) *RedisServer {
+	tb.Helper()
 	bin := lookPath(tb, "redis-server", "redis-server")
-	dir := tb.TempDir()
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port := FreePort(tb)
-		args := []string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--dir", dir, "--appendonly", "yes", "--save", "",
-			"--logfile", filepath.Join(dir, "redis.log"),
-			"--protected-mode", "no",
+		a := args(port)
+		for i := range a {
+			if a[i] == "--dir" && i+1 < len(a) && a[i+1] == "" {
+				a[i+1] = dir
+			}
 		}
-		args = append(args, extra...)
-		s := &RedisServer{Addr: addr(port), Dir: dir, port: port, args: append([]string{bin}, args...), tb: tb}
+		a = append(a, "--logfile", filepath.Join(dir, "redis.log"))
+		s := &RedisServer{Addr: addr(port), Dir: dir, port: port, args: append([]string{bin}, a...), tb: tb}
 		if lastErr = s.start(); lastErr == nil {
 			tb.Cleanup(s.Stop)
 			return s

@@ -1,0 +1,408 @@
+package revoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisStoreConfig configures a RedisStore. The zero value is usable.
+type RedisStoreConfig struct {
+	// Prefix is prepended to every key (default DefaultRedisPrefix). Stores
+	// and syncs must agree on it.
+	Prefix string
+	// Channel is the pub/sub channel events are published on (default
+	// Channel). Only tests sharing one server need another.
+	Channel string
+	// LogMaxLen is the approximate number of events the log retains
+	// (default DefaultLogMaxLen). A reader further behind than that loads a
+	// snapshot instead.
+	LogMaxLen int64
+	// MinReplicas, if positive, makes Revoke wait (WAIT) until that many
+	// replicas hold the revocation, and fail with ErrNotReplicated
+	// otherwise. Set it with Sentinel or replicated Cluster deployments: an
+	// acknowledged revocation then survives a failover.
+	MinReplicas int
+	// ReplicaTimeout bounds that wait (default 1s).
+	ReplicaTimeout time.Duration
+	// PruneInterval is how often Run forgets expired entries (default 1m).
+	PruneInterval time.Duration
+	// Clock returns the current time (default time.Now).
+	Clock func() time.Time
+	// Logger receives operational messages (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// RedisStore keeps revocations in Redis and publishes them on pub/sub. It
+// is the auth-service side of Redis mode: a Revoker, and a Source the
+// revocation feed can serve. Standalone, Sentinel and Cluster clients all
+// work. A RedisStore is safe for concurrent use.
+type RedisStore struct {
+	client  redis.UniversalClient
+	keys    redisKeys
+	channel string
+	maxLen  int64
+	minRep  int
+	repWait time.Duration
+	every   time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	fan     fanout
+}
+
+var (
+	_ Revoker = (*RedisStore)(nil)
+	_ Source  = (*RedisStore)(nil)
+)
+
+// NewRedisStore returns a store using client, which it does not close.
+func NewRedisStore(client redis.UniversalClient, cfg RedisStoreConfig) (*RedisStore, error) {
+	if client == nil {
+		return nil, errors.New("revoke: NewRedisStore: nil client")
+	}
+	if cfg.LogMaxLen < 0 || cfg.PruneInterval < 0 || cfg.MinReplicas < 0 || cfg.ReplicaTimeout < 0 {
+		return nil, errors.New("revoke: NewRedisStore: LogMaxLen, MinReplicas and intervals must not be negative")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultRedisPrefix
+	}
+	if cfg.Channel == "" {
+		cfg.Channel = Channel
+	}
+	if cfg.LogMaxLen == 0 {
+		cfg.LogMaxLen = DefaultLogMaxLen
+	}
+	if cfg.PruneInterval == 0 {
+		cfg.PruneInterval = time.Minute
+	}
+	if cfg.ReplicaTimeout == 0 {
+		cfg.ReplicaTimeout = time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &RedisStore{
+		client: client, keys: newRedisKeys(cfg.Prefix), channel: cfg.Channel,
+		maxLen: cfg.LogMaxLen, minRep: cfg.MinReplicas, repWait: cfg.ReplicaTimeout, every: cfg.PruneInterval, now: cfg.Clock, log: cfg.Logger,
+	}
+	s.fan = fanout{client: client, channel: cfg.Channel, log: cfg.Logger}
+	return s, nil
+}
+
+// Revoke records e and publishes it on the channel in one atomic script.
+// Revoking an already revoked subject succeeds and keeps the later expiry.
+func (s *RedisStore) Revoke(ctx context.Context, e Entry) (Event, error) {
+	if err := e.Validate(); err != nil {
+		return Event{}, err
+	}
+	if e.At == 0 {
+		e.At = s.now().Unix()
+	}
+	e = clampEntry(e)
+	msg, err := messagePrefix(e)
+	if err != nil {
+		return Event{}, fmt.Errorf("revoke: encode event: %w", err)
+	}
+	args := []any{field(e), e.Expires, e.Before, s.maxLen, s.channel, string(e.Kind), e.ID, e.At, msg}
+	var id string
+	if s.minRep > 0 {
+		id, err = s.revokeReplicated(ctx, args)
+	} else {
+		id, err = revokeScript.Run(ctx, s.client, s.keys, args...).Text()
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("revoke: store revocation: %w", err)
+	}
+	return Event{Entry: e, Cursor: id}, nil
+}
+
+// ErrNotReplicated is returned by Revoke when fewer than MinReplicas
+// replicas acknowledged the revocation in time. The revocation was applied
+// and published on the master; retrying is safe.
+var ErrNotReplicated = errors.New("revoke: revocation not acknowledged by enough replicas")
+
+// revokeReplicated runs the revoke script and WAIT on one connection (WAIT
+// covers the writes of its own connection only).
+func (s *RedisStore) revokeReplicated(ctx context.Context, args []any) (string, error) {
+	var conn redis.Cmdable = s.client
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, s.keys.entries())
+		if err != nil {
+			return "", err
+		}
+		conn = m
+	}
+	var run *redis.Cmd
+	var wait *redis.Cmd
+	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		run = revokeScript.Eval(ctx, p, s.keys, args...)
+		wait = p.Do(ctx, "WAIT", s.minRep, s.repWait.Milliseconds())
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if n, _ := wait.Int64(); n < int64(s.minRep) {
+		return "", fmt.Errorf("%w: %d of %d", ErrNotReplicated, n, s.minRep)
+	}
+	return run.Text()
+}
+
+// snapshotBatch is the HSCAN COUNT hint used while loading a snapshot.
+const snapshotBatch = 10_000
+
+// Snapshot returns the live entries and the cursor they are current at. The
+// cursor is read before the entries, so every event up to it is included;
+// events after it may be included too, which is harmless.
+func (s *RedisStore) Snapshot(ctx context.Context) (Snapshot, error) {
+	cursor, err := s.lastID(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	now := s.now()
+	snap := Snapshot{Cursor: cursor}
+	var scan uint64
+	for {
+		kv, next, err := s.client.HScan(ctx, s.keys.entries(), scan, "", snapshotBatch).Result()
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("revoke: scan revocations: %w", err)
+		}
+		if snap.Entries == nil {
+			snap.Entries = make([]Entry, 0, len(kv)/2)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e, err := decodeStored(kv[i], kv[i+1])
+			if err != nil {
+				s.log.Warn("revoke: skipping malformed stored revocation", "field", kv[i], "err", err)
+				continue
+			}
+			if e.Live(now) {
+				snap.Entries = append(snap.Entries, e)
+			}
+		}
+		if scan = next; scan == 0 {
+			return snap, nil
+		}
+	}
+}
+
+// lastID returns the id of the newest log entry, or zeroCursor.
+func (s *RedisStore) lastID(ctx context.Context) (string, error) {
+	last, err := s.client.XRevRangeN(ctx, s.keys.log(), "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("revoke: read log position: %w", err)
+	}
+	if len(last) == 0 {
+		return zeroCursor, nil
+	}
+	return last[0].ID, nil
+}
+
+// Since returns up to limit events after cursor, oldest first. It returns
+// ErrCursorExpired when the log was trimmed past the cursor, when the
+// cursor was never in this log (Redis lost data or failed over), and for a
+// malformed cursor: in each case the reader must load a snapshot.
+func (s *RedisStore) Since(ctx context.Context, cursor string, limit int) ([]Event, error) {
+	if _, ok := parseStreamID(cursor); !ok {
+		return nil, ErrCursorExpired
+	}
+	if limit <= 0 {
+		limit = 1000
+	}
+	res, err := sinceScript.Run(ctx, s.client, []string{s.keys.log()}, cursor, limit).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("revoke: read log: %w", err)
+	}
+	if len(res) == 0 || res[0] != int64(1) {
+		return nil, ErrCursorExpired
+	}
+	if len(res) < 2 {
+		return nil, nil
+	}
+	raw, _ := res[1].([]any)
+	events := make([]Event, 0, len(raw))
+	for _, r := range raw {
+		m, ok := xmessage(r)
+		if !ok {
+			return nil, errors.New("revoke: read log: unexpected reply")
+		}
+		ev, err := decodeStreamEvent(m)
+		if err != nil {
+			s.log.Warn("revoke: skipping malformed log entry", "cursor", m.ID, "err", err)
+			continue
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+// xmessage converts one stream entry returned by a script ({id, {k, v,
+// ...}}) to a redis.XMessage.
+func xmessage(r any) (redis.XMessage, bool) {
+	pair, ok := r.([]any)
+	if !ok || len(pair) != 2 {
+		return redis.XMessage{}, false
+	}
+	id, ok1 := pair[0].(string)
+	kv, ok2 := pair[1].([]any)
+	if !ok1 || !ok2 {
+		return redis.XMessage{}, false
+	}
+	m := redis.XMessage{ID: id, Values: make(map[string]any, len(kv)/2)}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			m.Values[k] = kv[i+1]
+		}
+	}
+	return m, true
+}
+
+// Subscribe returns a channel that receives a value (coalesced) whenever a
+// revocation is published, and whenever the shared pub/sub connection is
+// re-established (events may have been missed meanwhile). The store keeps
+// one subscription for all its subscribers, open while any exists.
+func (s *RedisStore) Subscribe() (<-chan struct{}, func()) { return s.fan.subscribe() }
+
+// pruneBatch bounds the entries one prune script removes.
+const pruneBatch = 1000
+
+// Prune forgets entries that can no longer affect any token at now and
+// returns how many were removed. The log is bounded by LogMaxLen instead.
+func (s *RedisStore) Prune(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := pruneScript.Run(ctx, s.client, s.keys[:2], strconv.FormatInt(now.Unix(), 10), pruneBatch).Int()
+		if err != nil {
+			return total, fmt.Errorf("revoke: prune: %w", err)
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// Run prunes expired entries every PruneInterval until ctx is done, and
+// returns ctx's error.
+func (s *RedisStore) Run(ctx context.Context) error {
+	t := time.NewTicker(s.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if n, err := s.Prune(ctx, s.now()); err != nil {
+				s.log.Warn("revoke: pruning revocations failed", "err", err)
+			} else if n > 0 {
+				s.log.Debug("revoke: pruned expired revocations", "count", n)
+			}
+		}
+	}
+}
+
+// fanout shares one pub/sub subscription among local subscribers.
+type fanout struct {
+	client  redis.UniversalClient
+	channel string
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	subs map[chan struct{}]struct{}
+	stop context.CancelFunc // non-nil while the listener runs
+	done chan struct{}
+}
+
+func (f *fanout) subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.subs == nil {
+		f.subs = make(map[chan struct{}]struct{})
+	}
+	f.subs[ch] = struct{}{}
+	if f.stop == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		f.stop, f.done = cancel, make(chan struct{})
+		go f.listen(ctx, f.done)
+	}
+	var once sync.Once
+	return ch, func() { once.Do(func() { f.unsubscribe(ch) }) }
+}
+
+// unsubscribe removes ch; the last subscriber stops the listener and waits
+// for it.
+func (f *fanout) unsubscribe(ch chan struct{}) {
+	f.mu.Lock()
+	delete(f.subs, ch)
+	if len(f.subs) > 0 || f.stop == nil {
+		f.mu.Unlock()
+		return
+	}
+	stop, done := f.stop, f.done
+	f.stop, f.done = nil, nil
+	f.mu.Unlock()
+	stop()
+	<-done
+}
+
+func (f *fanout) notify() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// listen receives from the shared subscription until ctx is done.
+func (f *fanout) listen(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	ps := f.client.Subscribe(ctx, f.channel)
+	defer ps.Close()
+	// Closing the subscription interrupts a blocked Receive.
+	defer context.AfterFunc(ctx, func() { _ = ps.Close() })()
+	var backoff backoff
+	for ctx.Err() == nil {
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.log.Debug("revoke: revocation subscription interrupted", "err", err)
+				backoff.wait(ctx)
+			}
+			continue
+		}
+		backoff.reset()
+		switch msg.(type) {
+		case *redis.Subscription, *redis.Message:
+			f.notify()
+		}
+	}
+}
+
+// backoff waits exponentially longer between failed attempts, from 50ms up
+// to 5s.
+type backoff struct{ d time.Duration }
+
+func (b *backoff) reset() { b.d = 0 }
+
+func (b *backoff) wait(ctx context.Context) {
+	b.d = min(max(2*b.d, 50*time.Millisecond), 5*time.Second)
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
