@@ -1,0 +1,263 @@
+package token_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// jwksServer serves a replaceable JWKS document and counts requests.
+type jwksServer struct {
+	*httptest.Server
+	body atomic.Pointer[[]byte]
+	fail atomic.Bool
+	hits atomic.Int64
+}
+
+func newJWKSServer(t *testing.T, body []byte) *jwksServer {
+	t.Helper()
+	s := &jwksServer{}
+	s.set(body)
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		if s.fail.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(*s.body.Load())
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *jwksServer) set(body []byte) { s.body.Store(&body) }
+
+// mergeJWKS returns one JWK Set holding the keys of every source.
+func mergeJWKS(t *testing.T, srcs ...token.JWKSSource) []byte {
+	t.Helper()
+	all := []json.RawMessage{}
+	for _, s := range srcs {
+		raw, err := s.JWKS()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var set struct{ Keys []json.RawMessage }
+		if err := json.Unmarshal(raw, &set); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, set.Keys...)
+	}
+	out, _ := json.Marshal(map[string]any{"keys": all})
+	return out
+}
+
+func newRemote(t *testing.T, url string, minRefetch time.Duration) *token.RemoteKeys {
+	t.Helper()
+	r, err := token.NewRemoteKeys(token.RemoteKeysConfig{
+		URL: url, RefreshInterval: time.Hour, MinRefetchInterval: minRefetch, Logger: discardLogger(),
+	})
+	if err != nil {
+		t.Fatalf("NewRemoteKeys: %v", err)
+	}
+	return r
+}
+
+// runRemote runs r.Run until the test ends.
+func runRemote(t *testing.T, r *token.RemoteKeys) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+func issueWith(t *testing.T, s token.Signer) string {
+	t.Helper()
+	iss, err := token.NewIssuer(s, token.IssuerConfig{Audience: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := iss.IssueAccess("u", "s", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestRemoteKeysLifecycle(t *testing.T) {
+	ringA := newKeySource(t, token.AlgEdDSA, nil)
+	ringB := newKeySource(t, token.AlgES256, nil)
+	srv := newJWKSServer(t, mergeJWKS(t, ringA))
+	remote := newRemote(t, srv.URL+token.JWKSPath, 50*time.Millisecond)
+	v, err := token.NewVerifier(remote, token.VerifierConfig{Audience: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokA, tokB := issueWith(t, ringA), issueWith(t, ringB)
+
+	if _, err := v.Verify(tokA, token.TypeAccess); !errors.Is(err, token.ErrUnknownKey) {
+		t.Fatalf("before Start: Verify = %v; want ErrUnknownKey", err)
+	}
+	if err := remote.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if remote.LastRefresh().IsZero() {
+		t.Error("LastRefresh is zero after Start")
+	}
+	if _, err := v.Verify(tokA, token.TypeAccess); err != nil {
+		t.Fatalf("after Start: Verify = %v; want nil", err)
+	}
+	runRemote(t, remote)
+
+	// Rotation: a new key is published; the first token with it fails
+	// without blocking, and a background refetch makes later ones succeed.
+	srv.set(mergeJWKS(t, ringA, ringB))
+	if _, err := v.Verify(tokB, token.TypeAccess); !errors.Is(err, token.ErrUnknownKey) {
+		t.Fatalf("new kid before refetch: Verify = %v; want ErrUnknownKey", err)
+	}
+	waitFor(t, "new key trusted", func() bool { _, err := v.Verify(tokB, token.TypeAccess); return err == nil })
+
+	// A failed refresh keeps the last good set.
+	srv.fail.Store(true)
+	if err := remote.Refresh(context.Background()); err == nil {
+		t.Error("Refresh against a failing server: got nil error")
+	}
+	for _, tok := range []string{tokA, tokB} {
+		if _, err := v.Verify(tok, token.TypeAccess); err != nil {
+			t.Errorf("after failed refresh: Verify = %v; want nil", err)
+		}
+	}
+
+	// A removed key stops being trusted after the next successful refresh.
+	srv.fail.Store(false)
+	srv.set(mergeJWKS(t, ringB))
+	if err := remote.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(tokA, token.TypeAccess); !errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("removed key: Verify = %v; want ErrUnknownKey", err)
+	}
+	if _, err := v.Verify(tokB, token.TypeAccess); err != nil {
+		t.Errorf("remaining key: Verify = %v; want nil", err)
+	}
+}
+
+func TestRemoteKeysUnknownKidRateLimit(t *testing.T) {
+	ring := newKeySource(t, token.AlgEdDSA, nil)
+	srv := newJWKSServer(t, mergeJWKS(t, ring))
+	const minRefetch = 200 * time.Millisecond
+	remote := newRemote(t, srv.URL, minRefetch)
+	if err := remote.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	runRemote(t, remote)
+	start, before := time.Now(), srv.hits.Load()
+	for time.Since(start) < time.Second {
+		if _, err := remote.VerificationKey("attacker-chosen-kid", token.AlgEdDSA); !errors.Is(err, token.ErrUnknownKey) {
+			t.Fatalf("VerificationKey = %v; want ErrUnknownKey", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	fetches := srv.hits.Load() - before
+	limit := int64(elapsed/minRefetch) + 2
+	if fetches < 1 || fetches > limit {
+		t.Errorf("unknown-kid fetches in %v = %d; want 1..%d", elapsed, fetches, limit)
+	}
+}
+
+func TestRemoteKeysIgnoresUnusableJWKs(t *testing.T) {
+	ring := newKeySource(t, token.AlgEdDSA, nil)
+	good := mergeJWKS(t, ring)
+	var set struct{ Keys []map[string]any }
+	_ = json.Unmarshal(good, &set)
+
+	_, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	private, _ := json.Marshal(jose.JSONWebKey{Key: edPriv, KeyID: "private", Algorithm: "EdDSA", Use: "sig"})
+	weakRSA, _ := rsa.GenerateKey(rand.Reader, 1024)
+	weak, _ := json.Marshal(jose.JSONWebKey{Key: &weakRSA.PublicKey, KeyID: "weak", Algorithm: "RS256", Use: "sig"})
+	encKey := map[string]any{}
+	for k, v := range set.Keys[0] {
+		encKey[k] = v
+	}
+	encKey["kid"], encKey["use"] = "enc", "enc"
+	wrongAlg := map[string]any{}
+	for k, v := range set.Keys[0] {
+		wrongAlg[k] = v
+	}
+	wrongAlg["kid"], wrongAlg["alg"] = "wrong-alg", "RS256"
+	noKid := map[string]any{"kty": "OKP", "crv": "Ed25519", "x": set.Keys[0]["x"]}
+
+	doc, _ := json.Marshal(map[string]any{"keys": []any{
+		map[string]any{"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+		map[string]any{"kty": "EC", "crv": "P-384", "kid": "p384", "x": "AA", "y": "AA"},
+		map[string]any{"kty": "FOO", "kid": "foo"},
+		"not an object",
+		json.RawMessage(private), json.RawMessage(weak), encKey, wrongAlg, noKid,
+		set.Keys[0],
+	}})
+	srv := newJWKSServer(t, doc)
+	remote := newRemote(t, srv.URL, time.Second)
+	if err := remote.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	kid := signingKid(t, ring)
+	if _, err := remote.VerificationKey(kid, token.AlgEdDSA); err != nil {
+		t.Errorf("usable key: %v", err)
+	}
+	if _, err := remote.VerificationKey(kid, token.AlgRS256); !errors.Is(err, token.ErrAlgorithm) {
+		t.Errorf("usable key with wrong alg: %v; want ErrAlgorithm", err)
+	}
+	for _, bad := range []string{"hmac", "p384", "foo", "private", "weak", "enc", "wrong-alg"} {
+		if _, err := remote.VerificationKey(bad, token.AlgEdDSA); !errors.Is(err, token.ErrUnknownKey) {
+			t.Errorf("kid %q: %v; want ErrUnknownKey", bad, err)
+		}
+	}
+
+	// A document without one usable key is a failed refresh: keep the set.
+	for _, body := range []string{`{"keys":[{"kty":"oct","kid":"x","k":"AA"}]}`, `not json`, `{"no":"keys"}`} {
+		srv.set([]byte(body))
+		if err := remote.Refresh(context.Background()); err == nil {
+			t.Errorf("Refresh(%s): got nil error", body)
+		}
+		if _, err := remote.VerificationKey(kid, token.AlgEdDSA); err != nil {
+			t.Errorf("after Refresh(%s): %v; want the last good key", body, err)
+		}
+	}
+}
+
+func TestRemoteKeysStartFails(t *testing.T) {
+	srv := newJWKSServer(t, []byte(`{"keys":[]}`))
+	srv.fail.Store(true)
+	remote := newRemote(t, srv.URL, time.Second)
+	if err := remote.Start(context.Background()); err == nil {
+		t.Error("Start against a failing server: got nil error")
+	}
+	if _, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: "not a url"}); !errors.Is(err, token.ErrInvalidConfig) {
+		t.Errorf("NewRemoteKeys(bad URL) = %v; want ErrInvalidConfig", err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
