@@ -1,0 +1,114 @@
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"sync"
+
+	"github.com/authmesh/authmesh/internal/auth"
+)
+
+const (
+	// maxAuthorizationBytes bounds the Authorization header; longer ones are
+	// refused with 400 before anything parses them.
+	maxAuthorizationBytes = 8 << 10
+	// maxRequestIDBytes bounds an incoming X-Request-ID that is honoured.
+	maxRequestIDBytes = 64
+)
+
+// request is the per-HTTP-request state resolvers reach through the context.
+type request struct {
+	id     string
+	token  string // bearer token, "" when none was sent
+	client auth.ClientInfo
+	svc    Service
+
+	once   sync.Once
+	caller auth.Caller
+	err    error
+}
+
+type requestKey struct{}
+
+func withRequest(ctx context.Context, r *request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+func requestFrom(ctx context.Context) *request {
+	r, _ := ctx.Value(requestKey{}).(*request)
+	return r
+}
+
+// requestID returns the request id of ctx, or "" outside a request.
+func requestID(ctx context.Context) string {
+	if r := requestFrom(ctx); r != nil {
+		return r.id
+	}
+	return ""
+}
+
+// clientInfo returns the client of the request in ctx.
+func clientInfo(ctx context.Context) auth.ClientInfo {
+	if r := requestFrom(ctx); r != nil {
+		return r.client
+	}
+	return auth.ClientInfo{}
+}
+
+// errNoToken is returned to resolvers that need a caller when the request
+// carried no usable bearer token.
+var errNoToken = &auth.Error{
+	Code:    auth.CodeUnauthenticated,
+	Message: "authentication required: send the header Authorization: Bearer <access token>",
+}
+
+// caller authenticates the request in ctx, once per request however many
+// fields need it.
+func caller(ctx context.Context) (auth.Caller, error) {
+	r := requestFrom(ctx)
+	if r == nil || r.token == "" {
+		return auth.Caller{}, errNoToken
+	}
+	r.once.Do(func() { r.caller, r.err = r.svc.Authenticate(ctx, r.token) })
+	return r.caller, r.err
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>"
+// header value; the scheme is case-insensitive. Anything else yields "".
+func bearerToken(header string) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return ""
+	}
+	return token
+}
+
+// newRequestID honours an incoming X-Request-ID that is short and made of
+// safe characters, and otherwise makes a random one.
+func newRequestID(incoming string) string {
+	if incoming != "" && len(incoming) <= maxRequestIDBytes && safeID(incoming) {
+		return incoming
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func safeID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-_.:/+=@", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,120 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/graph/schema"
+)
+
+// registeredMessage is register's message on success.
+const registeredMessage = "User registered successfully"
+
+// resolver implements schema.ResolverRoot over a Service.
+type resolver struct{ svc Service }
+
+var _ schema.ResolverRoot = (*resolver)(nil)
+
+func (r *resolver) Mutation() schema.MutationResolver { return mutationResolver{r} }
+func (r *resolver) Query() schema.QueryResolver       { return queryResolver{r} }
+func (r *resolver) User() schema.UserResolver         { return userResolver{} }
+
+type mutationResolver struct{ *resolver }
+
+func (r mutationResolver) Register(ctx context.Context, in schema.RegisterInput) (*schema.RegisterPayload, error) {
+	u, err := r.svc.Register(ctx, in.Email, in.Password, clientInfo(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &schema.RegisterPayload{Message: registeredMessage, User: &u}, nil
+}
+
+func (r mutationResolver) Login(ctx context.Context, in schema.LoginInput) (*auth.LoginResult, error) {
+	res, err := r.svc.Login(ctx, in.Email, in.Password, clientInfo(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (r mutationResolver) Logout(ctx context.Context) (bool, error) {
+	return r.withCaller(ctx, r.svc.Logout)
+}
+
+func (r mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
+	return r.withCaller(ctx, r.svc.LogoutAll)
+}
+
+func (r mutationResolver) RefreshToken(ctx context.Context, token string) (*auth.TokenPair, error) {
+	p, err := r.svc.Refresh(ctx, token, clientInfo(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (r mutationResolver) ChangePassword(ctx context.Context, in schema.ChangePasswordInput) (bool, error) {
+	return r.withCaller(ctx, func(ctx context.Context, c auth.Caller) error {
+		return r.svc.ChangePassword(ctx, c, in.OldPassword, in.NewPassword)
+	})
+}
+
+func (r mutationResolver) RevokeSession(ctx context.Context, id string) (bool, error) {
+	return r.withCaller(ctx, func(ctx context.Context, c auth.Caller) error {
+		return r.svc.RevokeSession(ctx, c, id)
+	})
+}
+
+// withCaller authenticates the request and runs op for the caller.
+func (r mutationResolver) withCaller(ctx context.Context, op func(context.Context, auth.Caller) error) (bool, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := op(ctx, c); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+type queryResolver struct{ *resolver }
+
+func (r queryResolver) Me(ctx context.Context) (*auth.User, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.svc.Me(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func (r queryResolver) Sessions(ctx context.Context) ([]*auth.Session, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := r.svc.Sessions(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*auth.Session, len(ss))
+	for i := range ss {
+		out[i] = &ss[i]
+	}
+	return out, nil
+}
+
+type userResolver struct{}
+
+// LastLoginAt is null for an account that never logged in.
+func (userResolver) LastLoginAt(_ context.Context, u *auth.User) (*time.Time, error) {
+	if u.LastLoginAt.IsZero() {
+		return nil, nil
+	}
+	t := u.LastLoginAt
+	return &t, nil
+}
