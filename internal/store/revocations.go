@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+)
+
+// Bounds on one RevocationsSince page.
+const (
+	DefaultRevocationPage = 1000
+	MaxRevocationPage     = 10000
+)
+
+// AppendRevocation validates e and appends it to the revocation journal,
+// returning its sequence number. Sequence numbers only grow, are never
+// reused, and become visible in order: a reader that has seen seq n will
+// never later find a new entry below n (on PostgreSQL appends are
+// serialised for this).
+func (db *DB) AppendRevocation(ctx context.Context, e revoke.Entry) (int64, error) {
+	if err := e.Validate(); err != nil {
+		return 0, fmt.Errorf("store: append revocation: %w", err)
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: append revocation: %w", err)
+	}
+	defer tx.Rollback()
+	if db.dialect == DialectPostgres {
+		// Without this, two appends could commit out of seq order and a
+		// concurrent reader advance its cursor past the slower one.
+		// EXCLUSIVE still lets plain reads through.
+		if _, err := tx.ExecContext(ctx, "LOCK TABLE revocations IN EXCLUSIVE MODE"); err != nil {
+			return 0, fmt.Errorf("store: append revocation: %w", err)
+		}
+	}
+	var seq int64
+	err = tx.QueryRowContext(ctx, db.q("INSERT INTO revocations (kind, subject, issued_before, expires, made_at) VALUES (?, ?, ?, ?, ?) RETURNING seq"),
+		string(e.Kind), e.ID, e.Before, e.Expires, e.At).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: append revocation: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: append revocation: %w", err)
+	}
+	return seq, nil
+}
+
+// RevocationsSince returns the journal entries with seq greater than seq,
+// ascending, at most limit of them (limit <= 0 means
+// DefaultRevocationPage; it is capped at MaxRevocationPage). Expired
+// entries not yet pruned are included.
+func (db *DB) RevocationsSince(ctx context.Context, seq int64, limit int) ([]revoke.Event, error) {
+	if limit <= 0 {
+		limit = DefaultRevocationPage
+	}
+	limit = min(limit, MaxRevocationPage)
+	rows, err := db.read.QueryContext(ctx, db.q("SELECT seq, kind, subject, issued_before, expires, made_at FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?"), seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: revocations since %d: %w", seq, err)
+	}
+	return scanEvents(rows)
+}
+
+// LiveRevocations returns the entries still live at now (Expires >
+// now.Unix()) in seq order, and the highest seq in the journal: a snapshot
+// and the cursor to follow it with RevocationsSince. Both are read from
+// one consistent snapshot, so nothing appended meanwhile slips between.
+func (db *DB) LiveRevocations(ctx context.Context, now time.Time) ([]revoke.Event, int64, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{Isolation: db.snapshotIsolation(), ReadOnly: true})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: live revocations: %w", err)
+	}
+	defer tx.Rollback()
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM revocations").Scan(&last); err != nil {
+		return nil, 0, fmt.Errorf("store: live revocations: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, db.q("SELECT seq, kind, subject, issued_before, expires, made_at FROM revocations WHERE expires > ? ORDER BY seq"), now.Unix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: live revocations: %w", err)
+	}
+	events, err := scanEvents(rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	return events, last, tx.Commit()
+}
+
+// snapshotIsolation is the isolation level at which two statements see
+// the same data: PostgreSQL's READ COMMITTED takes a snapshot per
+// statement, so it needs REPEATABLE READ; an SQLite read transaction is
+// always one snapshot (and the driver takes only the default level).
+func (db *DB) snapshotIsolation() sql.IsolationLevel {
+	if db.dialect == DialectPostgres {
+		return sql.LevelRepeatableRead
+	}
+	return sql.LevelDefault
+}
+
+// PruneRevocations deletes the entries that expired at or before now and
+// returns how many it deleted. Sequence numbers are not reused afterwards.
+func (db *DB) PruneRevocations(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.write.ExecContext(ctx, db.q("DELETE FROM revocations WHERE expires <= ?"), now.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune revocations: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: prune revocations: %w", err)
+	}
+	return n, nil
+}
+
+func scanEvents(rows *sql.Rows) ([]revoke.Event, error) {
+	defer rows.Close()
+	var out []revoke.Event
+	for rows.Next() {
+		var (
+			ev   revoke.Event
+			seq  int64
+			kind string
+		)
+		if err := rows.Scan(&seq, &kind, &ev.ID, &ev.Before, &ev.Expires, &ev.At); err != nil {
+			return nil, fmt.Errorf("store: read revocations: %w", err)
+		}
+		ev.Kind = revoke.Kind(kind)
+		ev.Cursor = strconv.FormatInt(seq, 10)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read revocations: %w", err)
+	}
+	return out, nil
+}
