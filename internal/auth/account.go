@@ -1,0 +1,249 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authmesh/authmesh/internal/store"
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// maxEmailLen is RFC 5321's limit on a forward path.
+const maxEmailLen = 254
+
+// NormalizeEmail trims and lower-cases an address and checks that it is a
+// plain addr-spec ("a@b.c", no display name).
+func NormalizeEmail(email string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(email))
+	if e == "" {
+		return "", newError(CodeBadUserInput, "email is required")
+	}
+	if len(e) > maxEmailLen {
+		return "", newError(CodeBadUserInput, "email must be at most 254 characters")
+	}
+	a, err := mail.ParseAddress(e)
+	at := strings.LastIndexByte(e, '@')
+	if err != nil || a.Address != e || at < 1 || !strings.Contains(e[at+1:], ".") {
+		return "", newError(CodeBadUserInput, "email must be a valid address like name@example.com")
+	}
+	return e, nil
+}
+
+// Register creates an account.
+func (s *Service) Register(ctx context.Context, email, password string, client ClientInfo) (User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.cfg.PasswordPolicy(password); err != nil {
+		return User{}, &Error{Code: CodeBadUserInput, Message: err.Error()}
+	}
+	if s.cfg.Limiter != nil {
+		retry, err := s.cfg.Limiter.CheckRegister(ctx, client.IP)
+		if err != nil {
+			return User{}, internal("check registration limit", err)
+		}
+		if retry > 0 {
+			return User{}, rateLimited(retry)
+		}
+	}
+	hash, err := s.cfg.Passwords.Hash(ctx, password)
+	if err != nil {
+		return User{}, internal("hash password", err)
+	}
+	u, err := s.cfg.Store.CreateUser(ctx, email, hash, s.now())
+	if errors.Is(err, store.ErrEmailTaken) {
+		return User{}, newError(CodeEmailTaken, "an account with this email already exists; log in instead")
+	}
+	if err != nil {
+		return User{}, internal("create user", err)
+	}
+	s.log.Info("user registered", "user_id", u.ID)
+	return userFrom(u), nil
+}
+
+func rateLimited(retry time.Duration) *Error {
+	secs := int(retry.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return &Error{
+		Code:       CodeRateLimited,
+		Message:    "too many attempts; try again in " + (time.Duration(secs) * time.Second).String(),
+		RetryAfter: time.Duration(secs) * time.Second,
+	}
+}
+
+var errInvalidCredentials = newError(CodeInvalidCredentials, "email or password is incorrect")
+
+// Login checks credentials and starts a device session.
+func (s *Service) Login(ctx context.Context, email, password string, client ClientInfo) (LoginResult, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if password == "" {
+		return LoginResult{}, newError(CodeBadUserInput, "password is required")
+	}
+	if s.cfg.Limiter != nil {
+		retry, err := s.cfg.Limiter.CheckLogin(ctx, email, client.IP)
+		if err != nil {
+			return LoginResult{}, internal("check login limit", err)
+		}
+		if retry > 0 {
+			return LoginResult{}, rateLimited(retry)
+		}
+	}
+	u, err := s.checkPassword(ctx, email, password)
+	if err != nil {
+		if ErrorCode(err) == CodeInvalidCredentials && s.cfg.Limiter != nil {
+			if lerr := s.cfg.Limiter.LoginFailed(ctx, email, client.IP); lerr != nil {
+				s.log.Error("record failed login", "err", lerr)
+			}
+		}
+		return LoginResult{}, err
+	}
+	if s.cfg.Limiter != nil {
+		if err := s.cfg.Limiter.LoginSucceeded(ctx, email, client.IP); err != nil {
+			s.log.Error("record successful login", "err", err)
+		}
+	}
+	return s.startSession(ctx, u, client)
+}
+
+// checkPassword verifies credentials in time that does not depend on whether
+// the account exists, and upgrades the hash when its parameters are old.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (store.User, error) {
+	u, err := s.cfg.Store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		s.cfg.Passwords.VerifyDummy(ctx, password)
+		return store.User{}, errInvalidCredentials
+	}
+	if err != nil {
+		return store.User{}, internal("load user", err)
+	}
+	ok, rehash, err := s.cfg.Passwords.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return store.User{}, internal("verify password", err)
+	}
+	if !ok {
+		return store.User{}, errInvalidCredentials
+	}
+	if rehash {
+		if h, err := s.cfg.Passwords.Hash(ctx, password); err == nil {
+			if err := s.cfg.Store.SetPassword(ctx, u.ID, h); err != nil {
+				s.log.Error("upgrade password hash", "user_id", u.ID, "err", err)
+			}
+		}
+	}
+	return u, nil
+}
+
+// startSession creates a device session for u and issues its first tokens.
+func (s *Service) startSession(ctx context.Context, u store.User, client ClientInfo) (LoginResult, error) {
+	now := s.now()
+	devType, devName := s.cfg.Device(client.UserAgent)
+	sess := store.Session{
+		ID: uuid.NewString(), UserID: u.ID,
+		DeviceType: devType, DeviceName: devName, IPAddress: client.IP, UserAgent: truncate(client.UserAgent, 512),
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), RotatedAt: now,
+	}
+	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
+		return LoginResult{}, internal("create session", err)
+	}
+	if err := s.enforceSessionCap(ctx, u.ID, now); err != nil {
+		return LoginResult{}, err
+	}
+	access, ac, err := s.cfg.Issuer.IssueAccess(u.ID, sess.ID, issuedAt(u, now))
+	if err != nil {
+		return LoginResult{}, internal("issue access token", err)
+	}
+	refresh, _, err := s.cfg.Issuer.IssueRefresh(u.ID, sess.ID, 0, sess.RotatedAt, sess.ExpiresAt)
+	if err != nil {
+		return LoginResult{}, internal("issue refresh token", err)
+	}
+	if err := s.cfg.Store.SetLastLogin(ctx, u.ID, now); err != nil {
+		s.log.Error("record last login", "user_id", u.ID, "err", err)
+	}
+	s.log.Info("login", "user_id", u.ID, "session_id", sess.ID, "device", devName)
+	return LoginResult{
+		Token: access, RefreshToken: refresh, UserID: u.ID, Email: u.Email,
+		SessionID: sess.ID, ExpiresAt: time.Unix(ac.ExpiresAt, 0),
+	}, nil
+}
+
+// enforceSessionCap ends the oldest sessions beyond MaxSessionsPerUser.
+func (s *Service) enforceSessionCap(ctx context.Context, userID string, now time.Time) error {
+	if s.cfg.MaxSessionsPerUser <= 0 {
+		return nil
+	}
+	live, err := s.cfg.Store.ListSessions(ctx, userID, now)
+	if err != nil {
+		return internal("list sessions", err)
+	}
+	for i := s.cfg.MaxSessionsPerUser; i < len(live); i++ { // newest first
+		if _, err := s.cfg.Store.RevokeSession(ctx, live[i].ID, now); err != nil {
+			return internal("evict session", err)
+		}
+		if err := s.revokeSessions(ctx, now, live[i].ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Authenticate verifies an access token and checks that its session and
+// user are still in good standing.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, error) {
+	if bearer == "" {
+		return Caller{}, unauthenticated("authentication required: send Authorization: Bearer <access token>", nil)
+	}
+	c, err := s.cfg.Verifier.Verify(bearer, token.TypeAccess)
+	if err != nil {
+		return Caller{}, unauthenticated("access token is invalid or expired; log in again", err)
+	}
+	now := s.now()
+	sess, err := s.cfg.Store.SessionByID(ctx, c.SessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (sess.UserID != c.Subject || !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now))) {
+		return Caller{}, unauthenticated("session has ended; log in again", err)
+	}
+	if err != nil {
+		return Caller{}, internal("load session", err)
+	}
+	u, err := s.cfg.Store.UserByID(ctx, c.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.IssuedAt < u.TokensValidAfter) {
+		return Caller{}, unauthenticated("session has ended; log in again", err)
+	}
+	if err != nil {
+		return Caller{}, internal("load user", err)
+	}
+	return Caller{UserID: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0)}, nil
+}
+
+// Me returns the caller's account.
+func (s *Service) Me(ctx context.Context, c Caller) (User, error) {
+	u, err := s.cfg.Store.UserByID(ctx, c.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return User{}, unauthenticated("account no longer exists", err)
+	}
+	if err != nil {
+		return User{}, internal("load user", err)
+	}
+	return userFrom(u), nil
+}
+
+func userFrom(u store.User) User {
+	return User{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

@@ -1,0 +1,185 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/store"
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// Users is the account storage the service needs.
+type Users interface {
+	CreateUser(ctx context.Context, email, passwordHash string, now time.Time) (store.User, error)
+	UserByEmail(ctx context.Context, email string) (store.User, error)
+	UserByID(ctx context.Context, id string) (store.User, error)
+	SetPassword(ctx context.Context, userID, passwordHash string) error
+	SetLastLogin(ctx context.Context, userID string, at time.Time) error
+	SetTokensValidAfter(ctx context.Context, userID string, unix int64) error
+}
+
+// Sessions is the device-session storage the service needs.
+type Sessions interface {
+	CreateSession(ctx context.Context, s store.Session) error
+	SessionByID(ctx context.Context, id string) (store.Session, error)
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
+	AdvanceRefresh(ctx context.Context, id string, fromGen int64, now, expiresAt time.Time) (bool, error)
+	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
+	RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) ([]string, error)
+}
+
+// Store is the persistence the service needs; *store.DB implements it.
+type Store interface {
+	Users
+	Sessions
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Issuer mints tokens; *token.Issuer implements it.
+type Issuer interface {
+	IssueAccess(userID, sessionID string, issuedAt time.Time) (string, token.Claims, error)
+	IssueRefresh(userID, sessionID string, gen int64, issuedAt, expiresAt time.Time) (string, token.Claims, error)
+}
+
+// Verifier checks tokens; *token.Verifier implements it.
+type Verifier interface {
+	Verify(raw, wantType string) (token.Claims, error)
+}
+
+// Passwords hashes and verifies passwords; *password.Hasher implements it.
+type Passwords interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error)
+	VerifyDummy(ctx context.Context, pw string)
+}
+
+// Limiter enforces login and registration limits. A nil Limiter in Config
+// means no limits.
+type Limiter interface {
+	CheckLogin(ctx context.Context, email, ip string) (retryAfter time.Duration, err error)
+	LoginFailed(ctx context.Context, email, ip string) error
+	LoginSucceeded(ctx context.Context, email, ip string) error
+	CheckRegister(ctx context.Context, ip string) (retryAfter time.Duration, err error)
+}
+
+// Config holds the service's dependencies and settings.
+type Config struct {
+	Store     Store
+	Revoker   revoke.Revoker
+	Issuer    Issuer
+	Verifier  Verifier
+	Passwords Passwords
+	Limiter   Limiter // optional
+	// Device turns a User-Agent into a device type and name. Optional.
+	Device func(userAgent string) (deviceType, deviceName string)
+	// PasswordPolicy checks a new password; returns a caller-safe error.
+	PasswordPolicy func(pw string) error
+
+	AccessTTL    time.Duration // default 15m
+	RefreshTTL   time.Duration // default 360h
+	RefreshGrace time.Duration // default 10s; how long the previous refresh token is still accepted
+	ClockSkew    time.Duration // default 30s; added to revocation lifetimes
+	// MaxSessionsPerUser evicts the oldest sessions beyond this count; 0 = no cap.
+	MaxSessionsPerUser int
+
+	Logger *slog.Logger
+	Clock  func() time.Time
+}
+
+// Service implements the auth service's use cases. It is safe for
+// concurrent use.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("auth: Config.Store is required")
+	case cfg.Revoker == nil:
+		return nil, errors.New("auth: Config.Revoker is required")
+	case cfg.Issuer == nil || cfg.Verifier == nil:
+		return nil, errors.New("auth: Config.Issuer and Config.Verifier are required")
+	case cfg.Passwords == nil:
+		return nil, errors.New("auth: Config.Passwords is required")
+	}
+	if cfg.AccessTTL <= 0 {
+		cfg.AccessTTL = 15 * time.Minute
+	}
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = 360 * time.Hour
+	}
+	if cfg.RefreshGrace < 0 {
+		return nil, errors.New("auth: RefreshGrace must not be negative")
+	}
+	if cfg.RefreshGrace == 0 {
+		cfg.RefreshGrace = 10 * time.Second
+	}
+	if cfg.ClockSkew <= 0 {
+		cfg.ClockSkew = 30 * time.Second
+	}
+	if cfg.Device == nil {
+		cfg.Device = func(string) (string, string) { return "unknown", "Unknown device" }
+	}
+	if cfg.PasswordPolicy == nil {
+		cfg.PasswordPolicy = func(string) error { return nil }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	return &Service{cfg: cfg, log: cfg.Logger, now: cfg.Clock}, nil
+}
+
+// revocationExpiry is when a session or user revocation made at now can be
+// forgotten: no access token issued before the revocation outlives it.
+func (s *Service) revocationExpiry(now time.Time) int64 {
+	return now.Add(s.cfg.AccessTTL + 2*s.cfg.ClockSkew).Unix()
+}
+
+// revokeSessions records sid revocations, so every token of those sessions
+// is rejected everywhere.
+func (s *Service) revokeSessions(ctx context.Context, now time.Time, ids ...string) error {
+	for _, id := range ids {
+		_, err := s.cfg.Revoker.Revoke(ctx, revoke.Entry{
+			Kind: revoke.KindSession, ID: id, Expires: s.revocationExpiry(now), At: now.Unix(),
+		})
+		if err != nil {
+			return internal("revoke session", err)
+		}
+	}
+	return nil
+}
+
+// issuedAt is the iat for a new token of u: never before u's revocation
+// cut-off, so a token issued in the same second as "log out everywhere" is
+// not caught by it.
+func issuedAt(u store.User, now time.Time) time.Time {
+	if u.TokensValidAfter > now.Unix() {
+		return time.Unix(u.TokensValidAfter, 0)
+	}
+	return now
+}
+
+func unauthenticated(msg string, err error) *Error {
+	return &Error{Code: CodeUnauthenticated, Message: msg, Err: err}
+}
+
+// storeErr turns a storage error into the service's error, keeping
+// ErrNotFound distinguishable for callers that care.
+func storeErr(op string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return internal(op, err)
+}

@@ -1,0 +1,227 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/store"
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// Logout ends the caller's current device session: its access tokens and
+// its refresh token stop working everywhere. Logging out twice succeeds.
+func (s *Service) Logout(ctx context.Context, c Caller) error {
+	now := s.now()
+	if _, err := s.cfg.Store.RevokeSession(ctx, c.SessionID, now); err != nil {
+		return internal("end session", err)
+	}
+	// The token itself too, so its jti is revoked even for a validator that
+	// only ever saw this one event.
+	if _, err := s.cfg.Revoker.Revoke(ctx, revoke.Entry{
+		Kind: revoke.KindToken, ID: c.TokenID, Expires: c.ExpiresAt.Add(s.cfg.ClockSkew).Unix(), At: now.Unix(),
+	}); err != nil {
+		return internal("revoke token", err)
+	}
+	if err := s.revokeSessions(ctx, now, c.SessionID); err != nil {
+		return err
+	}
+	s.log.Info("logout", "user_id", c.UserID, "session_id", c.SessionID)
+	return nil
+}
+
+// LogoutAll ends every session of the caller, the current one included, by
+// a user-wide cut-off: every token issued before now is revoked.
+func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
+	now := s.now()
+	if _, err := s.cfg.Store.RevokeUserSessions(ctx, c.UserID, "", now); err != nil {
+		return internal("end sessions", err)
+	}
+	// Tokens carry whole seconds: cut at the next second, and issue later
+	// tokens no earlier than it (see issuedAt).
+	before := now.Unix() + 1
+	if err := s.cfg.Store.SetTokensValidAfter(ctx, c.UserID, before); err != nil {
+		return internal("set cut-off", err)
+	}
+	if _, err := s.cfg.Revoker.Revoke(ctx, revoke.Entry{
+		Kind: revoke.KindUser, ID: c.UserID, Before: before, Expires: s.revocationExpiry(now), At: now.Unix(),
+	}); err != nil {
+		return internal("revoke user", err)
+	}
+	s.log.Info("logout everywhere", "user_id", c.UserID)
+	return nil
+}
+
+// RevokeSession ends one of the caller's sessions. Sessions of other users
+// are reported as not found.
+func (s *Service) RevokeSession(ctx context.Context, c Caller, id string) error {
+	if id == "" || len(id) > 64 {
+		return newError(CodeBadUserInput, "session id is required")
+	}
+	sess, err := s.cfg.Store.SessionByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.UserID != c.UserID) {
+		return newError(CodeNotFound, "no such session; list yours with the sessions query")
+	}
+	if err != nil {
+		return internal("load session", err)
+	}
+	now := s.now()
+	if _, err := s.cfg.Store.RevokeSession(ctx, id, now); err != nil {
+		return internal("end session", err)
+	}
+	if err := s.revokeSessions(ctx, now, id); err != nil {
+		return err
+	}
+	s.log.Info("session revoked", "user_id", c.UserID, "session_id", id)
+	return nil
+}
+
+// Sessions lists the caller's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, c Caller) ([]Session, error) {
+	list, err := s.cfg.Store.ListSessions(ctx, c.UserID, s.now())
+	if err != nil {
+		return nil, internal("list sessions", err)
+	}
+	out := make([]Session, 0, len(list))
+	for _, x := range list {
+		out = append(out, Session{
+			ID: x.ID, Current: x.ID == c.SessionID, DeviceType: x.DeviceType, DeviceName: x.DeviceName,
+			IPAddress: x.IPAddress, UserAgent: x.UserAgent, CreatedAt: x.CreatedAt, LastUsedAt: x.LastUsedAt,
+		})
+	}
+	return out, nil
+}
+
+// ChangePassword replaces the caller's password after checking the old one,
+// and ends every other session of the caller; the current one keeps working.
+func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, newPassword string) error {
+	if err := s.cfg.PasswordPolicy(newPassword); err != nil {
+		return &Error{Code: CodeBadUserInput, Message: "new password: " + err.Error()}
+	}
+	if oldPassword == newPassword {
+		return newError(CodeBadUserInput, "new password must differ from the old one")
+	}
+	u, err := s.cfg.Store.UserByID(ctx, c.UserID)
+	if err != nil {
+		return storeErr("load user", err)
+	}
+	ok, _, err := s.cfg.Passwords.Verify(ctx, oldPassword, u.PasswordHash)
+	if err != nil {
+		return internal("verify password", err)
+	}
+	if !ok {
+		return newError(CodeInvalidCredentials, "current password is incorrect")
+	}
+	hash, err := s.cfg.Passwords.Hash(ctx, newPassword)
+	if err != nil {
+		return internal("hash password", err)
+	}
+	if err := s.cfg.Store.SetPassword(ctx, u.ID, hash); err != nil {
+		return internal("store password", err)
+	}
+	now := s.now()
+	ended, err := s.cfg.Store.RevokeUserSessions(ctx, u.ID, c.SessionID, now)
+	if err != nil {
+		return internal("end other sessions", err)
+	}
+	if err := s.revokeSessions(ctx, now, ended...); err != nil {
+		return err
+	}
+	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", len(ended))
+	return nil
+}
+
+var errRefreshInvalid = newError(CodeUnauthenticated, "refresh token is invalid or expired; log in again")
+
+// Refresh rotates a refresh token: it returns a new access token and the
+// next refresh token of the session's chain, and retires the presented one.
+//
+// A refresh token is a signed statement "session S, generation G"; the
+// database stores only the session's current generation. Presenting the
+// current generation advances it with a compare-and-swap, so of concurrent
+// refreshes exactly one advances the chain. Presenting the immediately
+// preceding generation within RefreshGrace of the rotation (another tab
+// that raced) is answered with the chain's current refresh token, re-issued
+// deterministically. Anything older is a replay: the session is revoked.
+func (s *Service) Refresh(ctx context.Context, raw string, client ClientInfo) (TokenPair, error) {
+	if raw == "" {
+		return TokenPair{}, newError(CodeBadUserInput, "refresh token is required")
+	}
+	c, err := s.cfg.Verifier.Verify(raw, token.TypeRefresh)
+	if err != nil {
+		return TokenPair{}, &Error{Code: CodeUnauthenticated, Message: errRefreshInvalid.Message, Err: err}
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		pair, retry, err := s.refreshOnce(ctx, c)
+		if !retry {
+			return pair, err
+		}
+	}
+	return TokenPair{}, internal("refresh", errors.New("rotation kept racing"))
+}
+
+// refreshOnce makes one attempt; retry is true when the compare-and-swap
+// lost and the session must be re-read.
+func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, bool, error) {
+	now := s.now()
+	sess, err := s.cfg.Store.SessionByID(ctx, c.SessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.UserID != c.Subject) {
+		return TokenPair{}, false, errRefreshInvalid
+	}
+	if err != nil {
+		return TokenPair{}, false, internal("load session", err)
+	}
+	if !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now) {
+		return TokenPair{}, false, newError(CodeUnauthenticated, "session has ended; log in again")
+	}
+	u, err := s.cfg.Store.UserByID(ctx, c.Subject)
+	if err != nil {
+		return TokenPair{}, false, storeErr("load user", err)
+	}
+	switch {
+	case c.Generation == sess.RefreshGen:
+		expires := now.Add(s.cfg.RefreshTTL)
+		won, err := s.cfg.Store.AdvanceRefresh(ctx, sess.ID, sess.RefreshGen, now, expires)
+		if err != nil {
+			return TokenPair{}, false, internal("rotate refresh token", err)
+		}
+		if !won {
+			return TokenPair{}, true, nil
+		}
+		pair, err := s.issuePair(u, sess.ID, sess.RefreshGen+1, now, expires, now)
+		return pair, false, err
+	case c.Generation == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.cfg.RefreshGrace:
+		pair, err := s.issuePair(u, sess.ID, sess.RefreshGen, sess.RotatedAt, sess.ExpiresAt, now)
+		return pair, false, err
+	default:
+		return TokenPair{}, false, s.refreshReused(ctx, sess, c.Generation, now)
+	}
+}
+
+// issuePair issues an access token and the refresh token of generation gen.
+func (s *Service) issuePair(u store.User, sid string, gen int64, rotatedAt, expires, now time.Time) (TokenPair, error) {
+	access, ac, err := s.cfg.Issuer.IssueAccess(u.ID, sid, issuedAt(u, now))
+	if err != nil {
+		return TokenPair{}, internal("issue access token", err)
+	}
+	refresh, _, err := s.cfg.Issuer.IssueRefresh(u.ID, sid, gen, rotatedAt, expires)
+	if err != nil {
+		return TokenPair{}, internal("issue refresh token", err)
+	}
+	return TokenPair{Token: access, RefreshToken: refresh, ExpiresAt: time.Unix(ac.ExpiresAt, 0)}, nil
+}
+
+// refreshReused handles a replayed refresh token: theft is assumed and the
+// whole session ends.
+func (s *Service) refreshReused(ctx context.Context, sess store.Session, gen int64, now time.Time) error {
+	s.log.Warn("refresh token reuse detected; ending session",
+		"user_id", sess.UserID, "session_id", sess.ID, "presented_gen", gen, "current_gen", sess.RefreshGen)
+	if _, err := s.cfg.Store.RevokeSession(ctx, sess.ID, now); err != nil {
+		return internal("end session", err)
+	}
+	if err := s.revokeSessions(ctx, now, sess.ID); err != nil {
+		return err
+	}
+	return newError(CodeRefreshReused, "this refresh token was already used; the session has been ended to protect the account. Log in again.")
+}

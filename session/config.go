@@ -1,0 +1,136 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config configures a SessionValidator. The zero value of every optional
+// field is a sane default. Either JWTSecret or AuthURL is required.
+type Config struct {
+	// JWTSecret is the shared HS256 secret of the quick-start mode. When it
+	// is set, tokens are verified with it and the JWKS is never fetched.
+	JWTSecret string
+
+	// AuthURL is the auth service's base URL (e.g. http://localhost:8080).
+	// Without JWTSecret, the signing keys come from AuthURL's JWKS. Without
+	// Redis, revocations come from AuthURL's revocation feed. It is used
+	// only when set.
+	AuthURL string
+
+	// RedisAddr is "host:port", or a comma-separated list for Redis Cluster
+	// or (with RedisMasterName) Sentinel. When set, revocations are read
+	// from Redis and the auth service is never called.
+	RedisAddr       string
+	RedisPassword   string
+	RedisDB         int
+	RedisMasterName string
+	// RedisClient, when set, is used instead of dialling RedisAddr. The
+	// validator does not close it.
+	RedisClient redis.UniversalClient
+	// RedisPrefix is the key prefix of the revocation state in Redis;
+	// it must match the auth service's. Default "authmesh:".
+	RedisPrefix string
+
+	// Issuer is the required iss claim. Default "authentication-service".
+	Issuer string
+	// Audience, when set, must appear in the token's aud claim.
+	Audience string
+	// ClockSkew is the tolerance applied to exp, nbf and iat. Default 30s.
+	ClockSkew time.Duration
+
+	// AccessTokenCacheTTL bounds how long a verified access token's
+	// signature check is remembered (revocation is still checked on every
+	// request; an entry never outlives the token). Default 5m; negative
+	// disables the cache.
+	AccessTokenCacheTTL time.Duration
+	// RefreshTokenCacheTTL is the same for refresh tokens. Default 1m.
+	RefreshTokenCacheTTL time.Duration
+	// CacheSize bounds the number of cached tokens. Default 10,000.
+	CacheSize int
+
+	// MaxStaleness is how long the revocation state may go without being
+	// known in sync before the validator reports itself degraded.
+	// Default 30s.
+	MaxStaleness time.Duration
+	// FailClosed makes the validator reject every token (ErrStale, answered
+	// 503 by the middleware) once the state is staler than MaxStaleness.
+	// The default, fail-open, keeps validating on the local state.
+	FailClosed bool
+
+	// HTTPClient is used for AuthURL. Default: a client with a 10s timeout
+	// for JWKS and no timeout for the feed stream.
+	HTTPClient *http.Client
+	// Logger receives operational messages; never tokens. Default: discard.
+	Logger *slog.Logger
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+}
+
+// errNoKeySource keeps the quick start's troubleshooting text true.
+var errNoKeySource = errors.New("session: JWT secret is required (set Config.JWTSecret, or Config.AuthURL to use the auth service's public keys)")
+
+func (c Config) withDefaults() (Config, error) {
+	if c.JWTSecret == "" && c.AuthURL == "" {
+		return c, errNoKeySource
+	}
+	if c.AuthURL != "" {
+		u, err := url.Parse(c.AuthURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("session: AuthURL %q must be an http(s) URL like http://localhost:8080", c.AuthURL)
+		}
+		c.AuthURL = strings.TrimRight(c.AuthURL, "/")
+	}
+	if c.RedisPrefix == "" {
+		c.RedisPrefix = "authmesh:"
+	}
+	if c.Issuer == "" {
+		c.Issuer = "authentication-service"
+	}
+	if c.ClockSkew == 0 {
+		c.ClockSkew = 30 * time.Second
+	}
+	if c.ClockSkew < 0 {
+		return c, errors.New("session: ClockSkew must not be negative")
+	}
+	if c.AccessTokenCacheTTL == 0 {
+		c.AccessTokenCacheTTL = 5 * time.Minute
+	}
+	if c.RefreshTokenCacheTTL == 0 {
+		c.RefreshTokenCacheTTL = time.Minute
+	}
+	if c.CacheSize <= 0 {
+		c.CacheSize = 10_000
+	}
+	if c.MaxStaleness <= 0 {
+		c.MaxStaleness = 30 * time.Second
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	return c, nil
+}
+
+// redisAddrs splits RedisAddr into its addresses.
+func (c Config) redisAddrs() []string {
+	var out []string
+	for _, a := range strings.Split(c.RedisAddr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}

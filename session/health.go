@@ -1,0 +1,60 @@
+package session
+
+import (
+	"fmt"
+	"time"
+)
+
+// Health describes whether the validator can be trusted right now.
+type Health struct {
+	// Ready is false until signing keys and the first snapshot of the
+	// revocation state have loaded.
+	Ready bool
+	// Connected reports whether the revocation transport is up.
+	Connected bool
+	// Staleness is how long ago the revocation state was last known to be
+	// complete (zero when there is no revocation source).
+	Staleness time.Duration
+	// Degraded is true when Staleness exceeds Config.MaxStaleness.
+	Degraded bool
+	// Rejecting is true when the validator rejects every token: not ready,
+	// or degraded with FailClosed.
+	Rejecting bool
+	// Revocations is the number of revocation entries held.
+	Revocations int
+	// Source names the revocation transport: "redis", "feed" or "none".
+	Source string
+}
+
+// String explains the state in one line, e.g. for a /health endpoint.
+func (h Health) String() string {
+	switch {
+	case !h.Ready:
+		return "not ready: revocation state or signing keys not loaded yet"
+	case h.Rejecting:
+		return fmt.Sprintf("rejecting tokens: revocation state stale for %s (fail-closed)", h.Staleness.Round(time.Millisecond))
+	case h.Degraded:
+		return fmt.Sprintf("degraded: revocation state stale for %s; validating on local state (fail-open)", h.Staleness.Round(time.Millisecond))
+	}
+	return "OK"
+}
+
+// Health reports the validator's current state.
+func (v *SessionValidator) Health() Health {
+	h := Health{Ready: v.keysReady.Load(), Revocations: v.revoked.Len(), Source: "none"}
+	if v.sync != nil {
+		st := v.sync.Status()
+		h.Ready = h.Ready && st.Ready
+		h.Connected = st.Connected
+		if st.Ready {
+			h.Staleness = max(0, v.cfg.Clock().Sub(st.LastSync))
+		}
+		h.Degraded = h.Ready && h.Staleness > v.cfg.MaxStaleness
+		h.Source = "feed"
+		if v.cfg.RedisAddr != "" || v.cfg.RedisClient != nil {
+			h.Source = "redis"
+		}
+	}
+	h.Rejecting = !h.Ready || (h.Degraded && v.cfg.FailClosed)
+	return h
+}

@@ -1,0 +1,88 @@
+package session
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Validator is what the middleware needs: *SessionValidator implements it.
+// Tests of handlers may supply their own.
+type Validator interface {
+	ValidateAccessToken(raw string) (*Claims, error)
+}
+
+var _ Validator = (*SessionValidator)(nil)
+
+// maxAuthHeader bounds the Authorization header the middleware will parse.
+const maxAuthHeader = 8 << 10
+
+// UnauthorizedBody is the body of every 401 the middleware writes.
+const UnauthorizedBody = "Invalid or expired token"
+
+// BearerToken extracts the token of an "Authorization: Bearer <token>"
+// header. The scheme is case-insensitive; anything else yields "".
+func BearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > maxAuthHeader || len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return ""
+	}
+	return strings.TrimSpace(h[7:])
+}
+
+// HTTPMiddleware rejects requests without a valid access token: 401 with
+// body "Invalid or expired token" and a WWW-Authenticate: Bearer header, or
+// 503 with Retry-After while the validator cannot decide (not ready yet, or
+// stale and failing closed). Valid requests reach next with the claims in
+// their context (GetClaims, GetUserID, GetTokenID).
+func HTTPMiddleware(v Validator) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			raw := BearerToken(r)
+			if raw == "" {
+				reject(w, ErrMissingToken)
+				return
+			}
+			c, err := v.ValidateAccessToken(raw)
+			if err != nil {
+				reject(w, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), c)))
+		})
+	}
+}
+
+// RequireAuth protects a single handler function like HTTPMiddleware.
+func RequireAuth(v Validator, h http.HandlerFunc) http.HandlerFunc {
+	return HTTPMiddleware(v)(h).ServeHTTP
+}
+
+// OptionalHTTPMiddleware identifies the caller when a valid access token is
+// presented and lets every request through; handlers use GetUserID to tell
+// the difference.
+func OptionalHTTPMiddleware(v Validator) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if raw := BearerToken(r); raw != "" {
+				if c, err := v.ValidateAccessToken(raw); err == nil {
+					r = r.WithContext(WithClaims(r.Context(), c))
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func reject(w http.ResponseWriter, err error) {
+	if isUnavailable(err) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "Service temporarily unable to validate tokens; retry shortly", http.StatusServiceUnavailable)
+		return
+	}
+	if err == ErrMissingToken {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="authmesh"`)
+	} else {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="authmesh", error="invalid_token"`)
+	}
+	http.Error(w, UnauthorizedBody, http.StatusUnauthorized)
+}

@@ -1,0 +1,280 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// syncer keeps a revoke.Set current from some transport.
+type syncer interface {
+	Run(ctx context.Context) error
+	Status() revoke.Status
+}
+
+// keySource is a set of verification keys that may need background upkeep.
+type keySource interface {
+	token.VerificationKeys
+}
+
+// cachedToken is a verified token remembered by its exact string.
+type cachedToken struct {
+	claims *Claims
+	iat    int64
+	until  time.Time // min(exp, cached-at + cache TTL)
+}
+
+// SessionValidator validates tokens locally against a revocation set kept in
+// sync in the background. It is safe for concurrent use. Close releases its
+// resources.
+type SessionValidator struct {
+	cfg      Config
+	verifier *token.Verifier
+	revoked  *revoke.Set
+	sync     syncer            // nil when there is no revocation source
+	remote   *token.RemoteKeys // nil unless keys come from AuthURL
+	cache    *lru.Cache[string, cachedToken]
+	rdb      redis.UniversalClient // owned, closed by Close; nil otherwise
+	metrics  *metrics
+
+	keysReady atomic.Bool
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewSessionValidator builds a validator from cfg and starts keeping its
+// revocation state in sync; call Close when done. It returns an error for an
+// invalid configuration; it does not wait for Redis or the auth service
+// (until their first answer the validator reports ErrNotReady).
+func NewSessionValidator(cfg Config) (*SessionValidator, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	v := &SessionValidator{cfg: cfg, revoked: revoke.NewSet(), done: make(chan struct{}), metrics: newMetrics()}
+	if v.cache, err = lru.New[string, cachedToken](cfg.CacheSize); err != nil {
+		return nil, fmt.Errorf("session: token cache: %w", err)
+	}
+
+	var keys keySource
+	if cfg.JWTSecret != "" {
+		if keys, err = token.NewHMACKeys([]byte(cfg.JWTSecret)); err != nil {
+			return nil, fmt.Errorf("session: %w", err)
+		}
+		v.keysReady.Store(true)
+	} else {
+		v.remote, err = token.NewRemoteKeys(token.RemoteKeysConfig{
+			URL: cfg.AuthURL + "/.well-known/jwks.json", HTTPClient: cfg.HTTPClient,
+			Logger: cfg.Logger, Clock: cfg.Clock,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("session: %w", err)
+		}
+		keys = v.remote
+	}
+	v.verifier, err = token.NewVerifier(keys, token.VerifierConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, ClockSkew: cfg.ClockSkew, Clock: cfg.Clock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+
+	if err := v.newSyncer(); err != nil {
+		v.closeRedis()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	v.cancel = cancel
+	go v.run(ctx)
+	return v, nil
+}
+
+// newSyncer picks the revocation transport: Redis when configured, else the
+// auth service's feed when AuthURL is set, else none.
+func (v *SessionValidator) newSyncer() error {
+	cfg := v.cfg
+	var err error
+	switch {
+	case cfg.RedisClient != nil || cfg.RedisAddr != "":
+		rdb := cfg.RedisClient
+		if rdb == nil {
+			rdb = redis.NewUniversalClient(&redis.UniversalOptions{
+				Addrs: cfg.redisAddrs(), Password: cfg.RedisPassword, DB: cfg.RedisDB,
+				MasterName: cfg.RedisMasterName,
+			})
+			v.rdb = rdb
+		}
+		v.sync, err = revoke.NewRedisSync(v.revoked, rdb, revoke.RedisSyncConfig{
+			Prefix: cfg.RedisPrefix, Clock: cfg.Clock, Logger: cfg.Logger, OnEvent: v.metrics.onEvent,
+		})
+	case cfg.AuthURL != "":
+		v.sync, err = revoke.NewFeedSync(v.revoked, revoke.FeedSyncConfig{
+			URL: cfg.AuthURL + "/v1/revocations", HTTPClient: cfg.HTTPClient,
+			Clock: cfg.Clock, Logger: cfg.Logger, OnEvent: v.metrics.onEvent,
+		})
+	default:
+		cfg.Logger.Warn("session: no Redis and no AuthURL configured: revocations (logout) will not be seen; tokens stay valid until they expire")
+	}
+	if err != nil {
+		return fmt.Errorf("session: revocation sync: %w", err)
+	}
+	return nil
+}
+
+// run owns the background goroutines: revocation sync and key refresh.
+func (v *SessionValidator) run(ctx context.Context) {
+	defer close(v.done)
+	var wg sync.WaitGroup
+	if v.sync != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = v.sync.Run(ctx) }()
+	}
+	if v.remote != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); v.runKeys(ctx) }()
+	}
+	wg.Wait()
+}
+
+// runKeys fetches the JWKS until it succeeds once, then refreshes it.
+func (v *SessionValidator) runKeys(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for {
+		err := v.remote.Start(ctx)
+		if err == nil {
+			v.keysReady.Store(true)
+			v.remote.Run(ctx)
+			return
+		}
+		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "url", v.cfg.AuthURL+"/.well-known/jwks.json", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// SubscribeToInvalidations blocks until ctx is cancelled or the validator is
+// closed. The revocation state is kept in sync from NewSessionValidator on;
+// this method exists so that the quick start's `go
+// v.SubscribeToInvalidations(ctx)` keeps working, and it returns ctx.Err()
+// or nil after Close.
+func (v *SessionValidator) SubscribeToInvalidations(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-v.done:
+		return nil
+	}
+}
+
+// Close stops background work, waits for it and releases connections it
+// opened. It is safe to call more than once.
+func (v *SessionValidator) Close() error {
+	v.closeOnce.Do(func() {
+		v.cancel()
+		<-v.done
+		v.closeRedis()
+	})
+	return nil
+}
+
+func (v *SessionValidator) closeRedis() {
+	if v.rdb != nil {
+		_ = v.rdb.Close()
+	}
+}
+
+// ValidateAccessToken verifies an access token locally (signature, issuer,
+// audience, type, lifetime) and checks it against the revocation state. It
+// performs no I/O.
+func (v *SessionValidator) ValidateAccessToken(raw string) (*Claims, error) {
+	return v.validate(raw, token.TypeAccess, v.cfg.AccessTokenCacheTTL)
+}
+
+// ValidateRefreshToken verifies a refresh token locally and checks its
+// device session against the revocation state. Only the auth service can
+// tell whether it is the current token of its rotation chain.
+func (v *SessionValidator) ValidateRefreshToken(raw string) (*Claims, error) {
+	return v.validate(raw, token.TypeRefresh, v.cfg.RefreshTokenCacheTTL)
+}
+
+func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
+	c, iat, err := v.verify(raw, typ, cacheTTL)
+	if err == nil {
+		err = v.checkRevoked(c, iat)
+	}
+	v.metrics.observe(err)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// verify checks the token's signature and claims, using the cache of
+// recently verified token strings.
+func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Claims, int64, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, 0, ErrMissingToken
+	}
+	now := v.cfg.Clock()
+	if ct, ok := v.cache.Get(raw); ok && ct.claims.Type == typ {
+		if now.Before(ct.until) {
+			return ct.claims, ct.iat, nil
+		}
+		v.cache.Remove(raw)
+	}
+	if !v.keysReady.Load() {
+		return nil, 0, ErrNotReady
+	}
+	tc, err := v.verifier.Verify(raw, typ)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	c := claimsFrom(tc)
+	if cacheTTL > 0 {
+		until := now.Add(cacheTTL)
+		if exp := c.ExpiresAt.Add(v.cfg.ClockSkew); exp.Before(until) {
+			until = exp
+		}
+		v.cache.Add(raw, cachedToken{claims: c, iat: tc.IssuedAt, until: until})
+	}
+	return c, tc.IssuedAt, nil
+}
+
+// checkRevoked applies the revocation state and the staleness policy.
+func (v *SessionValidator) checkRevoked(c *Claims, iat int64) error {
+	if v.sync != nil {
+		st := v.sync.Status()
+		if !st.Ready {
+			return ErrNotReady
+		}
+		if v.cfg.FailClosed && v.cfg.Clock().Sub(st.LastSync) > v.cfg.MaxStaleness {
+			return ErrStale
+		}
+	}
+	if kind, ok := v.revoked.Check(c.TokenID, c.SessionID, c.UserID, iat); ok {
+		return fmt.Errorf("%w (by %s)", ErrRevoked, kind)
+	}
+	return nil
+}
+
+// isUnavailable reports whether err says nothing about the token but about
+// the validator's own state (answered 503, not 401).
+func isUnavailable(err error) bool {
+	return errors.Is(err, ErrNotReady) || errors.Is(err, ErrStale)
+}

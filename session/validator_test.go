@@ -1,0 +1,318 @@
+package session_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/testenv"
+	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/session"
+)
+
+const secret = "test-secret-that-is-at-least-32-bytes-long"
+
+// issuer mints HS256 tokens as the auth service does.
+func issuer(t testing.TB, sec string, clock func() time.Time) *token.Issuer {
+	t.Helper()
+	keys, err := token.NewHMACKeys([]byte(sec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := token.NewIssuer(keys, token.IssuerConfig{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
+func access(t testing.TB, iss *token.Issuer, sub, sid string) (string, token.Claims) {
+	t.Helper()
+	raw, c, err := iss.IssueAccess(sub, sid, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, c
+}
+
+func newValidator(t testing.TB, cfg session.Config) *session.SessionValidator {
+	t.Helper()
+	v, err := session.NewSessionValidator(cfg)
+	if err != nil {
+		t.Fatalf("NewSessionValidator: %v", err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return v
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  session.Config
+		want string
+	}{
+		{"no key source", session.Config{}, "JWT secret is required"},
+		{"bad auth url", session.Config{AuthURL: "localhost:8080"}, "must be an http(s) URL"},
+		{"negative skew", session.Config{JWTSecret: secret, ClockSkew: -time.Second}, "ClockSkew"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := session.NewSessionValidator(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v; want error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateAccessToken(t *testing.T) {
+	v := newValidator(t, session.Config{JWTSecret: secret})
+	iss := issuer(t, secret, nil)
+	good, _ := access(t, iss, "user-1", "sess-1")
+	refresh, _, _ := iss.IssueRefresh("user-1", "sess-1", 0, time.Now(), time.Now().Add(time.Hour))
+	past := issuer(t, secret, func() time.Time { return time.Now().Add(-time.Hour) })
+	expired, _, err := past.IssueAccess("user-1", "sess-1", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, _ := access(t, issuer(t, "another-secret-that-is-32-bytes-long!!", nil), "user-1", "sess-1")
+	parts := strings.Split(good, ".")
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt"}`)) + "." + parts[1] + "."
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin"}`)) + "." + parts[2]
+
+	tests := []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"valid", good, nil},
+		{"empty", "", session.ErrMissingToken},
+		{"garbage", "not-a-jwt", session.ErrMalformed},
+		{"expired", expired, session.ErrExpired},
+		{"foreign secret", foreign, session.ErrInvalidSignature},
+		{"alg none", none, session.ErrInvalidSignature},
+		{"tampered payload", tampered, session.ErrInvalidSignature},
+		{"refresh used as access", refresh, session.ErrInvalidClaims},
+		{"oversized", strings.Repeat("a", 9<<10), session.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.ValidateAccessToken(tt.token)
+			if tt.want == nil {
+				if err != nil || c.UserID != "user-1" || c.SessionID != "sess-1" || c.TokenID == "" {
+					t.Fatalf("got %+v, %v; want valid claims", c, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v; want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := v.ValidateRefreshToken(refresh); err != nil {
+		t.Fatalf("ValidateRefreshToken: %v", err)
+	}
+}
+
+func TestWrongIssuerAndAudience(t *testing.T) {
+	iss := issuer(t, secret, nil)
+	raw, _ := access(t, iss, "u", "s")
+	for name, cfg := range map[string]session.Config{
+		"issuer":   {JWTSecret: secret, Issuer: "someone-else"},
+		"audience": {JWTSecret: secret, Audience: "billing"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := newValidator(t, cfg).ValidateAccessToken(raw); !errors.Is(err, session.ErrInvalidClaims) {
+				t.Fatalf("got %v; want ErrInvalidClaims", err)
+			}
+		})
+	}
+}
+
+// redisPair starts Redis, an auth-side revocation store and a validator.
+func redisPair(t *testing.T, cfg session.Config) (*revoke.RedisStore, *session.SessionValidator, *testenv.RedisServer) {
+	t.Helper()
+	rs := testenv.StartRedis(t)
+	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.JWTSecret, cfg.RedisAddr = secret, rs.Addr
+	v := newValidator(t, cfg)
+	waitFor(t, "validator ready", func() bool { return v.Health().Ready })
+	return store, v, rs
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRevocationThroughRedis(t *testing.T) {
+	store, v, _ := redisPair(t, session.Config{})
+	iss := issuer(t, secret, nil)
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour).Unix()
+
+	byJTI, c1 := access(t, iss, "u1", "s1")
+	bySID, _ := access(t, iss, "u2", "s2")
+	byUser, _ := access(t, iss, "u3", "s3")
+	bystander, _ := access(t, iss, "u4", "s4")
+	for _, tok := range []string{byJTI, bySID, byUser, bystander} {
+		if _, err := v.ValidateAccessToken(tok); err != nil { // also fills the cache
+			t.Fatalf("before revocation: %v", err)
+		}
+	}
+	for _, e := range []revoke.Entry{
+		{Kind: revoke.KindToken, ID: c1.ID, Expires: exp},
+		{Kind: revoke.KindSession, ID: "s2", Expires: exp},
+		{Kind: revoke.KindUser, ID: "u3", Before: time.Now().Unix() + 1, Expires: exp},
+	} {
+		if _, err := store.Revoke(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tok := range []string{byJTI, bySID, byUser} {
+		waitFor(t, "revocation applied", func() bool {
+			_, err := v.ValidateAccessToken(tok)
+			return errors.Is(err, session.ErrRevoked)
+		})
+	}
+	if _, err := v.ValidateAccessToken(bystander); err != nil {
+		t.Fatalf("never-revoked token rejected: %v", err)
+	}
+}
+
+func TestNotReadyAnswers503(t *testing.T) {
+	// Nothing listens on this port: the first snapshot never loads.
+	v := newValidator(t, session.Config{JWTSecret: secret, RedisAddr: "127.0.0.1:1"})
+	raw, _ := access(t, issuer(t, secret, nil), "u", "s")
+	if _, err := v.ValidateAccessToken(raw); !errors.Is(err, session.ErrNotReady) {
+		t.Fatalf("got %v; want ErrNotReady", err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+raw)
+	session.HTTPMiddleware(v)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Fatal("handler reached before the validator was ready")
+	})).ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("got %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if h := v.Health(); h.Ready || !h.Rejecting {
+		t.Fatalf("Health: got %+v; want not ready and rejecting", h)
+	}
+}
+
+// clock is a settable clock for staleness tests.
+type clock struct {
+	mu sync.Mutex
+	d  time.Duration
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.d) }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.d += d
+}
+
+func TestStalenessPolicy(t *testing.T) {
+	for _, failClosed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fail-open", true: "fail-closed"}[failClosed], func(t *testing.T) {
+			clk := &clock{}
+			_, v, rs := redisPair(t, session.Config{FailClosed: failClosed, MaxStaleness: 2 * time.Second, Clock: clk.Now})
+			raw, _ := access(t, issuer(t, secret, nil), "u", "s")
+			if _, err := v.ValidateAccessToken(raw); err != nil {
+				t.Fatal(err)
+			}
+			rs.Stop()
+			clk.Add(time.Minute)
+			h := v.Health()
+			if !h.Degraded || h.Rejecting != failClosed {
+				t.Fatalf("Health: got %+v; want degraded, rejecting=%v", h, failClosed)
+			}
+			_, err := v.ValidateAccessToken(raw)
+			if failClosed && !errors.Is(err, session.ErrStale) {
+				t.Fatalf("fail-closed: got %v; want ErrStale", err)
+			}
+			if !failClosed && err != nil {
+				t.Fatalf("fail-open: got %v; want valid", err)
+			}
+		})
+	}
+}
+
+func TestMiddleware(t *testing.T) {
+	v := newValidator(t, session.Config{JWTSecret: secret})
+	raw, c := access(t, issuer(t, secret, nil), "user-9", "s")
+	h := session.HTTPMiddleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := session.GetUserID(r.Context())
+		jti, _ := session.GetTokenID(r.Context())
+		w.Write([]byte(id + " " + jti))
+	}))
+	tests := []struct {
+		name   string
+		header string
+		code   int
+		body   string
+	}{
+		{"valid", "Bearer " + raw, 200, "user-9 " + c.ID},
+		{"lower-case scheme", "bearer " + raw, 200, "user-9 " + c.ID},
+		{"missing", "", 401, "Invalid or expired token\n"},
+		{"basic auth", "Basic dXNlcjpwYXNz", 401, "Invalid or expired token\n"},
+		{"garbage", "Bearer \x00\x01garbage", 401, "Invalid or expired token\n"},
+		{"8 KiB header", "Bearer " + strings.Repeat("x", 8<<10), 401, "Invalid or expired token\n"},
+		{"alg none", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", 401, "Invalid or expired token\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.code || rec.Body.String() != tt.body {
+				t.Fatalf("got %d %q; want %d %q", rec.Code, rec.Body.String(), tt.code, tt.body)
+			}
+			if tt.code == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+				t.Fatalf("WWW-Authenticate: got %q; want Bearer", rec.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+func TestOptionalMiddleware(t *testing.T) {
+	v := newValidator(t, session.Config{JWTSecret: secret})
+	raw, _ := access(t, issuer(t, secret, nil), "user-5", "s")
+	h := session.OptionalHTTPMiddleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := session.GetUserID(r.Context())
+		if !ok {
+			id = "anonymous"
+		}
+		w.Write([]byte(id))
+	}))
+	for header, want := range map[string]string{"": "anonymous", "Bearer " + raw: "user-5", "Bearer bad": "anonymous"} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Authorization", header)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 || rec.Body.String() != want {
+			t.Fatalf("header %q: got %d %q; want 200 %q", header, rec.Code, rec.Body.String(), want)
+		}
+	}
+}
