@@ -1,13 +1,5 @@
 package token
 
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"math"
-	"strconv"
-)
-
 // Token types, the value of the "type" claim.
 const (
 	TypeAccess  = "access"
@@ -37,86 +29,80 @@ type Claims struct {
 }
 
 // UnmarshalJSON decodes claims, accepting aud as a string or an array and
-// NumericDate values with a fractional part (truncated).
+// NumericDate values with a fraction (truncated). Member names match
+// exactly; a repeated known member is an error.
 func (c *Claims) UnmarshalJSON(b []byte) error {
-	var w wireClaims
-	if err := json.Unmarshal(b, &w); err != nil {
+	parsed, err := parseClaims(b)
+	if err != nil {
 		return err
 	}
-	*c = w.claims()
+	*c = parsed
 	return nil
 }
 
-// wireClaims is the lenient decoding form of Claims.
-type wireClaims struct {
-	Issuer     string      `json:"iss"`
-	Subject    string      `json:"sub"`
-	Audience   audience    `json:"aud"`
-	ExpiresAt  numericDate `json:"exp"`
-	NotBefore  numericDate `json:"nbf"`
-	IssuedAt   numericDate `json:"iat"`
-	ID         string      `json:"jti"`
-	SessionID  string      `json:"sid"`
-	Type       string      `json:"type"`
-	Generation int64       `json:"gen"`
+// claimBit numbers the known claims for duplicate detection.
+var claimBit = map[string]uint16{
+	"iss": 1 << 0, "sub": 1 << 1, "aud": 1 << 2, "exp": 1 << 3, "nbf": 1 << 4,
+	"iat": 1 << 5, "jti": 1 << 6, "sid": 1 << 7, "type": 1 << 8, "gen": 1 << 9,
 }
 
-func (w *wireClaims) claims() Claims {
-	return Claims{
-		Issuer:     w.Issuer,
-		Subject:    w.Subject,
-		Audience:   []string(w.Audience),
-		ExpiresAt:  int64(w.ExpiresAt),
-		NotBefore:  int64(w.NotBefore),
-		IssuedAt:   int64(w.IssuedAt),
-		ID:         w.ID,
-		SessionID:  w.SessionID,
-		Type:       w.Type,
-		Generation: w.Generation,
-	}
-}
-
-// audience is the aud claim: a single string or an array of strings.
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+// parseClaims reads a claims object; unknown members are skipped and null
+// counts as absent.
+func parseClaims(data []byte) (Claims, error) {
+	var c Claims
+	var seen uint16
+	err := scanObject(data, func(key []byte, keyEsc bool, v jsonValue) error {
+		name, err := memberName(key, keyEsc)
+		if err != nil {
 			return err
 		}
-		*a = audience{s}
-		return nil
-	}
-	var list []string
-	if err := json.Unmarshal(b, &list); err != nil {
+		bit, known := claimBit[string(name)]
+		if !known {
+			return nil
+		}
+		if seen&bit != 0 {
+			return errJSON
+		}
+		seen |= bit
+		if v.kind == jsonNull {
+			return nil
+		}
+		switch string(name) {
+		case "iss":
+			c.Issuer, err = v.str()
+		case "sub":
+			c.Subject, err = v.str()
+		case "aud":
+			c.Audience, err = v.strings()
+		case "exp":
+			c.ExpiresAt, err = v.numericDate()
+		case "nbf":
+			c.NotBefore, err = v.numericDate()
+		case "iat":
+			c.IssuedAt, err = v.numericDate()
+		case "jti":
+			c.ID, err = v.str()
+		case "sid":
+			c.SessionID, err = v.str()
+		case "type":
+			c.Type, err = v.str()
+		case "gen":
+			c.Generation, err = v.integer()
+		}
 		return err
+	})
+	if err != nil {
+		return Claims{}, err
 	}
-	*a = list
-	return nil
+	return c, nil
 }
 
-// numericDate is a JSON NumericDate: seconds, possibly with a fraction.
-type numericDate int64
-
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	// encoding/json has already checked that b is one valid JSON value.
-	if string(b) == "null" {
-		*d = 0
-		return nil
+// memberName returns a member name, unescaped if needed. Callers compare
+// it with string(name), which does not allocate.
+func memberName(key []byte, escaped bool) ([]byte, error) {
+	if !escaped {
+		return key, nil
 	}
-	if i, err := strconv.ParseInt(string(b), 10, 64); err == nil {
-		*d = numericDate(i)
-		return nil
-	}
-	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
-		return fmt.Errorf("token: NumericDate is not a number: %.20q", b)
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || f > math.MaxInt64/2 || f < math.MinInt64/2 {
-		return fmt.Errorf("token: NumericDate out of range: %.20q", b)
-	}
-	*d = numericDate(math.Trunc(f))
-	return nil
+	s, err := unescape(key)
+	return []byte(s), err
 }

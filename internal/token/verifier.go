@@ -2,7 +2,6 @@ package token
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -82,17 +81,44 @@ func NewVerifier(keys VerificationKeys, cfg VerifierConfig) (*Verifier, error) {
 	return v, nil
 }
 
-// verifyHeader is the part of the JOSE header Verify looks at. The
-// RawMessage fields only detect forbidden parameters.
+// verifyHeader is the part of the JOSE header Verify looks at.
 type verifyHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  string          `json:"typ"`
-	Jku  json.RawMessage `json:"jku"`
-	X5u  json.RawMessage `json:"x5u"`
-	Jwk  json.RawMessage `json:"jwk"`
-	X5c  json.RawMessage `json:"x5c"`
-	Crit json.RawMessage `json:"crit"`
+	alg, kid, typ string
+	forbidden     bool // jku, x5u, jwk, x5c or crit present
+}
+
+// parseHeader reads a JOSE header; a repeated alg, kid or typ is an error.
+func parseHeader(data []byte) (verifyHeader, error) {
+	var h verifyHeader
+	var seen uint8
+	err := scanObject(data, func(key []byte, keyEsc bool, v jsonValue) error {
+		name, err := memberName(key, keyEsc)
+		if err != nil {
+			return err
+		}
+		var dst *string
+		var bit uint8
+		switch string(name) {
+		case "alg":
+			dst, bit = &h.alg, 1
+		case "kid":
+			dst, bit = &h.kid, 2
+		case "typ":
+			dst, bit = &h.typ, 4
+		case "jku", "x5u", "jwk", "x5c", "crit":
+			h.forbidden = true
+			return nil
+		default:
+			return nil
+		}
+		if seen&bit != 0 {
+			return errJSON
+		}
+		seen |= bit
+		*dst, err = v.str()
+		return err
+	})
+	return h, err
 }
 
 // Verify checks raw as a token of type wantType (TypeAccess or TypeRefresh)
@@ -131,35 +157,35 @@ func (v *Verifier) Verify(raw string, wantType string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 
-	var h verifyHeader
-	if json.Unmarshal(header, &h) != nil {
+	h, err := parseHeader(header)
+	if err != nil {
 		return Claims{}, ErrMalformed
 	}
-	if h.Jku != nil || h.X5u != nil || h.Jwk != nil || h.X5c != nil || h.Crit != nil {
+	if h.forbidden {
 		return Claims{}, ErrForbiddenHeader
 	}
-	if !slices.Contains(v.algs, h.Alg) {
+	if !slices.Contains(v.algs, h.alg) {
 		return Claims{}, ErrAlgorithm
 	}
-	if len(h.Kid) > maxKidLen {
+	if len(h.kid) > maxKidLen {
 		return Claims{}, ErrUnknownKey
 	}
-	key, err := v.keys.VerificationKey(h.Kid, h.Alg)
+	key, err := v.keys.VerificationKey(h.kid, h.alg)
 	if err != nil {
 		return Claims{}, err
 	}
-	if err := verifySignature(h.Alg, key, input, sig); err != nil {
+	if err := verifySignature(h.alg, key, input, sig); err != nil {
 		return Claims{}, err
 	}
 
-	var w wireClaims
-	if json.Unmarshal(payload, &w) != nil {
+	c, err := parseClaims(payload)
+	if err != nil {
 		return Claims{}, ErrMalformed
 	}
-	if err := v.checkClaims(&w, h.Typ, wantType); err != nil {
+	if err := v.checkClaims(&c, h.typ, wantType); err != nil {
 		return Claims{}, err
 	}
-	return w.claims(), nil
+	return c, nil
 }
 
 // decodeSegment decodes the base64url segment seg into the front of dst and
@@ -176,7 +202,7 @@ func decodeSegment(dst, seg []byte) (out, rest []byte, ok bool) {
 }
 
 // checkClaims validates the authenticated header typ and claims.
-func (v *Verifier) checkClaims(w *wireClaims, typ, wantType string) error {
+func (v *Verifier) checkClaims(w *Claims, typ, wantType string) error {
 	wantTyp := typAccess
 	if wantType == TypeRefresh {
 		wantTyp = typRefresh
@@ -196,10 +222,10 @@ func (v *Verifier) checkClaims(w *wireClaims, typ, wantType string) error {
 		return ErrAudience
 	}
 	now := v.clock().Unix()
-	if now-v.skew >= int64(w.ExpiresAt) {
+	if now-v.skew >= w.ExpiresAt {
 		return ErrExpired
 	}
-	if limit := now + v.skew; int64(w.NotBefore) > limit || int64(w.IssuedAt) > limit {
+	if limit := now + v.skew; w.NotBefore > limit || w.IssuedAt > limit {
 		return ErrNotYetValid
 	}
 	return nil

@@ -1,0 +1,77 @@
+package token_test
+
+import (
+	"crypto/ed25519"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// benchPair returns a verifier and one access token of alg.
+func benchPair(b *testing.B, alg string) (*token.Verifier, string, keySource) {
+	b.Helper()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	keys := newKeySource(b, alg, clock)
+	iss, v := pair(b, keys, clock)
+	raw, _, err := iss.IssueAccess("0b6f1c7e-8a1f-4d4e-9a57-2f3f1b8c9d10", "5c2e9a1d-7b3f-4e6a-8c1d-9f0e2b3a4c5d", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := v.Verify(raw, token.TypeAccess); err != nil {
+		b.Fatal(err)
+	}
+	return v, raw, keys
+}
+
+func benchVerify(b *testing.B, alg string) {
+	v, raw, _ := benchPair(b, alg)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(raw, token.TypeAccess); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyEdDSA is a full cold validation of an EdDSA access token:
+// split, decode, header and algorithm checks, key lookup, signature, claims.
+func BenchmarkVerifyEdDSA(b *testing.B) { benchVerify(b, token.AlgEdDSA) }
+
+// BenchmarkEd25519Bare is only ed25519.Verify of the same kind of token's
+// signing input: the floor BenchmarkVerifyEdDSA is compared against.
+func BenchmarkEd25519Bare(b *testing.B) {
+	_, raw, keys := benchPair(b, token.AlgEdDSA)
+	sk, _ := keys.SigningKey()
+	pubAny, _ := keys.VerificationKey(sk.KeyID(), token.AlgEdDSA)
+	pub := pubAny.(ed25519.PublicKey)
+	i := strings.LastIndexByte(raw, '.')
+	input := []byte(raw[:i])
+	sig, err := b64.DecodeString(raw[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !ed25519.Verify(pub, input, sig) {
+			b.Fatal("signature does not verify")
+		}
+	}
+}
+
+func BenchmarkVerifyHS256(b *testing.B) { benchVerify(b, token.AlgHS256) }
+func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, token.AlgES256) }
+func BenchmarkVerifyRS256(b *testing.B) { benchVerify(b, token.AlgRS256) }
+
+func BenchmarkIssueAccessEdDSA(b *testing.B) {
+	keys := newKeySource(b, token.AlgEdDSA, nil)
+	iss, _ := pair(b, keys, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := iss.IssueAccess("user", "session", time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

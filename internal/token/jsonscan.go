@@ -1,0 +1,376 @@
+package token
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file is a small, strict JSON reader for the two flat objects Verify
+// reads on every request, the JOSE header and the claims. It is several
+// times cheaper than encoding/json with reflection, matches member names
+// exactly (encoding/json matches them case-insensitively), and rejects
+// duplicate known members, so no two JOSE parsers can read one token
+// differently.
+
+var errJSON = errors.New("token: invalid JSON")
+
+// maxJSONDepth bounds nesting inside skipped member values.
+const maxJSONDepth = 32
+
+// jsonKind is the type of a JSON value.
+type jsonKind uint8
+
+const (
+	jsonString jsonKind = iota + 1
+	jsonNumber
+	jsonArray
+	jsonObject
+	jsonLiteral // true, false
+	jsonNull
+)
+
+// jsonValue is one member value: its kind and raw bytes; for strings, raw
+// holds the bytes between the quotes and escaped tells whether they need
+// unescaping.
+type jsonValue struct {
+	kind    jsonKind
+	raw     []byte
+	escaped bool
+}
+
+// str returns the decoded string of a jsonString value.
+func (v jsonValue) str() (string, error) {
+	if v.kind != jsonString {
+		return "", errJSON
+	}
+	if !v.escaped {
+		return string(v.raw), nil
+	}
+	return unescape(v.raw)
+}
+
+// scanObject calls member for each member of the JSON object data, in order.
+func scanObject(data []byte, member func(key []byte, keyEscaped bool, v jsonValue) error) error {
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return errJSON
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return endOfInput(data, i+1)
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return errJSON
+		}
+		key, keyEsc, next, err := scanString(data, i)
+		if err != nil {
+			return err
+		}
+		i = skipWS(data, next)
+		if i >= len(data) || data[i] != ':' {
+			return errJSON
+		}
+		v, next, err := scanValue(data, skipWS(data, i+1), 0)
+		if err != nil {
+			return err
+		}
+		if err := member(key, keyEsc, v); err != nil {
+			return err
+		}
+		i = skipWS(data, next)
+		if i >= len(data) {
+			return errJSON
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case '}':
+			return endOfInput(data, i+1)
+		default:
+			return errJSON
+		}
+	}
+}
+
+func endOfInput(data []byte, i int) error {
+	if skipWS(data, i) != len(data) {
+		return errJSON
+	}
+	return nil
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanValue reads the value starting at data[i] and returns the index after it.
+func scanValue(data []byte, i, depth int) (jsonValue, int, error) {
+	if i >= len(data) || depth > maxJSONDepth {
+		return jsonValue{}, 0, errJSON
+	}
+	switch c := data[i]; {
+	case c == '"':
+		s, esc, next, err := scanString(data, i)
+		return jsonValue{kind: jsonString, raw: s, escaped: esc}, next, err
+	case c == '{' || c == '[':
+		next, err := scanComposite(data, i, depth)
+		kind := jsonObject
+		if c == '[' {
+			kind = jsonArray
+		}
+		return jsonValue{kind: kind, raw: data[i:next]}, next, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		next, err := scanNumber(data, i)
+		return jsonValue{kind: jsonNumber, raw: data[i:next]}, next, err
+	}
+	for _, lit := range [...]struct {
+		s    string
+		kind jsonKind
+	}{{"true", jsonLiteral}, {"false", jsonLiteral}, {"null", jsonNull}} {
+		if len(data)-i >= len(lit.s) && string(data[i:i+len(lit.s)]) == lit.s {
+			return jsonValue{kind: lit.kind, raw: data[i : i+len(lit.s)]}, i + len(lit.s), nil
+		}
+	}
+	return jsonValue{}, 0, errJSON
+}
+
+// scanComposite validates the array or object at data[i].
+func scanComposite(data []byte, i, depth int) (int, error) {
+	open := data[i]
+	closing := byte(']')
+	if open == '{' {
+		closing = '}'
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == closing {
+		return i + 1, nil
+	}
+	for {
+		if open == '{' {
+			if i >= len(data) || data[i] != '"' {
+				return 0, errJSON
+			}
+			_, _, next, err := scanString(data, i)
+			if err != nil {
+				return 0, err
+			}
+			i = skipWS(data, next)
+			if i >= len(data) || data[i] != ':' {
+				return 0, errJSON
+			}
+			i = skipWS(data, i+1)
+		}
+		_, next, err := scanValue(data, i, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		i = skipWS(data, next)
+		if i >= len(data) {
+			return 0, errJSON
+		}
+		if data[i] == closing {
+			return i + 1, nil
+		}
+		if data[i] != ',' {
+			return 0, errJSON
+		}
+		i = skipWS(data, i+1)
+	}
+}
+
+// scanString reads the string at data[i] (the opening quote) and returns its
+// contents without quotes, whether it contains escapes, and the next index.
+func scanString(data []byte, i int) ([]byte, bool, int, error) {
+	start, escaped := i+1, false
+	for j := start; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			if !escaped && !utf8.Valid(data[start:j]) {
+				return nil, false, 0, errJSON
+			}
+			return data[start:j], escaped, j + 1, nil
+		case c == '\\':
+			escaped = true
+			j++
+		case c < 0x20:
+			return nil, false, 0, errJSON
+		}
+	}
+	return nil, false, 0, errJSON
+}
+
+// unescape decodes the contents of a JSON string that contains escapes.
+func unescape(s []byte) (string, error) {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", errJSON
+			}
+			out = append(out, s[i:i+size]...)
+			i += size
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", errJSON
+		}
+		switch e := s[i+1]; e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, n, ok := unicodeEscape(s[i:])
+			if !ok {
+				return "", errJSON
+			}
+			out = utf8.AppendRune(out, r)
+			i += n
+			continue
+		default:
+			return "", errJSON
+		}
+		i += 2
+	}
+	return string(out), nil
+}
+
+// unicodeEscape decodes \uXXXX (or a surrogate pair) at the start of s and
+// returns the rune and the bytes consumed. Lone surrogates become U+FFFD.
+func unicodeEscape(s []byte) (rune, int, bool) {
+	r, ok := hex4(s)
+	if !ok {
+		return 0, 0, false
+	}
+	if utf16.IsSurrogate(r) {
+		if r2, ok2 := hex4(s[6:]); ok2 {
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				return dec, 12, true
+			}
+		}
+		return utf8.RuneError, 6, true
+	}
+	return r, 6, true
+}
+
+// hex4 reads \uXXXX at the start of s.
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(s[2:6]), 16, 16)
+	return rune(v), err == nil
+}
+
+// scanNumber validates the JSON number at data[i] and returns the next index.
+func scanNumber(data []byte, i int) (int, error) {
+	if data[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case digits() == 0:
+		return 0, errJSON
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		if digits() == 0 {
+			return 0, errJSON
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return 0, errJSON
+		}
+	}
+	return i, nil
+}
+
+// numericDate reads a NumericDate: seconds, a fraction is truncated.
+func (v jsonValue) numericDate() (int64, error) {
+	if v.kind != jsonNumber {
+		return 0, errJSON
+	}
+	if n, err := strconv.ParseInt(string(v.raw), 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(string(v.raw), 64)
+	if err != nil || f > math.MaxInt64/2 || f < math.MinInt64/2 {
+		return 0, errJSON
+	}
+	return int64(math.Trunc(f)), nil
+}
+
+// integer reads an integral JSON number.
+func (v jsonValue) integer() (int64, error) {
+	if v.kind != jsonNumber {
+		return 0, errJSON
+	}
+	n, err := strconv.ParseInt(string(v.raw), 10, 64)
+	if err != nil {
+		return 0, errJSON
+	}
+	return n, nil
+}
+
+// strings reads a string or an array of strings (the aud claim).
+func (v jsonValue) strings() ([]string, error) {
+	if v.kind == jsonString {
+		s, err := v.str()
+		return []string{s}, err
+	}
+	if v.kind != jsonArray {
+		return nil, errJSON
+	}
+	var out []string
+	i := skipWS(v.raw, 1)
+	if v.raw[i] == ']' {
+		return []string{}, nil
+	}
+	for {
+		e, next, err := scanValue(v.raw, i, 1)
+		if err != nil {
+			return nil, err
+		}
+		s, err := e.str()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+		i = skipWS(v.raw, next)
+		if v.raw[i] == ']' {
+			return out, nil
+		}
+		i = skipWS(v.raw, i+1) // ',' (validated by scanComposite)
+	}
+}
