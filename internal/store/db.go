@@ -55,6 +55,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	log   *slog.Logger
+
+	writeStmts, readStmts *stmtCache
 }
 
 // Open connects to the database named by dsn (see the package doc for the
@@ -155,7 +157,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &DB{dialect: DialectSQLite, write: write, read: read, log: opts.Logger}, nil
+	return newDB(DialectSQLite, write, read, opts.Logger), nil
 }
 
 func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
@@ -184,7 +186,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, redact(fmt.Errorf("store: connect to PostgreSQL at %s: %w", where, err), password)
 	}
-	return &DB{dialect: DialectPostgres, write: db, read: db, log: opts.Logger}, nil
+	return newDB(DialectPostgres, db, db, opts.Logger), nil
 }
 
 func pingWithTimeout(ctx context.Context, db *sql.DB) error {
@@ -213,9 +215,22 @@ func redact(err error, secret string) error {
 	return &redactedError{msg: strings.ReplaceAll(err.Error(), secret, "xxxxx"), err: err}
 }
 
+func newDB(dialect string, write, read *sql.DB, log *slog.Logger) *DB {
+	db := &DB{dialect: dialect, write: write, read: read, log: log, writeStmts: newStmtCache(write)}
+	db.readStmts = db.writeStmts
+	if read != write {
+		db.readStmts = newStmtCache(read)
+	}
+	return db
+}
+
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	err := db.writeStmts.close()
+	if db.readStmts != db.writeStmts {
+		err = errors.Join(err, db.readStmts.close())
+	}
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

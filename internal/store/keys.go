@@ -13,7 +13,7 @@ const keyColumns = "id, algorithm, private_key, sealed, public_key, created_at, 
 
 // Keys returns every stored signing key, oldest first.
 func (db *DB) Keys(ctx context.Context) ([]token.KeyRecord, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+keyColumns+" FROM signing_keys ORDER BY created_at, id")
+	rows, err := db.query(ctx, "SELECT "+keyColumns+" FROM signing_keys ORDER BY created_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("store: keys: %w", err)
 	}
@@ -46,10 +46,10 @@ func (db *DB) PutKey(ctx context.Context, k token.KeyRecord) error {
 	if private == nil {
 		private = []byte{} // NOT NULL column; a public-only record stores empty bytes
 	}
-	_, err := db.write.ExecContext(ctx, db.q("INSERT INTO signing_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"+
+	_, err := db.exec(ctx, "INSERT INTO signing_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"+
 		" ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, private_key = excluded.private_key,"+
 		" sealed = excluded.sealed, public_key = excluded.public_key, created_at = excluded.created_at,"+
-		" sign_from = excluded.sign_from, sign_until = excluded.sign_until, publish_until = excluded.publish_until"),
+		" sign_from = excluded.sign_from, sign_until = excluded.sign_until, publish_until = excluded.publish_until",
 		k.ID, k.Algorithm, private, k.Sealed, k.Public,
 		micros(k.CreatedAt), micros(k.SignFrom), micros(k.SignUntil), micros(k.PublishUntil))
 	if err != nil {
@@ -61,7 +61,7 @@ func (db *DB) PutKey(ctx context.Context, k token.KeyRecord) error {
 // DeleteKey removes the key with id. Deleting an unknown key is not an
 // error, so replicas retiring the same key do not trip over each other.
 func (db *DB) DeleteKey(ctx context.Context, id string) error {
-	if _, err := db.write.ExecContext(ctx, db.q("DELETE FROM signing_keys WHERE id = ?"), id); err != nil {
+	if _, err := db.exec(ctx, "DELETE FROM signing_keys WHERE id = ?", id); err != nil {
 		return fmt.Errorf("store: delete key %q: %w", id, err)
 	}
 	return nil

@@ -59,7 +59,7 @@ func (db *DB) RevocationsSince(ctx context.Context, seq int64, limit int) ([]rev
 		limit = DefaultRevocationPage
 	}
 	limit = min(limit, MaxRevocationPage)
-	rows, err := db.read.QueryContext(ctx, db.q("SELECT seq, kind, subject, issued_before, expires, made_at FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?"), seq, limit)
+	rows, err := db.query(ctx, "SELECT seq, kind, subject, issued_before, expires, made_at FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: revocations since %d: %w", seq, err)
 	}
@@ -105,7 +105,7 @@ func (db *DB) snapshotIsolation() sql.IsolationLevel {
 // PruneRevocations deletes the entries that expired at or before now and
 // returns how many it deleted. Sequence numbers are not reused afterwards.
 func (db *DB) PruneRevocations(ctx context.Context, now time.Time) (int64, error) {
-	res, err := db.write.ExecContext(ctx, db.q("DELETE FROM revocations WHERE expires <= ?"), now.Unix())
+	res, err := db.exec(ctx, "DELETE FROM revocations WHERE expires <= ?", now.Unix())
 	if err != nil {
 		return 0, fmt.Errorf("store: prune revocations: %w", err)
 	}

@@ -42,7 +42,7 @@ func (db *DB) CreateSession(ctx context.Context, s Session) error {
 	if s.LastUsedAt.IsZero() {
 		s.LastUsedAt = s.CreatedAt
 	}
-	_, err := db.write.ExecContext(ctx, db.q("INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+	_, err := db.exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		s.ID, s.UserID, s.DeviceType, s.DeviceName, s.IPAddress, s.UserAgent,
 		s.CreatedAt.UnixMicro(), s.LastUsedAt.UnixMicro(), s.ExpiresAt.UnixMicro(),
 		s.RefreshGen, micros(s.RotatedAt), micros(s.RevokedAt))
@@ -59,7 +59,7 @@ func (db *DB) CreateSession(ctx context.Context, s Session) error {
 
 // SessionByID returns the session with id, live or not, or ErrNotFound.
 func (db *DB) SessionByID(ctx context.Context, id string) (Session, error) {
-	s, err := scanSession(db.read.QueryRowContext(ctx, db.q("SELECT "+sessionColumns+" FROM sessions WHERE id = ?"), id))
+	s, err := scanSession(db.queryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = ?", id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Session{}, ErrNotFound
@@ -72,8 +72,8 @@ func (db *DB) SessionByID(ctx context.Context, id string) (Session, error) {
 // ListSessions returns the user's live sessions (not revoked, not expired
 // at now), newest first.
 func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error) {
-	rows, err := db.read.QueryContext(ctx, db.q("SELECT "+sessionColumns+" FROM sessions"+
-		" WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id DESC"),
+	rows, err := db.query(ctx, "SELECT "+sessionColumns+" FROM sessions"+
+		" WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id DESC",
 		userID, now.UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("store: list sessions: %w", err)
@@ -101,8 +101,8 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 // process, exactly one wins: the check and the update are one statement.
 func (db *DB) AdvanceRefresh(ctx context.Context, id string, fromGen int64, now, expiresAt time.Time) (bool, error) {
 	n := now.UnixMicro()
-	res, err := db.write.ExecContext(ctx, db.q("UPDATE sessions SET refresh_gen = ?, rotated_at = ?, last_used_at = ?, expires_at = ?"+
-		" WHERE id = ? AND refresh_gen = ? AND revoked_at IS NULL AND expires_at > ?"),
+	res, err := db.exec(ctx, "UPDATE sessions SET refresh_gen = ?, rotated_at = ?, last_used_at = ?, expires_at = ?"+
+		" WHERE id = ? AND refresh_gen = ? AND revoked_at IS NULL AND expires_at > ?",
 		fromGen+1, n, n, expiresAt.UnixMicro(), id, fromGen, n)
 	if err != nil {
 		return false, fmt.Errorf("store: advance refresh: %w", err)
@@ -119,7 +119,7 @@ func (db *DB) AdvanceRefresh(ctx context.Context, id string, fromGen int64, now,
 // session, so revoking twice is harmless.
 func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time) (bool, error) {
 	n := now.UnixMicro()
-	res, err := db.write.ExecContext(ctx, db.q("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND expires_at > ?"), n, id, n)
+	res, err := db.exec(ctx, "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND expires_at > ?", n, id, n)
 	if err != nil {
 		return false, fmt.Errorf("store: revoke session: %w", err)
 	}
@@ -134,8 +134,8 @@ func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time) (bool
 // exceptID ("" = none) and returns the ids it revoked, sorted.
 func (db *DB) RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) ([]string, error) {
 	n := now.UnixMicro()
-	rows, err := db.write.QueryContext(ctx, db.q("UPDATE sessions SET revoked_at = ?"+
-		" WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ? RETURNING id"),
+	rows, err := db.queryWrite(ctx, "UPDATE sessions SET revoked_at = ?"+
+		" WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ? RETURNING id",
 		n, userID, exceptID, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: revoke user sessions: %w", err)
@@ -156,10 +156,7 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID, exceptID string, n
 	return ids, nil
 }
 
-// scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface{ Scan(dest ...any) error }
-
-func scanSession(r scanner) (Session, error) {
+func scanSession(r rowScanner) (Session, error) {
 	var (
 		s                          Session
 		created, lastUsed, expires int64

@@ -31,7 +31,7 @@ func (db *DB) CreateUser(ctx context.Context, email, passwordHash string, now ti
 		return User{}, errors.New("store: create user: email and password hash are required")
 	}
 	u := User{ID: uuid.NewString(), Email: email, PasswordHash: passwordHash, CreatedAt: time.UnixMicro(now.UnixMicro()).UTC()}
-	_, err := db.write.ExecContext(ctx, db.q("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)"),
+	_, err := db.exec(ctx, "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
 		u.ID, u.Email, u.PasswordHash, u.CreatedAt.UnixMicro())
 	switch {
 	case isUniqueViolation(err):
@@ -58,7 +58,7 @@ func (db *DB) userWhere(ctx context.Context, column, value string) (User, error)
 		created   int64
 		lastLogin sql.NullInt64
 	)
-	err := db.read.QueryRowContext(ctx, db.q("SELECT "+userColumns+" FROM users WHERE "+column+" = ?"), value).
+	err := db.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE "+column+" = ?", value).
 		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &lastLogin, &u.TokensValidAfter)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -98,7 +98,7 @@ func (db *DB) SetTokensValidAfter(ctx context.Context, userID string, unix int64
 // updateUser runs an UPDATE of one user row; both dialects count matched
 // rows, so zero affected means the user does not exist.
 func (db *DB) updateUser(ctx context.Context, op, query string, args ...any) error {
-	res, err := db.write.ExecContext(ctx, db.q(query), args...)
+	res, err := db.exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
