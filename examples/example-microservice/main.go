@@ -1,0 +1,170 @@
+// Command example-microservice is a small service protected by the authmesh
+// validator: it checks access tokens locally and sees revocations within
+// milliseconds.
+//
+// Environment: PORT (default 8081), JWT_SECRET, REDIS_ADDR, REDIS_PASSWORD,
+// REDIS_DB, REDIS_MASTER_NAME, AUTH_URL (default http://localhost:8080, used
+// only when there is neither a secret nor Redis), FAIL_CLOSED (true: reject
+// tokens once the revocation state is stale), MAX_STALENESS (Go duration).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/authmesh/authmesh/session"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "example-microservice:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the service and blocks until ctx is done. When ready is not
+// nil it receives the listening address.
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, port, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	v, err := session.NewSessionValidator(cfg)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	go v.SubscribeToInvalidations(ctx)
+
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(v.Collector()); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	srv := &http.Server{Handler: routes(v, reg), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return fmt.Errorf("listen on PORT=%s: %w", port, err)
+	}
+	fmt.Fprintf(stdout, "example microservice listening on %s\n", ln.Addr())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// loadConfig reads the environment into a validator Config and a port.
+func loadConfig(getenv func(string) string) (session.Config, string, error) {
+	cfg := session.Config{
+		JWTSecret:       getenv("JWT_SECRET"),
+		RedisAddr:       getenv("REDIS_ADDR"),
+		RedisPassword:   getenv("REDIS_PASSWORD"),
+		RedisMasterName: getenv("REDIS_MASTER_NAME"),
+		AuthURL:         getenv("AUTH_URL"),
+	}
+	if cfg.JWTSecret == "" && cfg.RedisAddr == "" && cfg.AuthURL == "" {
+		cfg.AuthURL = "http://localhost:8080"
+	}
+	if v := getenv("REDIS_DB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return cfg, "", fmt.Errorf("REDIS_DB=%q must be a non-negative whole number", v)
+		}
+		cfg.RedisDB = n
+	}
+	if v := getenv("MAX_STALENESS"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, "", fmt.Errorf("MAX_STALENESS=%q is not a positive Go duration (e.g. 30s)", v)
+		}
+		cfg.MaxStaleness = d
+	}
+	cfg.FailClosed = getenv("FAIL_CLOSED") == "true" || getenv("FAIL_CLOSED") == "1"
+	port := getenv("PORT")
+	if port == "" {
+		port = "8081"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return cfg, "", fmt.Errorf("PORT=%q must be a port number", port)
+	}
+	return cfg, port, nil
+}
+
+// routes lists the whole API of the example.
+func routes(v *session.SessionValidator, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/public", session.OptionalHTTPMiddleware(v)(http.HandlerFunc(public)))
+	mux.HandleFunc("GET /api/protected", session.RequireAuth(v, protected))
+	mux.HandleFunc("GET /api/profile", session.RequireAuth(v, profile))
+	mux.HandleFunc("GET /health", health(v))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func public(w http.ResponseWriter, r *http.Request) {
+	if id, ok := session.GetUserID(r.Context()); ok {
+		fmt.Fprintf(w, "Hello! You are authenticated as user: %s", id)
+		return
+	}
+	fmt.Fprint(w, "Hello! This is a public endpoint. No authentication required.")
+}
+
+func protected(w http.ResponseWriter, r *http.Request) {
+	userID, _ := session.GetUserID(r.Context())
+	tokenID, _ := session.GetTokenID(r.Context())
+	fmt.Fprintf(w, "Welcome authenticated user!\nUser ID: %s\nToken ID: %s\n", userID, tokenID)
+}
+
+func profile(w http.ResponseWriter, r *http.Request) {
+	c, ok := session.GetClaims(r.Context())
+	if !ok {
+		http.Error(w, session.UnauthorizedBody, http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"user_id":    c.UserID,
+		"token_id":   c.TokenID,
+		"session_id": c.SessionID,
+		"issued_at":  c.IssuedAt.UTC().Format(time.RFC3339),
+		"expires_at": c.ExpiresAt.UTC().Format(time.RFC3339),
+		"issuer":     c.Issuer,
+	})
+}
+
+// health answers OK, or explains the degradation; it fails (503) only when
+// the validator is rejecting tokens.
+func health(v *session.SessionValidator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := v.Health()
+		if h.Rejecting {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		fmt.Fprint(w, h.String())
+	}
+}

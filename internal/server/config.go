@@ -1,0 +1,172 @@
+// Package server wires the auth service together: configuration from the
+// environment, storage, keys, revocation transport, the GraphQL API and the
+// HTTP routes.
+package server
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the auth service's configuration (DESIGN §3). LoadConfig reads
+// it from the environment; tests build it directly.
+type Config struct {
+	Port              int           // PORT, default 8080 (0: any free port)
+	JWTSecret         string        // JWT_SECRET: HS256 when set, asymmetric keys otherwise
+	SigningAlgorithm  string        // SIGNING_ALG: EdDSA (default), ES256 or RS256; asymmetric mode only
+	KeyEncryptionKey  string        // KEY_ENCRYPTION_SECRET: seals private keys at rest
+	RedisAddrs        []string      // REDIS_ADDR, comma-separated
+	RedisPassword     string        // REDIS_PASSWORD
+	RedisDB           int           // REDIS_DB
+	RedisMasterName   string        // REDIS_MASTER_NAME: Sentinel
+	RedisPrefix       string        // REDIS_PREFIX, default "authmesh:"
+	DatabaseURL       string        // DATABASE_URL, default sqlite:<DataDir>/authmesh.db
+	DataDir           string        // DATA_DIR, default ./data
+	Issuer            string        // ISSUER
+	Audience          string        // AUDIENCE: added to tokens when set
+	AccessTTL         time.Duration // ACCESS_TOKEN_TTL
+	RefreshTTL        time.Duration // REFRESH_TOKEN_TTL
+	RefreshGrace      time.Duration // REFRESH_REUSE_GRACE
+	PublicURL         string        // PUBLIC_URL
+	TrustedProxies    string        // TRUSTED_PROXIES
+	Env               string        // AUTH_ENV: development or production
+	Introspection     bool          // GRAPHQL_INTROSPECTION: default on outside production
+	MaxSessions       int           // MAX_SESSIONS_PER_USER: 0 = no cap
+	PasswordMemoryKiB uint32        // ARGON2_MEMORY_KIB (tests lower it); default OWASP 19456
+	PasswordTime      uint32        // ARGON2_ITERATIONS; default 2
+	RateLimits        bool          // RATE_LIMITS: default on; "off" disables (load tests only)
+
+	// Warnings are non-fatal findings of LoadConfig, logged at start.
+	Warnings []string
+}
+
+// LoadConfig reads the configuration from getenv. An error names the
+// offending variable in one line.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Port: 8080, Issuer: "authentication-service", RedisPrefix: "authmesh:", DataDir: "./data",
+		AccessTTL: 15 * time.Minute, RefreshTTL: 360 * time.Hour, RefreshGrace: 10 * time.Second,
+		Env: "development", SigningAlgorithm: "EdDSA", RateLimits: true,
+		PasswordMemoryKiB: 19456, PasswordTime: 2,
+	}
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q is not a positive Go duration (e.g. 15m, 360h)", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	integer := func(name string, dst *int, lo, hi int) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				errs = append(errs, fmt.Errorf("%s=%q must be a whole number from %d to %d", name, v, lo, hi))
+				return
+			}
+			*dst = n
+		}
+	}
+	integer("PORT", &c.Port, 0, 65535)
+	c.JWTSecret = getenv("JWT_SECRET")
+	str("SIGNING_ALG", &c.SigningAlgorithm)
+	c.KeyEncryptionKey = getenv("KEY_ENCRYPTION_SECRET")
+	if v := getenv("REDIS_ADDR"); strings.TrimSpace(v) != "" {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.RedisAddrs = append(c.RedisAddrs, a)
+			}
+		}
+	}
+	c.RedisPassword = getenv("REDIS_PASSWORD")
+	integer("REDIS_DB", &c.RedisDB, 0, 1<<16)
+	str("REDIS_MASTER_NAME", &c.RedisMasterName)
+	str("REDIS_PREFIX", &c.RedisPrefix)
+	str("DATA_DIR", &c.DataDir)
+	str("DATABASE_URL", &c.DatabaseURL)
+	str("ISSUER", &c.Issuer)
+	str("AUDIENCE", &c.Audience)
+	dur("ACCESS_TOKEN_TTL", &c.AccessTTL)
+	dur("REFRESH_TOKEN_TTL", &c.RefreshTTL)
+	dur("REFRESH_REUSE_GRACE", &c.RefreshGrace)
+	str("PUBLIC_URL", &c.PublicURL)
+	str("TRUSTED_PROXIES", &c.TrustedProxies)
+	str("AUTH_ENV", &c.Env)
+	integer("MAX_SESSIONS_PER_USER", &c.MaxSessions, 0, 1_000_000)
+	var mem, iter int
+	integer("ARGON2_MEMORY_KIB", &mem, 1024, 4<<20)
+	integer("ARGON2_ITERATIONS", &iter, 1, 100)
+	if mem > 0 {
+		c.PasswordMemoryKiB = uint32(mem)
+	}
+	if iter > 0 {
+		c.PasswordTime = uint32(iter)
+	}
+	if v := strings.ToLower(strings.TrimSpace(getenv("RATE_LIMITS"))); v == "off" || v == "false" || v == "0" {
+		c.RateLimits = false
+	}
+	c.Introspection = c.Env != "production"
+	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_INTROSPECTION"))); v != "" {
+		c.Introspection = v == "on" || v == "true" || v == "1"
+	}
+	if len(errs) > 0 {
+		return c, errs[0]
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if c.Env != "development" && c.Env != "production" {
+		return fmt.Errorf("AUTH_ENV=%q must be development or production", c.Env)
+	}
+	switch c.SigningAlgorithm {
+	case "EdDSA", "ES256", "RS256":
+	default:
+		return fmt.Errorf("SIGNING_ALG=%q must be EdDSA, ES256 or RS256", c.SigningAlgorithm)
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		if c.Env == "production" {
+			return fmt.Errorf("JWT_SECRET is %d bytes; AUTH_ENV=production requires at least 32 random bytes", len(c.JWTSecret))
+		}
+		c.Warnings = append(c.Warnings, fmt.Sprintf("JWT_SECRET is only %d bytes; use at least 32 random bytes (required when AUTH_ENV=production)", len(c.JWTSecret)))
+	}
+	if c.Env == "production" && c.Introspection {
+		return fmt.Errorf("GRAPHQL_INTROSPECTION is on; AUTH_ENV=production refuses it")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("PUBLIC_URL=%q must be an absolute http(s) URL", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + strings.TrimRight(c.DataDir, "/") + "/authmesh.db"
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
+	}
+	if c.RefreshGrace > time.Minute {
+		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshGrace)
+	}
+	return nil
+}
+
+// publicURL is the external base URL, defaulting to localhost:PORT.
+func (c Config) publicURL(port int) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return fmt.Sprintf("http://localhost:%d", port)
+}

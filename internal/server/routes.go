@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/authmesh/authmesh/internal/graph"
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// routes lists the whole HTTP API of the auth service (DESIGN §4).
+func (s *Server) routes() (http.Handler, error) {
+	client, err := s.clientResolver()
+	if err != nil {
+		return nil, err
+	}
+	api, err := graph.NewHandler(s.svc, graph.Config{
+		Introspection: s.cfg.Introspection, Logger: s.log, ClientInfo: client,
+	})
+	if err != nil {
+		return nil, err
+	}
+	feed, err := revoke.NewFeedHandler(s.revs, revoke.FeedConfig{Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", api)
+	mux.Handle("GET /playground", graph.PlaygroundHandler())
+	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(s.keys))
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.Handle("/v1/revocations", feed)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found: the API is POST /graphql; see /playground"})
+	})
+	return mux, nil
+}
+
+// discovery serves a minimal OpenID-style discovery document.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	base := s.cfg.publicURL(s.cfg.Port)
+	algs := []string{"HS256"}
+	if s.ring != nil {
+		algs = []string{"EdDSA", "ES256", "RS256"}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                s.cfg.Issuer,
+		"jwks_uri":                              base + "/.well-known/jwks.json",
+		"revocation_feed_uri":                   base + "/v1/revocations",
+		"graphql_endpoint":                      base + "/graphql",
+		"id_token_signing_alg_values_supported": algs,
+	})
+}
+
+// ready reports whether the database and Redis answer.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok"}
+	status := http.StatusOK
+	if err := s.db.Ping(ctx); err != nil {
+		checks["database"], status = "unreachable", http.StatusServiceUnavailable
+		s.log.Warn("readiness: database unreachable", "err", err)
+	}
+	if s.rdb != nil {
+		checks["redis"] = "ok"
+		if err := s.rdb.Ping(ctx).Err(); err != nil {
+			checks["redis"], status = "unreachable", http.StatusServiceUnavailable
+			s.log.Warn("readiness: redis unreachable", "err", err)
+		}
+	}
+	writeJSON(w, status, checks)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

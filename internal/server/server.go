@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/clientip"
+	"github.com/authmesh/authmesh/internal/device"
+	"github.com/authmesh/authmesh/internal/password"
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/store"
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// keySource is what the service needs of its keys: signing, verification
+// and publication.
+type keySource interface {
+	token.Signer
+	token.VerificationKeys
+	token.JWKSSource
+}
+
+// revocations is the service's revocation store: it records revocations and
+// is the source the feed serves.
+type revocations interface {
+	revoke.Revoker
+	revoke.Source
+	Run(ctx context.Context) error
+}
+
+// Server is a fully wired auth service. Close releases what New opened.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *store.DB
+	rdb      redis.UniversalClient // nil in embedded mode
+	keys     keySource
+	ring     *token.KeyRing // nil in JWT_SECRET mode
+	revs     revocations
+	svc      *auth.Service
+	registry *prometheus.Registry
+	handler  http.Handler
+}
+
+// New opens storage and connections and wires the service. It fails fast,
+// with an error naming the variable to fix, when a dependency is unreachable.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var err error
+	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if s.db, err = store.Open(openCtx, cfg.DatabaseURL, store.Options{Logger: log}); err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if err := s.openRevocations(openCtx); err != nil {
+		return nil, err
+	}
+	if err := s.openKeys(openCtx); err != nil {
+		return nil, err
+	}
+	if s.svc, err = s.newService(); err != nil {
+		return nil, err
+	}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.handler, err = s.routes(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// openRevocations connects Redis when configured, else uses the database's
+// revocation journal.
+func (s *Server) openRevocations(ctx context.Context) error {
+	if len(s.cfg.RedisAddrs) == 0 {
+		js, err := revoke.NewJournalStore(s.db, revoke.JournalConfig{Logger: s.log})
+		if err != nil {
+			return fmt.Errorf("revocation journal: %w", err)
+		}
+		s.revs = js
+		return nil
+	}
+	s.rdb = redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs: s.cfg.RedisAddrs, Password: s.cfg.RedisPassword, DB: s.cfg.RedisDB, MasterName: s.cfg.RedisMasterName,
+	})
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("REDIS_ADDR=%v: Redis unreachable: %w", s.cfg.RedisAddrs, err)
+	}
+	rs, err := revoke.NewRedisStore(s.rdb, revoke.RedisStoreConfig{Prefix: s.cfg.RedisPrefix, Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("revocation store: %w", err)
+	}
+	s.revs = rs
+	return nil
+}
+
+// openKeys uses the shared secret when configured, else the database's
+// asymmetric key ring (generated at first start).
+func (s *Server) openKeys(ctx context.Context) error {
+	if s.cfg.JWTSecret != "" {
+		k, err := token.NewHMACKeys([]byte(s.cfg.JWTSecret))
+		if err != nil {
+			return fmt.Errorf("JWT_SECRET: %w", err)
+		}
+		s.keys = k
+		return nil
+	}
+	ring, err := token.NewKeyRing(ctx, s.db, token.KeyRingConfig{
+		Algorithm: s.cfg.SigningAlgorithm, AccessTokenTTL: s.cfg.AccessTTL, RefreshTokenTTL: s.cfg.RefreshTTL,
+		KeyEncryptionSecret: []byte(s.cfg.KeyEncryptionKey), Logger: s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	s.keys, s.ring = ring, ring
+	return nil
+}
+
+func (s *Server) newService() (*auth.Service, error) {
+	var aud []string
+	if s.cfg.Audience != "" {
+		aud = []string{s.cfg.Audience}
+	}
+	issuer, err := token.NewIssuer(s.keys, token.IssuerConfig{
+		Issuer: s.cfg.Issuer, Audience: aud, AccessTTL: s.cfg.AccessTTL, RefreshTTL: s.cfg.RefreshTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token issuer: %w", err)
+	}
+	verifier, err := token.NewVerifier(s.keys, token.VerifierConfig{Issuer: s.cfg.Issuer, Audience: s.cfg.Audience})
+	if err != nil {
+		return nil, fmt.Errorf("token verifier: %w", err)
+	}
+	params := password.DefaultParams()
+	params.Memory, params.Iterations = s.cfg.PasswordMemoryKiB, s.cfg.PasswordTime
+	hasher, err := password.New(password.Config{Params: params})
+	if err != nil {
+		return nil, fmt.Errorf("password hasher: %w", err)
+	}
+	limiter, err := s.newLimiter()
+	if err != nil {
+		return nil, err
+	}
+	return auth.New(auth.Config{
+		Store: s.db, Revoker: s.revs, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
+		Device: func(ua string) (string, string) {
+			d := device.Parse(ua)
+			return d.Type, d.Name
+		},
+		PasswordPolicy: password.CheckPolicy,
+		AccessTTL:      s.cfg.AccessTTL, RefreshTTL: s.cfg.RefreshTTL, RefreshGrace: s.cfg.RefreshGrace,
+		MaxSessionsPerUser: s.cfg.MaxSessions, Logger: s.log,
+	})
+}
+
+// ListenAndServe serves on PORT until ctx is done, running the background
+// work (key rotation, revocation upkeep) alongside; ready receives the
+// listening address.
+func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(s.cfg.Port))
+	if err != nil {
+		return fmt.Errorf("PORT=%d: %w", s.cfg.Port, err)
+	}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, run := range s.background() {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(ctx) }()
+	}
+	srv.RegisterOnShutdown(cancel) // ends SSE streams
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		cancel()
+		err = srv.Shutdown(shutdown)
+	}
+	cancel()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// background lists the goroutines the server owns while serving.
+func (s *Server) background() []func(context.Context) {
+	runs := []func(context.Context){func(ctx context.Context) { _ = s.revs.Run(ctx) }}
+	if s.ring != nil {
+		runs = append(runs, s.ring.Run)
+	}
+	return runs
+}
+
+// Handler returns the service's HTTP handler (for tests).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases connections and files. Safe to call more than once.
+func (s *Server) Close() error {
+	if s.rdb != nil {
+		_ = s.rdb.Close()
+		s.rdb = nil
+	}
+	if s.db != nil {
+		_ = s.db.Close()
+		s.db = nil
+	}
+	return nil
+}
+
+// clientResolver returns the function that describes a request's client.
+func (s *Server) clientResolver() (func(*http.Request) auth.ClientInfo, error) {
+	res, err := clientip.New(s.cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	return func(r *http.Request) auth.ClientInfo {
+		return auth.ClientInfo{IP: res.ClientIP(r), UserAgent: r.UserAgent()}
+	}, nil
+}
