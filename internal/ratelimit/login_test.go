@@ -1,0 +1,264 @@
+package ratelimit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authmesh/authmesh/internal/ratelimit"
+	"github.com/authmesh/authmesh/internal/testenv"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// backends returns a fresh Store of each kind; the Redis one is on client
+// under its own prefix.
+func backends(t *testing.T, client *redis.Client, prefix string) map[string]ratelimit.Store {
+	t.Helper()
+	r, err := ratelimit.NewRedis(client, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
+	return map[string]ratelimit.Store{
+		"redis":  r,
+		"memory": ratelimit.NewMemory(clock.Now, 0),
+	}
+}
+
+func newLogin(t *testing.T, s ratelimit.Store) *ratelimit.Login {
+	t.Helper()
+	l, err := ratelimit.NewLogin(s, ratelimit.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// attempt runs one failed login attempt and returns the decision.
+func attempt(t *testing.T, l *ratelimit.Login, email, ip string) ratelimit.Decision {
+	t.Helper()
+	ctx := context.Background()
+	d, err := l.Check(ctx, email, ip)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if d.Allowed {
+		if err := l.Failed(ctx, email, ip); err != nil {
+			t.Fatalf("Failed: %v", err)
+		}
+	}
+	return d
+}
+
+// The same scenarios run against every backend.
+var scenarios = []struct {
+	name string
+	run  func(t *testing.T, l *ratelimit.Login)
+}{
+	{"30 wrong passwords: limited by the 6th", func(t *testing.T, l *ratelimit.Login) {
+		for i := 1; i <= 30; i++ {
+			d := attempt(t, l, "victim@example.com", "198.51.100.1")
+			if want := i <= 5; d.Allowed != want {
+				t.Fatalf("attempt %d: got allowed %v; want %v", i, d.Allowed, want)
+			}
+			if !d.Allowed {
+				if d.Limit != ratelimit.LimitAccountClient {
+					t.Fatalf("attempt %d: got limit %q; want %q", i, d.Limit, ratelimit.LimitAccountClient)
+				}
+				if d.RetryAfter <= 2*time.Minute || d.RetryAfter > 3*time.Minute {
+					t.Fatalf("attempt %d: got RetryAfter %v; want about 3m", i, d.RetryAfter)
+				}
+			}
+		}
+	}},
+	{"same client can try another account", func(t *testing.T, l *ratelimit.Login) {
+		for i := 0; i < 10; i++ {
+			attempt(t, l, "victim@example.com", "198.51.100.1")
+		}
+		if d := attempt(t, l, "other@example.com", "198.51.100.1"); !d.Allowed {
+			t.Errorf("other account from the same client: got %+v; want allowed", d)
+		}
+	}},
+	{"email is case- and space-insensitive", func(t *testing.T, l *ratelimit.Login) {
+		for i := 0; i < 5; i++ {
+			attempt(t, l, "Victim@Example.com", "198.51.100.1")
+		}
+		if d := attempt(t, l, " victim@example.COM ", "198.51.100.1"); d.Allowed {
+			t.Errorf("same email in other case: got allowed; want limited")
+		}
+	}},
+	{"owner from another IP is not locked out", func(t *testing.T, l *ratelimit.Login) {
+		for i := 0; i < 30; i++ {
+			attempt(t, l, "victim@example.com", "198.51.100.1")
+		}
+		d, err := l.Check(context.Background(), "victim@example.com", "203.0.113.9")
+		if err != nil || !d.Allowed {
+			t.Errorf("owner elsewhere: got %+v, %v; want allowed", d, err)
+		}
+	}},
+	{"distributed guessing slows the account, does not lock it for an hour", func(t *testing.T, l *ratelimit.Login) {
+		for c := 0; c < 4; c++ {
+			for i := 0; i < 5; i++ {
+				if d := attempt(t, l, "victim@example.com", fmt.Sprintf("198.51.100.%d", c+1)); !d.Allowed {
+					t.Fatalf("client %d attempt %d: got %+v; want allowed", c, i, d)
+				}
+			}
+		}
+		d := attempt(t, l, "victim@example.com", "203.0.113.9")
+		if d.Allowed || d.Limit != ratelimit.LimitAccount {
+			t.Fatalf("21st failure on the account: got %+v; want refused by %q", d, ratelimit.LimitAccount)
+		}
+		if d.RetryAfter > 3*time.Minute {
+			t.Errorf("got RetryAfter %v; want at most 3m (spaced, not locked for the hour)", d.RetryAfter)
+		}
+		if d := attempt(t, l, "someone-else@example.com", "203.0.113.9"); !d.Allowed {
+			t.Errorf("another account: got %+v; want allowed", d)
+		}
+	}},
+	{"success resets the account+client failures", func(t *testing.T, l *ratelimit.Login) {
+		ctx := context.Background()
+		for i := 0; i < 4; i++ {
+			attempt(t, l, "a@example.com", "198.51.100.1")
+		}
+		if err := l.Succeeded(ctx, "a@example.com", "198.51.100.1"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 5; i++ {
+			if d := attempt(t, l, "a@example.com", "198.51.100.1"); !d.Allowed {
+				t.Fatalf("failure %d after a success: got %+v; want allowed", i, d)
+			}
+		}
+	}},
+	{"per-IP attempts", func(t *testing.T, l *ratelimit.Login) {
+		ctx := context.Background()
+		for i := 1; i <= 100; i++ {
+			d, err := l.Check(ctx, fmt.Sprintf("user%d@example.com", i), "198.51.100.1")
+			if err != nil || !d.Allowed {
+				t.Fatalf("attempt %d: got %+v, %v; want allowed", i, d, err)
+			}
+		}
+		d, err := l.Check(ctx, "user0@example.com", "198.51.100.1")
+		if err != nil || d.Allowed || d.Limit != ratelimit.LimitClient || d.RetryAfter <= 0 || d.RetryAfter > time.Second {
+			t.Errorf("101st attempt: got %+v, %v; want refused by %q for under a second", d, err, ratelimit.LimitClient)
+		}
+		if d, _ := l.Check(ctx, "user0@example.com", "2001:db8::1"); !d.Allowed {
+			t.Errorf("another IP: got %+v; want allowed", d)
+		}
+	}},
+	{"registration per IP", func(t *testing.T, l *ratelimit.Login) {
+		ctx := context.Background()
+		for i := 1; i <= 10; i++ {
+			if d, err := l.Register(ctx, "198.51.100.1"); err != nil || !d.Allowed {
+				t.Fatalf("registration %d: got %+v, %v; want allowed", i, d, err)
+			}
+		}
+		d, err := l.Register(ctx, "198.51.100.1")
+		if err != nil || d.Allowed || d.Limit != ratelimit.LimitRegister || d.RetryAfter <= 5*time.Minute || d.RetryAfter > 6*time.Minute {
+			t.Errorf("11th registration: got %+v, %v; want refused for about 6m", d, err)
+		}
+		if d, _ := l.Register(ctx, "198.51.100.2"); !d.Allowed {
+			t.Errorf("another IP: got %+v; want allowed", d)
+		}
+	}},
+}
+
+func TestLoginLimits(t *testing.T) {
+	client := testenv.StartRedis(t).Client(t)
+	for i, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			for name, store := range backends(t, client, fmt.Sprintf("scenario%d:", i)) {
+				t.Run(name, func(t *testing.T) { sc.run(t, newLogin(t, store)) })
+			}
+		})
+	}
+}
+
+func TestRedisKeysHoldNoEmail(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	client := srv.Client(t)
+	store, err := ratelimit.NewRedis(client, "authmesh:rl:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLogin(t, store)
+	for i := 0; i < 3; i++ {
+		attempt(t, l, "Secret.Person@example.com", "198.51.100.1")
+	}
+	keys, err := client.Keys(context.Background(), "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 3 {
+		t.Errorf("got keys %q; want 3 (ip, account, account+client)", keys)
+	}
+	for _, k := range keys {
+		if strings.Contains(strings.ToLower(k), "secret") || strings.Contains(k, "@") || !strings.Contains(k, "authmesh:rl:") {
+			t.Errorf("key %q: want the prefix and no email", k)
+		}
+	}
+}
+
+func TestRedisDown(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer client.Close()
+	store, err := ratelimit.NewRedis(client, "t:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLogin(t, store)
+	srv.Stop()
+	ctx := context.Background()
+	d, err := l.Check(ctx, "a@example.com", "198.51.100.1")
+	if !errors.Is(err, ratelimit.ErrUnavailable) || d.Allowed {
+		t.Errorf("Check with Redis down: got %+v, %v; want refused with ErrUnavailable", d, err)
+	}
+	if err := l.Failed(ctx, "a@example.com", "198.51.100.1"); !errors.Is(err, ratelimit.ErrUnavailable) {
+		t.Errorf("Failed with Redis down: got %v; want ErrUnavailable", err)
+	}
+	if _, err := l.Register(ctx, "198.51.100.1"); !errors.Is(err, ratelimit.ErrUnavailable) {
+		t.Errorf("Register with Redis down: got %v; want ErrUnavailable", err)
+	}
+}
+
+func TestNewLoginConfig(t *testing.T) {
+	store := ratelimit.NewMemory(nil, 0)
+	if _, err := ratelimit.NewLogin(nil, ratelimit.Config{}); err == nil {
+		t.Errorf("nil store: got nil error; want one")
+	}
+	if _, err := ratelimit.NewLogin(store, ratelimit.Config{Account: ratelimit.Limit{Rate: 0, Period: time.Hour, Burst: 3}}); err == nil {
+		t.Errorf("zero rate: got nil error; want one")
+	}
+	l, err := ratelimit.NewLogin(store, ratelimit.Config{AccountClient: ratelimit.Limit{Rate: 2, Period: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if d := attempt(t, l, "a@b.c", "192.0.2.1"); d.Allowed != (i <= 2) {
+			t.Errorf("custom limit, attempt %d: got allowed %v; want %v", i, d.Allowed, i <= 2)
+		}
+	}
+}

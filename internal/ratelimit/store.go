@@ -1,0 +1,62 @@
+// Package ratelimit limits login and registration attempts (DESIGN §6):
+// failures per account and client, failures per account across clients
+// (which slows an attacker without locking the owner out), attempts per
+// client IP, and registrations per client IP.
+//
+// Limits are GCRA buckets in a Store: Redis (shared by every replica) or
+// process memory (the embedded, single-process mode). Both behave alike.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Limit is a GCRA limit: Burst events at once, refilled at Rate events per
+// Period (one every Period/Rate).
+type Limit struct {
+	Rate   int
+	Period time.Duration
+	Burst  int // 0 means Rate
+}
+
+func (l Limit) burst() int {
+	if l.Burst == 0 {
+		return l.Rate
+	}
+	return l.Burst
+}
+
+func (l Limit) validate(name string) error {
+	if l.Rate <= 0 || l.Period <= 0 || l.Burst < 0 {
+		return fmt.Errorf("ratelimit: %s limit %+v: Rate and Period must be positive", name, l)
+	}
+	return nil
+}
+
+// interval is the time one event takes to refill.
+func (l Limit) interval() time.Duration { return l.Period / time.Duration(l.Rate) }
+
+// Result is what a Store says about a bucket.
+type Result struct {
+	Allowed    bool
+	Remaining  int           // events that could happen now (after this one, for Take)
+	RetryAfter time.Duration // when not Allowed: until one event fits
+}
+
+// Store keeps GCRA buckets. Implementations are safe for concurrent use.
+// Errors are technical (the backend is unreachable), never "limited".
+type Store interface {
+	// Take records one event on key if limit allows it.
+	Take(ctx context.Context, key string, limit Limit) (Result, error)
+	// Peek reports whether one more event would be allowed, recording
+	// nothing.
+	Peek(ctx context.Context, key string, limit Limit) (Result, error)
+	// Reset forgets key's history.
+	Reset(ctx context.Context, key string) error
+}
+
+// ErrUnavailable wraps backend failures (Redis unreachable).
+var ErrUnavailable = errors.New("ratelimit: store unavailable")
