@@ -81,7 +81,8 @@ return id
 // the cursor: the cursor entry was trimmed, or was never in this log (Redis
 // lost data or failed over to a replica that missed it). A log still
 // holding the cursor entry holds everything after it, since trimming only
-// removes the oldest entries.
+// removes the oldest entries. The empty log's cursor "0-0" is valid while
+// nothing was ever trimmed (entries-added equals length, Redis 7+).
 //
 // KEYS: log.
 var sinceScript = redis.NewScript(`

@@ -69,9 +69,15 @@ func (s *Set) Apply(e Entry) bool {
 		return false
 	}
 	k := s.key(e.ID)
-	exp := clampUnix(e.Expires)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.applyLocked(k, e)
+	return true
+}
+
+// applyLocked merges a valid entry; the caller holds mu.
+func (s *Set) applyLocked(k key, e Entry) {
+	exp := clampUnix(e.Expires)
 	switch e.Kind {
 	case KindToken:
 		if exp > s.tokens[k] {
@@ -87,17 +93,33 @@ func (s *Set) Apply(e Entry) bool {
 		c.expires = max(c.expires, exp)
 		s.users[k] = c
 	}
-	return true
 }
 
-// ApplyAll adds every entry under one lock acquisition (snapshot loading)
-// and returns how many were valid.
+// applyChunk is how many entries ApplyAll merges per lock acquisition, so
+// loading a large snapshot never stalls lookups for long.
+const applyChunk = 4096
+
+// ApplyAll adds every entry (snapshot loading), taking the lock once per
+// chunk of entries rather than once per entry, and returns how many were
+// valid.
 func (s *Set) ApplyAll(entries []Entry) int {
 	n := 0
-	for _, e := range entries {
-		if s.Apply(e) {
-			n++
+	keys := make([]key, 0, min(len(entries), applyChunk))
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), applyChunk)]
+		entries = entries[len(chunk):]
+		keys = keys[:0]
+		for _, e := range chunk {
+			keys = append(keys, s.key(e.ID)) // hashed outside the lock
 		}
+		s.mu.Lock()
+		for i, e := range chunk {
+			if e.Validate() == nil {
+				s.applyLocked(keys[i], e)
+				n++
+			}
+		}
+		s.mu.Unlock()
 	}
 	return n
 }

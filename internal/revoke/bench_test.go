@@ -1,0 +1,117 @@
+package revoke_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/testenv"
+)
+
+const million = 1_000_000
+
+// jtiOf is a realistic identifier: a 22-character random-looking id.
+func jtiOf(i int) string { return fmt.Sprintf("jti-%018d", i*7919) }
+
+// filledSet returns a Set with n token revocations, mixed with some session
+// and user entries.
+func filledSet(n int) *revoke.Set {
+	set := revoke.NewSet()
+	exp := time.Now().Add(time.Hour).Unix()
+	entries := make([]revoke.Entry, 0, n)
+	for i := 0; i < n; i++ {
+		e := revoke.Entry{Kind: revoke.KindToken, ID: jtiOf(i), Expires: exp}
+		switch i % 10 {
+		case 8:
+			e.Kind = revoke.KindSession
+		case 9:
+			e.Kind, e.Before = revoke.KindUser, exp-3600
+		}
+		entries = append(entries, e)
+	}
+	set.ApplyAll(entries)
+	return set
+}
+
+// BenchmarkSetCheck measures one token check (jti, sid and sub looked up)
+// against a set of a million entries.
+func BenchmarkSetCheck(b *testing.B) {
+	set := filledSet(million)
+	b.Run("miss", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, ok := set.Check("jti-not-revoked", "sid-not-revoked", "user-not-revoked", 1); ok {
+				b.Fatal("revoked")
+			}
+		}
+	})
+	b.Run("hit", func(b *testing.B) {
+		ids := make([]string, 1024)
+		for i := range ids {
+			ids[i] = jtiOf(i * 10) // tokens
+		}
+		for i := 0; b.Loop(); i++ {
+			if _, ok := set.Check(ids[i%len(ids)], "", "", 1); !ok {
+				b.Fatal("not revoked")
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				set.Check("jti-not-revoked", "sid-not-revoked", "user-not-revoked", 1)
+			}
+		})
+	})
+}
+
+// BenchmarkSetMemory reports the heap a Set of a million entries holds,
+// as bytes/entry (target: at most 100).
+func BenchmarkSetMemory(b *testing.B) {
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		set := filledSet(million)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/million, "bytes/entry")
+		runtime.KeepAlive(set)
+	}
+}
+
+// BenchmarkRedisSnapshot1M loads a million revocations from a real Redis
+// into a Set (target: at most 2 s per load).
+func BenchmarkRedisSnapshot1M(b *testing.B) {
+	srv := testenv.StartRedis(b)
+	c := srv.Client(b)
+	ctx := context.Background()
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	const batch = 10_000
+	for i := 0; i < million; i += batch {
+		args := make([]any, 0, 2*batch)
+		for j := i; j < i+batch; j++ {
+			args = append(args, "jti:"+jtiOf(j), exp)
+		}
+		if err := c.HSet(ctx, revoke.DefaultRedisPrefix+"{revocations}:entries", args...).Err(); err != nil {
+			b.Fatalf("HSET: %v", err)
+		}
+	}
+	store, err := revoke.NewRedisStore(c, revoke.RedisStoreConfig{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		snap, err := store.Snapshot(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		set := revoke.NewSet()
+		if n := set.ApplyAll(snap.Entries); n != million {
+			b.Fatalf("loaded %d entries; want %d", n, million)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package revoke_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+)
+
+func TestSetCheck(t *testing.T) {
+	set := revoke.NewSet()
+	exp := future()
+	for _, e := range []revoke.Entry{
+		{Kind: revoke.KindToken, ID: "j1", Expires: exp},
+		{Kind: revoke.KindSession, ID: "s1", Expires: exp},
+		{Kind: revoke.KindUser, ID: "u1", Before: 100, Expires: exp},
+		{Kind: revoke.KindUser, ID: "u1", Before: 50, Expires: exp}, // older cut: no effect
+	} {
+		if !set.Apply(e) {
+			t.Fatalf("Apply(%+v) = false", e)
+		}
+	}
+	tests := []struct {
+		name          string
+		jti, sid, sub string
+		iat           int64
+		want          revoke.Kind
+		revoked       bool
+	}{
+		{"jti", "j1", "", "", 0, revoke.KindToken, true},
+		{"sid", "", "s1", "", 0, revoke.KindSession, true},
+		{"sub before cut", "", "", "u1", 99, revoke.KindUser, true},
+		{"sub at cut", "", "", "u1", 100, "", false},
+		{"ids do not cross kinds", "s1", "u1", "j1", 0, "", false},
+		{"empty ids", "", "", "", 0, "", false},
+		{"unknown", "j2", "s2", "u2", 0, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kind, ok := set.Check(tt.jti, tt.sid, tt.sub, tt.iat)
+			if kind != tt.want || ok != tt.revoked {
+				t.Errorf("Check = %q, %v; want %q, %v", kind, ok, tt.want, tt.revoked)
+			}
+		})
+	}
+	if got := set.Len(); got != 3 {
+		t.Errorf("Len = %d; want 3 (reapplying is idempotent)", got)
+	}
+}
+
+func TestSetApplyRejectsInvalid(t *testing.T) {
+	set := revoke.NewSet()
+	bad := []revoke.Entry{{}, {Kind: revoke.KindToken, ID: "x"}, {Kind: "x", ID: "y", Expires: 1}}
+	for _, e := range bad {
+		if set.Apply(e) {
+			t.Errorf("Apply(%+v) = true; want false", e)
+		}
+	}
+	if n := set.ApplyAll(append(bad, tokenEntry("ok"))); n != 1 {
+		t.Errorf("ApplyAll = %d; want 1", n)
+	}
+}
+
+func TestSetPruneKeepsTheLaterExpiry(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	set := revoke.NewSet()
+	set.ApplyAll([]revoke.Entry{
+		{Kind: revoke.KindToken, ID: "a", Expires: now.Unix() - 1},
+		{Kind: revoke.KindToken, ID: "b", Expires: now.Unix() - 1},
+		{Kind: revoke.KindToken, ID: "b", Expires: now.Unix() + 60}, // extended
+		{Kind: revoke.KindSession, ID: "s", Expires: now.Unix()},
+		{Kind: revoke.KindUser, ID: "u", Before: 5, Expires: now.Unix() + 1},
+	})
+	if n := set.Prune(now); n != 2 {
+		t.Errorf("Prune = %d; want 2", n)
+	}
+	if _, ok := set.Check("b", "", "", 0); !ok {
+		t.Error("b pruned despite its later expiry")
+	}
+	if _, ok := set.Check("a", "", "", 0); ok {
+		t.Error("a survived pruning")
+	}
+	if got := set.Len(); got != 2 {
+		t.Errorf("Len = %d; want 2", got)
+	}
+}
+
+func TestSetConcurrentUse(t *testing.T) {
+	set := revoke.NewSet()
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				id := fmt.Sprint("w", w, "-", i)
+				set.Apply(tokenEntry(id))
+				if _, ok := set.Check(id, "", "", 0); !ok {
+					t.Errorf("%s not revoked right after Apply", id)
+					return
+				}
+				if i%500 == 0 {
+					set.Prune(time.Now())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := set.Len(); got != 8000 {
+		t.Errorf("Len = %d; want 8000", got)
+	}
+}
