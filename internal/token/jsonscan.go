@@ -121,14 +121,20 @@ func scanValue(data []byte, i, depth int) (jsonValue, int, error) {
 		return jsonValue{kind: jsonString, raw: s, escaped: esc}, next, err
 	case c == '{' || c == '[':
 		next, err := scanComposite(data, i, depth)
+		if err != nil {
+			return jsonValue{}, 0, err
+		}
 		kind := jsonObject
 		if c == '[' {
 			kind = jsonArray
 		}
-		return jsonValue{kind: kind, raw: data[i:next]}, next, err
+		return jsonValue{kind: kind, raw: data[i:next]}, next, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		next, err := scanNumber(data, i)
-		return jsonValue{kind: jsonNumber, raw: data[i:next]}, next, err
+		if err != nil {
+			return jsonValue{}, 0, err
+		}
+		return jsonValue{kind: jsonNumber, raw: data[i:next]}, next, nil
 	}
 	for _, lit := range [...]struct {
 		s    string
@@ -198,7 +204,20 @@ func scanString(data []byte, i int) ([]byte, bool, int, error) {
 			return data[start:j], escaped, j + 1, nil
 		case c == '\\':
 			escaped = true
-			j++
+			if j+1 >= len(data) {
+				return nil, false, 0, errJSON
+			}
+			switch data[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if _, ok := hex4(data[j:]); !ok {
+					return nil, false, 0, errJSON
+				}
+				j += 5
+			default:
+				return nil, false, 0, errJSON
+			}
 		case c < 0x20:
 			return nil, false, 0, errJSON
 		}

@@ -1,0 +1,59 @@
+package token
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestParseClaims(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Claims
+		ok   bool
+	}{
+		{`{"sub":"a","aud":"x","exp":10,"gen":3}`, Claims{Subject: "a", Audience: []string{"x"}, ExpiresAt: 10, Generation: 3}, true},
+		{` { "aud" : [ "x" , "y" ] , "iat" : 1.9e1 } `, Claims{Audience: []string{"x", "y"}, IssuedAt: 19}, true},
+		{`{"s\u0075b":"\u00e9\ud83d\ude00\n","other":{"a":[1,{"b":null}]},"exp":null}`, Claims{Subject: "é😀\n"}, true},
+		{`{"aud":[]}`, Claims{Audience: []string{}}, true},
+		{`{}`, Claims{}, true},
+		{`{"sub":"a","sub":"b"}`, Claims{}, false},
+		{`{"SUB":"a"}`, Claims{}, true}, // names match exactly
+		{`{"sub":1}`, Claims{}, false},
+		{`{"aud":[1]}`, Claims{}, false},
+		{`{"gen":1.5}`, Claims{}, false},
+		{`{"exp":01}`, Claims{}, false},
+		{`{"exp":1e999}`, Claims{}, false},
+		{`{"sub":"a"} x`, Claims{}, false},
+		{`{"sub":"a",}`, Claims{}, false},
+		{`{"sub":"\x01"}`, Claims{}, false},
+		{"{\"sub\":\"\xff\"}", Claims{}, false},
+		{`{"sub":"\q"}`, Claims{}, false},
+		{`[]`, Claims{}, false},
+		{``, Claims{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseClaims([]byte(tt.in))
+			if (err == nil) != tt.ok || (tt.ok && !reflect.DeepEqual(got, tt.want)) {
+				t.Errorf("parseClaims = %+v, %v; want %+v, ok %v", got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+// FuzzParseClaims: the reader never panics and never accepts what
+// encoding/json calls invalid JSON.
+func FuzzParseClaims(f *testing.F) {
+	for _, s := range []string{`{"sub":"a","aud":["x"],"exp":1.5e3}`, `{"a":{"b":[true,false,null,-0.1E+2]}}`,
+		`{"k\u00e9y":"\ud800"}`, `{"x":[[[[[]]]]]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, errC := parseClaims(data)
+		_, errH := parseHeader(data)
+		if (errC == nil || errH == nil) && !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+	})
+}
