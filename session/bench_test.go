@@ -1,0 +1,68 @@
+package session_test
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"testing"
+
+	"github.com/authmesh/authmesh/session"
+)
+
+// BenchmarkValidateCached measures the common case: the same token seen
+// again (signature check cached), with revocation checked every time.
+func BenchmarkValidateCached(b *testing.B) {
+	v := newValidator(b, session.Config{JWTSecret: secret})
+	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
+	if _, err := v.ValidateAccessToken(raw); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := v.ValidateAccessToken(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidateCachedParallel is the cached path under concurrency.
+func BenchmarkValidateCachedParallel(b *testing.B) {
+	v := newValidator(b, session.Config{JWTSecret: secret})
+	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.ValidateAccessToken(raw); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkValidateColdHS256 measures a full check of a never-seen token.
+func BenchmarkValidateColdHS256(b *testing.B) {
+	v := newValidator(b, session.Config{JWTSecret: secret, AccessTokenCacheTTL: -1})
+	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := v.ValidateAccessToken(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBareEd25519 is the floor of an asymmetric check, for comparison
+// with the token package's EdDSA verification benchmarks.
+func BenchmarkBareEd25519(b *testing.B) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	msg := []byte(base64.RawURLEncoding.EncodeToString(make([]byte, 200)))
+	sig := ed25519.Sign(priv, msg)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !ed25519.Verify(pub, msg, sig) {
+			b.Fatal("verify")
+		}
+	}
+}
