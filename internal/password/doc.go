@@ -13,4 +13,7 @@
 // Argon2id is deliberately expensive in memory and time. A Hasher bounds how
 // many hashes run at once, so a flood of login attempts queues (honouring
 // each request's context) instead of exhausting memory.
+//
+// CheckPolicy says whether a new password is acceptable, with errors
+// written to be shown to the person choosing it.
 package password

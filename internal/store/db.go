@@ -165,14 +165,16 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: PostgreSQL URL does not parse (check the host:port, and percent-encode special characters in the user name and password)", ErrBadDSN)
 	}
+	// The password as given (possibly percent-encoded) and decoded.
 	password, _ := u.User.Password()
+	_, rawPassword, _ := strings.Cut(u.User.String(), ":")
 	where := u.Host
 	if where == "" {
 		where = "(default host)"
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, redact(fmt.Errorf("%w: PostgreSQL DSN for %s: %w", ErrBadDSN, where, err), password)
+		return nil, redact(fmt.Errorf("%w: PostgreSQL DSN for %s: %w", ErrBadDSN, where, err), password, rawPassword)
 	}
 	db := stdlib.OpenDB(*cfg)
 	n := opts.MaxOpenConns
@@ -184,7 +186,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := pingWithTimeout(ctx, db); err != nil {
 		db.Close()
-		return nil, redact(fmt.Errorf("store: connect to PostgreSQL at %s: %w", where, err), password)
+		return nil, redact(fmt.Errorf("store: connect to PostgreSQL at %s: %w", where, err), password, rawPassword)
 	}
 	return newDB(DialectPostgres, db, db, opts.Logger), nil
 }
@@ -208,11 +210,18 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-func redact(err error, secret string) error {
-	if secret == "" || !strings.Contains(err.Error(), secret) {
+// redact removes every non-empty secret from err's text.
+func redact(err error, secrets ...string) error {
+	msg := err.Error()
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	if msg == err.Error() {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), secret, "xxxxx"), err: err}
+	return &redactedError{msg: msg, err: err}
 }
 
 func newDB(dialect string, write, read *sql.DB, log *slog.Logger) *DB {

@@ -119,6 +119,7 @@ func TestBadDSN(t *testing.T) {
 		{"question mark", "sqlite:auth.db?_pragma=foo"},
 		{"postgres bad port", "postgres://user:hunter2secret@localhost:notaport/db"},
 		{"postgres bad param", "postgres://user:hunter2secret@localhost/db?sslmode=bogus"},
+		{"postgres bad param, encoded password", "postgres://user:hunter2secret%21@localhost/db?sslmode=bogus"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
