@@ -75,3 +75,32 @@ func BenchmarkIssueAccessEdDSA(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyEdDSARatio alternates a full Verify and a bare
+// ed25519.Verify of the same token in one loop and reports their ratio, so
+// load on the machine affects both sides alike. Target: ratio <= 1.2.
+func BenchmarkVerifyEdDSARatio(b *testing.B) {
+	v, raw, keys := benchPair(b, token.AlgEdDSA)
+	sk, _ := keys.SigningKey()
+	pubAny, _ := keys.VerificationKey(sk.KeyID(), token.AlgEdDSA)
+	pub := pubAny.(ed25519.PublicKey)
+	i := strings.LastIndexByte(raw, '.')
+	input := []byte(raw[:i])
+	sig, _ := b64.DecodeString(raw[i+1:])
+	var full, bare time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := v.Verify(raw, token.TypeAccess); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if !ed25519.Verify(pub, input, sig) {
+			b.Fatal("bad signature")
+		}
+		full += t1.Sub(t0)
+		bare += time.Since(t1)
+	}
+	b.ReportMetric(float64(full.Nanoseconds())/float64(b.N), "ns/verify")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "ns/bare")
+	b.ReportMetric(float64(full)/float64(bare), "ratio")
+}

@@ -14,5 +14,5 @@ type KeyRecord struct {
 	CreatedAt    time.Time // when the key was generated and first published
 	SignFrom     time.Time // the key signs nothing before this (published first)
 	SignUntil    time.Time // the key signs nothing after this (retired)
-	PublishUntil time.Time // dropped from JWKS after this: SignUntil + access token TTL + skew
+	PublishUntil time.Time // dropped from JWKS after this: SignUntil + max(access, refresh token TTL) + skew
 }
