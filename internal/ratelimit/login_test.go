@@ -262,3 +262,42 @@ func TestNewLoginConfig(t *testing.T) {
 		}
 	}
 }
+
+// authLimiter is the auth service's consumer interface, restated here (the
+// packages do not import each other).
+type authLimiter interface {
+	CheckLogin(ctx context.Context, email, ip string) (retryAfter time.Duration, err error)
+	LoginFailed(ctx context.Context, email, ip string) error
+	LoginSucceeded(ctx context.Context, email, ip string) error
+	CheckRegister(ctx context.Context, ip string) (retryAfter time.Duration, err error)
+}
+
+var _ authLimiter = (*ratelimit.Login)(nil)
+
+func TestAuthAdapter(t *testing.T) {
+	var l authLimiter = newLogin(t, ratelimit.NewMemory(nil, 0))
+	ctx := context.Background()
+	for i := 1; i <= 6; i++ {
+		retry, err := l.CheckLogin(ctx, "a@b.c", "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (retry > 0) != (i == 6) {
+			t.Fatalf("attempt %d: got retryAfter %v; want refusal only at the 6th", i, retry)
+		}
+		if retry == 0 {
+			if err := l.LoginFailed(ctx, "a@b.c", "192.0.2.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := l.LoginSucceeded(ctx, "a@b.c", "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if retry, _ := l.CheckLogin(ctx, "a@b.c", "192.0.2.1"); retry != 0 {
+		t.Errorf("after a success: got retryAfter %v; want 0", retry)
+	}
+	if retry, _ := l.CheckRegister(ctx, "192.0.2.1"); retry != 0 {
+		t.Errorf("first registration: got retryAfter %v; want 0", retry)
+	}
+}
