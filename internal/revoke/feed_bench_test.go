@@ -1,0 +1,57 @@
+package revoke
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkFeedPropagation measures one revocation's trip from
+// JournalStore.Revoke to being applied to a validator's Set by FeedSync,
+// over the feed on loopback HTTP. The journal is in memory, so the figure
+// is the feed's own latency (hub wake-up, SSE write, parse, apply); add the
+// database's append time for the end-to-end figure.
+func BenchmarkFeedPropagation(b *testing.B) {
+	benchFeedPropagation(b, &memJournal{})
+}
+
+func benchFeedPropagation(b *testing.B, j Journal) {
+	store := newTestJournalStore(b, j, JournalConfig{})
+	srv := startFeedServer(b, store, FeedConfig{}, "")
+	applied := make(chan string, 1)
+	f, set := startFeedSync(b, srv.feedURL(), FeedSyncConfig{OnEvent: func(ev Event) {
+		select {
+		case applied <- ev.ID:
+		default:
+		}
+	}})
+	waitFor(b, "ready", func() bool { return f.Status().Ready })
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour).Unix()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("bench-%d", i)
+		start := time.Now()
+		if _, err := store.Revoke(ctx, Entry{Kind: KindToken, ID: id, Expires: exp}); err != nil {
+			b.Fatal(err)
+		}
+		for got := ""; got != id; {
+			select {
+			case got = <-applied:
+			case <-time.After(10 * time.Second):
+				b.Fatalf("revocation %s not applied", id)
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	if _, ok := set.Check(fmt.Sprintf("bench-%d", b.N-1), "", "", 0); !ok {
+		b.Fatal("last revocation missing from the set")
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100])/1e3, "p99-µs")
+}

@@ -1,0 +1,356 @@
+package revoke
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+var feedTestLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// feedTestServer is a real HTTP server on loopback serving a feed, with
+// the shutdown wiring the auth service uses (BaseContext cancelled first).
+type feedTestServer struct {
+	*httptest.Server
+	handler *FeedHandler
+	stop    context.CancelFunc
+}
+
+// startFeedServer serves src on addr ("" for any free port) until the test
+// ends or Close is called.
+func startFeedServer(t testing.TB, src Source, cfg FeedConfig, addr string) *feedTestServer {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = feedTestLogger
+	}
+	h, err := NewFeedHandler(src, cfg)
+	if err != nil {
+		t.Fatalf("NewFeedHandler: %v", err)
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	var ln net.Listener
+	deadline := time.Now().Add(5 * time.Second)
+	for ln, err = net.Listen("tcp", addr); err != nil; ln, err = net.Listen("tcp", addr) {
+		if time.Now().After(deadline) { // the old server's port may linger briefly
+			t.Fatalf("listen %s: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	base, stop := context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	mux.Handle("GET "+FeedPath, h)
+	mux.Handle(FeedPath, h) // other methods reach the handler's 405
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	srv.Config.ErrorLog = nil
+	srv.Start()
+	s := &feedTestServer{Server: srv, handler: h, stop: stop}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close ends every stream and stops the server, as a shutdown would.
+func (s *feedTestServer) Close() {
+	s.stop()
+	s.Server.Close()
+}
+
+func (s *feedTestServer) feedURL() string { return s.URL + FeedPath }
+
+// feedTestStream is a raw SSE reader over one feed request.
+type feedTestStream struct {
+	resp *http.Response
+	dec  *sseReader
+}
+
+// openFeedStream opens an SSE request with the given headers.
+func openFeedStream(t testing.TB, url string, header map[string]string) *feedTestStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", FeedContentType)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		resp.Body.Close()
+	})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %s; want 200", url, resp.Status)
+	}
+	return &feedTestStream{resp: resp, dec: newSSEReader(resp.Body, 1<<20)}
+}
+
+// next reads and decodes the next feed event.
+func (s *feedTestStream) next(t testing.TB) feedMessage {
+	t.Helper()
+	type result struct {
+		m   feedMessage
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		ev, err := s.dec.next()
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		m, err := decodeFeedEvent(ev)
+		ch <- result{m, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("reading feed: %v", r.err)
+		}
+		return r.m
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out reading the feed")
+		return feedMessage{}
+	}
+}
+
+// describe renders a message as "name:cursor" for comparisons.
+func (m feedMessage) describe() string { return m.Name + ":" + m.Cursor }
+
+func revokeN(t testing.TB, r Revoker, from, n int) []Event {
+	t.Helper()
+	var out []Event
+	for i := from; i < from+n; i++ {
+		ev, err := r.Revoke(context.Background(), journalTestEntry(i))
+		if err != nil {
+			t.Fatalf("Revoke: %v", err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func TestFeedSnapshotJSON(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	srv := startFeedServer(t, store, FeedConfig{}, "")
+	get := func() (*http.Response, Snapshot) {
+		t.Helper()
+		resp, err := http.Get(srv.feedURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var snap Snapshot
+		if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
+			t.Fatalf("decode snapshot: %v", err)
+		}
+		return resp, snap
+	}
+	resp, snap := get()
+	if snap.Cursor != "0" || snap.Entries == nil || len(snap.Entries) != 0 {
+		t.Errorf("empty snapshot: got %+v; want cursor 0 and entries []", snap)
+	}
+	revokeN(t, store, 1, 3)
+	resp, snap = get()
+	for k, want := range map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s: got %q; want %q", k, got, want)
+		}
+	}
+	if snap.Cursor != "3" || len(snap.Entries) != 3 || snap.Entries[2].ID != "jti-3" {
+		t.Errorf("snapshot: got %+v; want cursor 3 and jti-1..3", snap)
+	}
+}
+
+func TestFeedRejectsOtherMethods(t *testing.T) {
+	srv := startFeedServer(t, newTestJournalStore(t, &memJournal{}, JournalConfig{}), FeedConfig{}, "")
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+		req, _ := http.NewRequest(m, srv.feedURL(), strings.NewReader("{}"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodGet {
+			t.Errorf("%s: got %s, Allow %q; want 405, Allow GET", m, resp.Status, resp.Header.Get("Allow"))
+		}
+	}
+}
+
+func TestFeedStreamSnapshotThenLiveEvents(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	revokeN(t, store, 1, 2)
+	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	s := openFeedStream(t, srv.feedURL(), nil)
+	for k, want := range map[string]string{"Content-Type": FeedContentType, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+		if got := s.resp.Header.Get(k); got != want {
+			t.Errorf("%s: got %q; want %q", k, got, want)
+		}
+	}
+	m := s.next(t)
+	if m.describe() != "snapshot:2" || len(m.Snapshot.Entries) != 2 {
+		t.Fatalf("first event: got %s with %v; want snapshot:2 with 2 entries", m.describe(), m.Snapshot)
+	}
+	live := revokeN(t, store, 3, 2)
+	for _, want := range live {
+		m := s.next(t)
+		if m.describe() != "revocation:"+want.Cursor || m.Event.Entry != want.Entry {
+			t.Errorf("live event: got %s %+v; want revocation:%s %+v", m.describe(), m.Event.Entry, want.Cursor, want.Entry)
+		}
+	}
+}
+
+func TestFeedStreamResumesWithExactlyTheMissedEvents(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	revokeN(t, store, 1, 5)
+	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	tests := []struct {
+		name   string
+		url    string
+		header map[string]string
+	}{
+		{"Last-Event-ID", srv.feedURL(), map[string]string{"Last-Event-ID": "2"}},
+		{"query", srv.feedURL() + "?cursor=2", nil},
+		{"header wins", srv.feedURL() + "?cursor=4", map[string]string{"Last-Event-ID": "2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openFeedStream(t, tc.url, tc.header)
+			var got []string
+			for i := 0; i < 4; i++ {
+				got = append(got, s.next(t).describe())
+			}
+			want := "[revocation:3 revocation:4 revocation:5 sync:5]"
+			if fmt.Sprint(got) != want {
+				t.Errorf("resumed stream: got %v; want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestFeedStreamSendsSnapshotForBadCursor(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	revokeN(t, store, 1, 2)
+	srv := startFeedServer(t, store, FeedConfig{}, "")
+	for _, c := range []string{"garbage", "-1", "999", "1-0", strings.Repeat("9", 5000)} {
+		t.Run(fmt.Sprintf("%.10s", c), func(t *testing.T) {
+			s := openFeedStream(t, srv.feedURL(), map[string]string{"Last-Event-ID": c})
+			if m := s.next(t); m.describe() != "snapshot:2" {
+				t.Errorf("first event: got %s; want snapshot:2", m.describe())
+			}
+		})
+	}
+}
+
+func TestFeedStreamHeartbeats(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	revokeN(t, store, 1, 1)
+	srv := startFeedServer(t, store, FeedConfig{Heartbeat: 10 * time.Millisecond}, "")
+	s := openFeedStream(t, srv.feedURL(), nil)
+	s.next(t) // snapshot
+	for i := 0; i < 3; i++ {
+		if m := s.next(t); m.describe() != "sync:1" {
+			t.Errorf("heartbeat %d: got %s; want sync:1", i, m.describe())
+		}
+	}
+}
+
+func TestFeedLimitsClients(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	srv := startFeedServer(t, store, FeedConfig{MaxClients: 2}, "")
+	openFeedStream(t, srv.feedURL(), nil).next(t)
+	openFeedStream(t, srv.feedURL(), nil).next(t)
+	req, _ := http.NewRequest(http.MethodGet, srv.feedURL(), nil)
+	req.Header.Set("Accept", FeedContentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("third client: got %s, Retry-After %q; want 503 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
+	}
+	if got := srv.handler.Clients(); got != 2 {
+		t.Errorf("Clients: got %d; want 2", got)
+	}
+}
+
+func TestFeedAnswers503WhenSourceFails(t *testing.T) {
+	j := &memJournal{}
+	store := newTestJournalStore(t, j, JournalConfig{})
+	srv := startFeedServer(t, store, FeedConfig{}, "")
+	j.setFail(errors.New("database is locked"))
+	for _, accept := range []string{"application/json", FeedContentType} {
+		req, _ := http.NewRequest(http.MethodGet, srv.feedURL(), nil)
+		req.Header.Set("Accept", accept)
+		req.Header.Set("Last-Event-ID", "0")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: got %s, Retry-After %q; want 503 with Retry-After", accept, resp.Status, resp.Header.Get("Retry-After"))
+		}
+		if strings.Contains(string(body), "locked") {
+			t.Errorf("%s: body %q leaks the internal error", accept, body)
+		}
+	}
+}
+
+func TestFeedStreamEndsAtShutdown(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	s := openFeedStream(t, srv.feedURL(), nil)
+	s.next(t)
+	done := make(chan struct{})
+	go func() { srv.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("server Close hung on an open stream")
+	}
+	if _, err := s.dec.next(); err == nil {
+		t.Error("stream still delivering after shutdown")
+	}
+	if got := srv.handler.Clients(); got != 0 {
+		t.Errorf("Clients after shutdown: got %d; want 0", got)
+	}
+}
+
+func TestAcceptsEventStream(t *testing.T) {
+	tests := []struct {
+		accept []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"*/*"}, false},
+		{[]string{"text/event-stream"}, true},
+		{[]string{"application/json, text/event-stream;q=0.9"}, true},
+		{[]string{"text/html", "Text/Event-Stream"}, true},
+		{[]string{"text/event-streamx"}, false},
+	}
+	for _, tc := range tests {
+		if got := acceptsEventStream(tc.accept); got != tc.want {
+			t.Errorf("acceptsEventStream(%q): got %v; want %v", tc.accept, got, tc.want)
+		}
+	}
+}

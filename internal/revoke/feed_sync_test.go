@@ -1,0 +1,274 @@
+package revoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// startFeedSync runs a FeedSync into a fresh Set until the test ends.
+func startFeedSync(t testing.TB, url string, cfg FeedSyncConfig) (*FeedSync, *Set) {
+	t.Helper()
+	set := NewSet()
+	cfg.URL = url
+	if cfg.Logger == nil {
+		cfg.Logger = feedTestLogger
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 50 * time.Millisecond
+	}
+	f, err := NewFeedSync(set, cfg)
+	if err != nil {
+		t.Fatalf("NewFeedSync: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("FeedSync.Run returned %v; want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("FeedSync.Run did not return after cancel")
+		}
+	})
+	return f, set
+}
+
+// holdsAll reports whether set holds the revocation of every event.
+func holdsAll(set *Set, evs []Event) func() bool {
+	return func() bool {
+		for _, ev := range evs {
+			if _, ok := set.Check(ev.ID, "", "", 0); !ok {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func TestFeedSyncLoadsSnapshotThenLiveEvents(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	before := revokeN(t, store, 1, 3)
+	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	var seen atomic.Int64
+	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{OnEvent: func(Event) { seen.Add(1) }})
+	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	if !holdsAll(set, before)() {
+		t.Fatal("snapshot entries missing from the set")
+	}
+	after := revokeN(t, store, 4, 2)
+	waitFor(t, "live events applied", holdsAll(set, after))
+	st := f.Status()
+	if !st.Connected || st.Cursor != "5" || st.EventsApplied != 2 || st.Resyncs != 0 || st.LastSync.IsZero() {
+		t.Errorf("Status: got %+v; want connected, cursor 5, 2 events, 0 resyncs, LastSync set", st)
+	}
+	if got := seen.Load(); got != 2 {
+		t.Errorf("OnEvent calls: got %d; want 2", got)
+	}
+	if _, ok := set.Check("jti-unrelated", "", "", 0); ok {
+		t.Error("unrelated token reported revoked")
+	}
+}
+
+// The auth service restarts (new process, same database); revocations made
+// while it was down reach the validator when it comes back, by resuming
+// from the validator's cursor rather than by a snapshot.
+func TestFeedSyncCatchesUpAcrossServerRestart(t *testing.T) {
+	j := &memJournal{}
+	store1 := newTestJournalStore(t, j, JournalConfig{})
+	first := revokeN(t, store1, 1, 2)
+	srv1 := startFeedServer(t, store1, FeedConfig{Heartbeat: time.Hour}, "")
+	addr := srv1.Listener.Addr().String()
+	f, set := startFeedSync(t, srv1.feedURL(), FeedSyncConfig{})
+	waitFor(t, "first snapshot", holdsAll(set, first))
+
+	srv1.Close()
+	waitFor(t, "disconnect noticed", func() bool { return !f.Status().Connected })
+	store2 := newTestJournalStore(t, j, JournalConfig{})
+	missed := revokeN(t, store2, 3, 3)
+	startFeedServer(t, store2, FeedConfig{Heartbeat: time.Hour}, addr)
+
+	waitFor(t, "missed revocations applied", holdsAll(set, missed))
+	live := revokeN(t, store2, 6, 1)
+	waitFor(t, "live revocation after restart", holdsAll(set, live))
+	st := f.Status()
+	if st.Resyncs != 0 || st.EventsApplied != 4 || st.Cursor != "6" {
+		t.Errorf("Status: got %+v; want resumed (0 resyncs), 4 events, cursor 6", st)
+	}
+}
+
+// The database was replaced: the validator's cursor lies beyond the new
+// journal's end, so it must take a fresh snapshot.
+func TestFeedSyncResyncsWhenJournalWasReplaced(t *testing.T) {
+	store1 := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	revokeN(t, store1, 1, 5)
+	srv1 := startFeedServer(t, store1, FeedConfig{Heartbeat: time.Hour}, "")
+	addr := srv1.Listener.Addr().String()
+	f, set := startFeedSync(t, srv1.feedURL(), FeedSyncConfig{})
+	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	srv1.Close()
+
+	store2 := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	fresh := revokeN(t, store2, 100, 2)
+	startFeedServer(t, store2, FeedConfig{Heartbeat: time.Hour}, addr)
+	waitFor(t, "fresh journal's entries", holdsAll(set, fresh))
+	if st := f.Status(); st.Resyncs != 1 || st.Cursor != "2" {
+		t.Errorf("Status: got %+v; want 1 resync, cursor 2", st)
+	}
+}
+
+func TestFeedSyncStartedLateSeesEverything(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	srv := startFeedServer(t, store, FeedConfig{}, "")
+	all := revokeN(t, store, 1, 50)
+	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+	waitFor(t, "everything", holdsAll(set, all))
+	if st := f.Status(); !st.Ready || st.Cursor != "50" || st.EventsApplied != 0 {
+		t.Errorf("Status: got %+v; want ready from the snapshot at cursor 50", st)
+	}
+}
+
+func TestFeedSyncHeartbeatsAdvanceLastSync(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	srv := startFeedServer(t, store, FeedConfig{Heartbeat: 10 * time.Millisecond}, "")
+	var tick atomic.Int64
+	clock := func() time.Time { return time.Unix(1_700_000_000+tick.Add(1), 0) }
+	f, _ := startFeedSync(t, srv.feedURL(), FeedSyncConfig{Clock: clock})
+	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	first := f.Status().LastSync
+	waitFor(t, "LastSync to advance", func() bool { return f.Status().LastSync.After(first.Add(2 * time.Second)) })
+}
+
+func TestFeedSyncManyClients(t *testing.T) {
+	const clients = 40
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	srv := startFeedServer(t, store, FeedConfig{}, "")
+	early := revokeN(t, store, 1, 10)
+	sets := make([]*Set, clients)
+	for i := range sets {
+		_, sets[i] = startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+	}
+	var wg sync.WaitGroup
+	var late []Event
+	var mu sync.Mutex
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			evs := revokeN(t, store, 100+10*w, 10)
+			mu.Lock()
+			late = append(late, evs...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for i, set := range sets {
+		waitFor(t, fmt.Sprintf("client %d to hold everything", i), holdsAll(set, append(early, late...)))
+	}
+}
+
+// hostileFeed is a server breaking the protocol in one way.
+type hostileFeed struct {
+	name   string
+	serve  func(w http.ResponseWriter, r *http.Request)
+	config FeedSyncConfig
+}
+
+func sseHeaders(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", FeedContentType)
+	w.WriteHeader(http.StatusOK)
+}
+
+func TestFeedSyncSurvivesHostileServers(t *testing.T) {
+	goodSnapshot := "event: snapshot\nid: 1\ndata: {\"cursor\":\"1\",\"entries\":[{\"kind\":\"jti\",\"id\":\"a\",\"exp\":9999999999}]}\n\n"
+	feeds := []hostileFeed{
+		{name: "garbage lines", serve: func(w http.ResponseWriter, r *http.Request) {
+			sseHeaders(w)
+			io.WriteString(w, "\x00\xff:::\n\n\r\ndata\nevent\nid: \x00\nretry: x\n\n\n")
+		}},
+		{name: "huge line", config: FeedSyncConfig{MaxEventBytes: 64 << 10}, serve: func(w http.ResponseWriter, r *http.Request) {
+			sseHeaders(w)
+			io.WriteString(w, "event: snapshot\ndata: ")
+			chunk := strings.Repeat("a", 32<<10)
+			for i := 0; i < 64 && r.Context().Err() == nil; i++ { // 2 MiB without a newline
+				io.WriteString(w, chunk)
+			}
+		}},
+		{name: "many data lines", config: FeedSyncConfig{MaxEventBytes: 64 << 10}, serve: func(w http.ResponseWriter, r *http.Request) {
+			sseHeaders(w)
+			io.WriteString(w, "event: snapshot\n"+strings.Repeat("data: x\n", 100_000))
+		}},
+		{name: "bad json", serve: func(w http.ResponseWriter, r *http.Request) {
+			sseHeaders(w)
+			io.WriteString(w, "event: snapshot\nid: 1\ndata: {\"cursor\":\n\n")
+		}},
+		{name: "revocation without cursor", serve: func(w http.ResponseWriter, r *http.Request) {
+			sseHeaders(w)
+			io.WriteString(w, goodSnapshot+"event: revocation\ndata: {\"kind\":\"jti\",\"id\":\"b\",\"exp\":9999999999}\n\n")
+		}},
+		{name: "status 500", serve: func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, strings.Repeat("x", 1<<20), http.StatusInternalServerError)
+		}},
+		{name: "silent after headers", config: FeedSyncConfig{IdleTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request) {
+			sseHeaders(w)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}},
+		{name: "no headers at all", config: FeedSyncConfig{IdleTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}},
+	}
+	for _, hf := range feeds {
+		t.Run(hf.name, func(t *testing.T) {
+			var hits atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				hf.serve(w, r)
+			}))
+			defer srv.Close()
+			defer srv.CloseClientConnections()
+			f, set := startFeedSync(t, srv.URL, hf.config)
+			waitFor(t, "three connection attempts", func() bool { return hits.Load() >= 3 })
+			if _, ok := set.Check("b", "", "", 0); ok {
+				t.Error("an event without a cursor was applied")
+			}
+			if hf.name != "revocation without cursor" && f.Status().Ready {
+				t.Errorf("Status: got ready from a hostile server")
+			}
+		})
+	}
+}
+
+func TestNewFeedSyncValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		set  *Set
+		cfg  FeedSyncConfig
+	}{
+		{"nil set", nil, FeedSyncConfig{URL: "http://x/v1/revocations"}},
+		{"no url", NewSet(), FeedSyncConfig{}},
+		{"bad scheme", NewSet(), FeedSyncConfig{URL: "ftp://x/"}},
+		{"no host", NewSet(), FeedSyncConfig{URL: "http:///x"}},
+		{"client timeout", NewSet(), FeedSyncConfig{URL: "http://x/", HTTPClient: &http.Client{Timeout: time.Second}}},
+		{"negative", NewSet(), FeedSyncConfig{URL: "http://x/", MaxBackoff: -1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewFeedSync(tc.set, tc.cfg); err == nil {
+				t.Error("NewFeedSync: got nil error; want one")
+			}
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package revoke
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestSSEReader(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string // events as name|id|data, then the final error
+	}{
+		{"one event", "event: sync\ndata: {}\n\n", "[sync|-|{}] EOF"},
+		{"crlf", "event: a\r\nid: 7\r\ndata: x\r\n\r\n", "[a|7|x] EOF"},
+		{"multi data lines", "data: a\ndata:b\ndata\n\n", "[|-|a\nb\n] EOF"},
+		{"one leading space stripped", "data:  two\n\n", "[|-| two] EOF"},
+		{"comments and blank blocks skipped", ": hi\n\n\n: again\nevent: e\n\n", "[e|-|] EOF"},
+		{"id with NUL ignored", "id: a\x00b\nevent: e\n\n", "[e|-|] EOF"},
+		{"unknown fields ignored", "retry: 10\nfoo: bar\n\nevent: e\nfoo\n\n", "[e|-|] EOF"},
+		{"truncated event", "event: e\ndata: x", "[] unexpected EOF"},
+		{"unterminated block", "event: e\ndata: x\n", "[] EOF"},
+		{"too long", "data: " + strings.Repeat("x", 100) + "\n\n", "[] too long"},
+		{"too long in total", strings.Repeat("data: xxxxxxxxxx\n", 10) + "\n", "[] too long"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newSSEReader(strings.NewReader(tc.in), 64)
+			var got []string
+			var err error
+			for {
+				var ev sseEvent
+				if ev, err = d.next(); err != nil {
+					break
+				}
+				id := "-"
+				if ev.HasID {
+					id = ev.ID
+				}
+				got = append(got, ev.Name+"|"+id+"|"+string(ev.Data))
+			}
+			errText := err.Error()
+			if errors.Is(err, ErrFeedProtocol) {
+				errText = "too long"
+			}
+			if s := fmt.Sprintf("%v %s", got, errText); s != tc.want {
+				t.Errorf("got %q; want %q", s, tc.want)
+			}
+		})
+	}
+}
+
+func TestFeedEventsRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	bw := bufio.NewWriter(&buf)
+	w := sseWriter{w: bw}
+	snap := Snapshot{Cursor: "2", Entries: []Entry{{Kind: KindUser, ID: "u<&>\n\"x", Before: 5, Expires: 9, At: 1}}}
+	ev := Event{Entry: Entry{Kind: KindSession, ID: "s\u2028", Expires: 9}, Cursor: "3"}
+	for _, err := range []error{
+		w.writeRetry(feedRetryMillis),
+		w.writeEvent(FeedEventSnapshot, snap.Cursor, snap),
+		w.writeEvent(FeedEventRevocation, ev.Cursor, ev),
+		w.writeEvent(FeedEventSync, "", FeedSyncMessage{Cursor: "3"}),
+		bw.Flush(),
+	} {
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	if err := w.writeEvent(FeedEventSync, "1\n2", nil); !errors.Is(err, ErrFeedProtocol) {
+		t.Errorf("writeEvent with a newline in the id: got %v; want ErrFeedProtocol", err)
+	}
+	d := newSSEReader(&buf, 1<<20)
+	var got []feedMessage
+	for {
+		e, err := d.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("next: %v", err)
+		}
+		m, err := decodeFeedEvent(e)
+		if err != nil {
+			t.Fatalf("decodeFeedEvent: %v", err)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d events; want 3", len(got))
+	}
+	if got[0].describe() != "snapshot:2" || got[0].Snapshot.Entries[0] != snap.Entries[0] {
+		t.Errorf("snapshot: got %s %+v; want snapshot:2 %+v", got[0].describe(), got[0].Snapshot, snap)
+	}
+	if got[1].describe() != "revocation:3" || got[1].Event != ev {
+		t.Errorf("revocation: got %s %+v; want revocation:3 %+v", got[1].describe(), got[1].Event, ev)
+	}
+	if got[2].describe() != "sync:3" {
+		t.Errorf("sync: got %s; want sync:3", got[2].describe())
+	}
+}
