@@ -23,6 +23,7 @@ type Config struct {
 	RedisDB           int           // REDIS_DB
 	RedisMasterName   string        // REDIS_MASTER_NAME: Sentinel
 	RedisPrefix       string        // REDIS_PREFIX, default "authmesh:"
+	RedisMinReplicas  int           // REDIS_MIN_REPLICAS: replicas that must acknowledge a revocation (Sentinel)
 	DatabaseURL       string        // DATABASE_URL, default sqlite:<DataDir>/authmesh.db
 	DataDir           string        // DATA_DIR, default ./data
 	Issuer            string        // ISSUER
@@ -93,6 +94,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	integer("REDIS_DB", &c.RedisDB, 0, 1<<16)
 	str("REDIS_MASTER_NAME", &c.RedisMasterName)
 	str("REDIS_PREFIX", &c.RedisPrefix)
+	integer("REDIS_MIN_REPLICAS", &c.RedisMinReplicas, 0, 16)
 	str("DATA_DIR", &c.DataDir)
 	str("DATABASE_URL", &c.DatabaseURL)
 	str("ISSUER", &c.Issuer)

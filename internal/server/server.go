@@ -104,7 +104,9 @@ func (s *Server) openRevocations(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("REDIS_ADDR=%v: Redis unreachable: %w", s.cfg.RedisAddrs, err)
 	}
-	rs, err := revoke.NewRedisStore(s.rdb, revoke.RedisStoreConfig{Prefix: s.cfg.RedisPrefix, Logger: s.log})
+	rs, err := revoke.NewRedisStore(s.rdb, revoke.RedisStoreConfig{
+		Prefix: s.cfg.RedisPrefix, MinReplicas: s.cfg.RedisMinReplicas, Logger: s.log,
+	})
 	if err != nil {
 		return fmt.Errorf("revocation store: %w", err)
 	}
