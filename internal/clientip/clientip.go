@@ -65,9 +65,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // is a trusted proxy, the right-most X-Forwarded-For hop that is not itself
 // trusted. Hops are examined from the right; an entry that is not an IP
 // address stops the walk (whatever is left of it was written by the client),
-// and the last trusted hop seen is returned; so does reaching the 32nd hop.
-// IPv4-mapped IPv6 addresses are
-// shown as IPv4. When RemoteAddr is not an address it is returned as is.
+// and the last trusted hop seen is returned, as it is after the 32nd hop.
+// IPv4-mapped IPv6 addresses are shown as IPv4. When RemoteAddr is not an
+// address it is returned as is.
 func (r *Resolver) ClientIP(req *http.Request) string {
 	peer, ok := parseHop(req.RemoteAddr)
 	if !ok {

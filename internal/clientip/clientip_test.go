@@ -91,3 +91,16 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkClientIP(b *testing.B) {
+	r, err := clientip.New("10.0.0.0/8, 2001:db8:ffff::/48")
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = "10.0.0.2:443"
+	req.Header.Set("X-Forwarded-For", "1.2.3.4, 198.51.100.1, 10.2.2.2")
+	for b.Loop() {
+		r.ClientIP(req)
+	}
+}

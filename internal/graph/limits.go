@@ -20,8 +20,8 @@ const (
 	// root), when introspection is on, are exempt from MaxDepth, MaxFields
 	// and MaxComplexity (GraphiQL's query is deep and wide) but kept under
 	// these caps.
-	introspectionMaxDepth  = 30
-	introspectionMaxFields = 2000
+	introspectionMaxDepth  = 20
+	introspectionMaxFields = 300
 )
 
 // limits rejects hostile documents. Before gqlgen parses and validates a

@@ -249,8 +249,10 @@ func TestNewLoginConfig(t *testing.T) {
 	if _, err := ratelimit.NewLogin(nil, ratelimit.Config{}); err == nil {
 		t.Errorf("nil store: got nil error; want one")
 	}
-	if _, err := ratelimit.NewLogin(store, ratelimit.Config{Account: ratelimit.Limit{Rate: 0, Period: time.Hour, Burst: 3}}); err == nil {
-		t.Errorf("zero rate: got nil error; want one")
+	for _, bad := range []ratelimit.Limit{{Rate: 0, Period: time.Hour, Burst: 3}, {Rate: 1 << 30, Period: time.Second}, {Rate: 1, Period: -time.Second}} {
+		if _, err := ratelimit.NewLogin(store, ratelimit.Config{Account: bad}); err == nil {
+			t.Errorf("limit %+v: got nil error; want one", bad)
+		}
 	}
 	l, err := ratelimit.NewLogin(store, ratelimit.Config{AccountClient: ratelimit.Limit{Rate: 2, Period: time.Minute}})
 	if err != nil {

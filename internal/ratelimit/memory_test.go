@@ -76,7 +76,7 @@ func TestMemoryBounded(t *testing.T) {
 }
 
 func BenchmarkMemoryCheck(b *testing.B) {
-	l, err := ratelimit.NewLogin(ratelimit.NewMemory(nil, 0), ratelimit.Config{Client: ratelimit.Limit{Rate: 1 << 30, Period: time.Second}})
+	l, err := ratelimit.NewLogin(ratelimit.NewMemory(nil, 0), ratelimit.Config{Client: ratelimit.Limit{Rate: 1000, Period: time.Second, Burst: 1 << 30}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,11 +33,20 @@ func (l Limit) validate(name string) error {
 	if l.Rate <= 0 || l.Period <= 0 || l.Burst < 0 {
 		return fmt.Errorf("ratelimit: %s limit %+v: Rate and Period must be positive", name, l)
 	}
+	if l.Period/time.Duration(l.Rate) < time.Millisecond {
+		return fmt.Errorf("ratelimit: %s limit %+v: more than one event per millisecond", name, l)
+	}
 	return nil
 }
 
-// interval is the time one event takes to refill.
-func (l Limit) interval() time.Duration { return l.Period / time.Duration(l.Rate) }
+// interval is the time one event takes to refill (at least 1ns, so a
+// Limit used without validation cannot divide by zero).
+func (l Limit) interval() time.Duration {
+	if l.Rate <= 0 {
+		return max(l.Period, 1)
+	}
+	return max(l.Period/time.Duration(l.Rate), 1)
+}
 
 // Result is what a Store says about a bucket.
 type Result struct {
