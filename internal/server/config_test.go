@@ -1,0 +1,73 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/server"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := server.LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.Issuer != "authentication-service" || c.AccessTTL != 15*time.Minute ||
+		c.RefreshTTL != 360*time.Hour || c.RefreshGrace != 10*time.Second || c.Env != "development" ||
+		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddrs) != 0 || !c.Introspection || !c.RateLimits {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"ACCESS_TOKEN_TTL": "15"}, "ACCESS_TOKEN_TTL"},
+		{map[string]string{"REFRESH_TOKEN_TTL": "forever"}, "REFRESH_TOKEN_TTL"},
+		{map[string]string{"REFRESH_REUSE_GRACE": "-1s"}, "REFRESH_REUSE_GRACE"},
+		{map[string]string{"PORT": "http"}, "PORT"},
+		{map[string]string{"REDIS_DB": "-2"}, "REDIS_DB"},
+		{map[string]string{"AUTH_ENV": "staging"}, "AUTH_ENV"},
+		{map[string]string{"AUTH_ENV": "production", "JWT_SECRET": "short"}, "JWT_SECRET"},
+		{map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32), "GRAPHQL_INTROSPECTION": "on"}, "GRAPHQL_INTROSPECTION"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{map[string]string{"PUBLIC_URL": "example.com"}, "PUBLIC_URL"},
+		{map[string]string{"SIGNING_ALG": "HS512"}, "SIGNING_ALG"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := server.LoadConfig(env(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v; want one line naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigShortSecretWarnsOutsideProduction(t *testing.T) {
+	c, err := server.LoadConfig(env(map[string]string{"JWT_SECRET": "your-super-secret-jwt-key-here"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "JWT_SECRET") {
+		t.Fatalf("got warnings %q; want one about JWT_SECRET", c.Warnings)
+	}
+	c, err = server.LoadConfig(env(map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32)}))
+	if err != nil || c.Introspection {
+		t.Fatalf("production: got %+v, %v; want introspection off", c, err)
+	}
+}
+
+func TestLoadConfigRedisList(t *testing.T) {
+	c, err := server.LoadConfig(env(map[string]string{"REDIS_ADDR": "a:1, b:2,,c:3", "REDIS_MASTER_NAME": "mymaster"}))
+	if err != nil || len(c.RedisAddrs) != 3 || c.RedisAddrs[1] != "b:2" || c.RedisMasterName != "mymaster" {
+		t.Fatalf("got %+v, %v", c.RedisAddrs, err)
+	}
+}
