@@ -39,6 +39,7 @@ type Config struct {
 	PasswordMemoryKiB uint32        // ARGON2_MEMORY_KIB (tests lower it); default OWASP 19456
 	PasswordTime      uint32        // ARGON2_ITERATIONS; default 2
 	RateLimits        bool          // RATE_LIMITS: default on; "off" disables (load tests only)
+	Limits            Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
 
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
 	Warnings []string
@@ -54,6 +55,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PasswordMemoryKiB: 19456, PasswordTime: 2,
 	}
 	var errs []error
+	var err error
 	str := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			*dst = v
@@ -117,6 +119,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if v := strings.ToLower(strings.TrimSpace(getenv("RATE_LIMITS"))); v == "off" || v == "false" || v == "0" {
 		c.RateLimits = false
+	}
+	if c.Limits, err = loadLimits(getenv); err != nil {
+		errs = append(errs, err)
 	}
 	c.Introspection = c.Env != "production"
 	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_INTROSPECTION"))); v != "" {

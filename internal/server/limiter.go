@@ -1,6 +1,84 @@
 package server
 
-import "github.com/authmesh/authmesh/internal/auth"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
-// newLimiter builds the login and registration limits.
-func (s *Server) newLimiter() (auth.Limiter, error) { return nil, nil }
+	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/ratelimit"
+)
+
+// Limits are the login and registration limits (DESIGN §6), each "N/period"
+// in the environment: LOGIN_LIMIT_ACCOUNT_CLIENT, LOGIN_LIMIT_ACCOUNT,
+// LOGIN_LIMIT_CLIENT, REGISTER_LIMIT.
+type Limits struct {
+	AccountClient, Account, Client, Register ratelimit.Limit
+}
+
+// defaultLimits are DESIGN §6's defaults. Registration is generous per IP
+// (offices and NATs share addresses); the per-account limits are what stop
+// credential stuffing.
+func defaultLimits() Limits {
+	return Limits{
+		AccountClient: ratelimit.DefaultAccountClient,
+		Account:       ratelimit.DefaultAccount,
+		Client:        ratelimit.DefaultClient,
+		Register:      ratelimit.Limit{Rate: 100, Period: time.Hour},
+	}
+}
+
+// parseLimit reads "N/period" such as "5/15m".
+func parseLimit(name, v string) (ratelimit.Limit, error) {
+	n, p, ok := strings.Cut(strings.TrimSpace(v), "/")
+	rate, err1 := strconv.Atoi(strings.TrimSpace(n))
+	period, err2 := time.ParseDuration(strings.TrimSpace(p))
+	if !ok || err1 != nil || err2 != nil || rate < 1 || period <= 0 {
+		return ratelimit.Limit{}, fmt.Errorf("%s=%q must look like 5/15m (attempts per period)", name, v)
+	}
+	return ratelimit.Limit{Rate: rate, Period: period}, nil
+}
+
+// loadLimits overrides the defaults from the environment.
+func loadLimits(getenv func(string) string) (Limits, error) {
+	l := defaultLimits()
+	for name, dst := range map[string]*ratelimit.Limit{
+		"LOGIN_LIMIT_ACCOUNT_CLIENT": &l.AccountClient, "LOGIN_LIMIT_ACCOUNT": &l.Account,
+		"LOGIN_LIMIT_CLIENT": &l.Client, "REGISTER_LIMIT": &l.Register,
+	} {
+		if v := getenv(name); strings.TrimSpace(v) != "" {
+			lim, err := parseLimit(name, v)
+			if err != nil {
+				return l, err
+			}
+			*dst = lim
+		}
+	}
+	return l, nil
+}
+
+// newLimiter builds the limits on Redis when configured (shared by every
+// replica), in process memory otherwise; nil when RATE_LIMITS=off.
+func (s *Server) newLimiter() (auth.Limiter, error) {
+	if !s.cfg.RateLimits {
+		s.log.Warn("RATE_LIMITS=off: login and registration are not rate limited")
+		return nil, nil
+	}
+	var store ratelimit.Store = ratelimit.NewMemory(nil, 0)
+	if s.rdb != nil {
+		rs, err := ratelimit.NewRedis(s.rdb, s.cfg.RedisPrefix+"ratelimit:")
+		if err != nil {
+			return nil, fmt.Errorf("rate limits: %w", err)
+		}
+		store = rs
+	}
+	l := s.cfg.Limits
+	lim, err := ratelimit.NewLogin(store, ratelimit.Config{
+		AccountClient: l.AccountClient, Account: l.Account, Client: l.Client, Register: l.Register,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rate limits: %w", err)
+	}
+	return lim, nil
+}
