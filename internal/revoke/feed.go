@@ -105,6 +105,9 @@ func newSSEReader(r io.Reader, max int) *sseReader {
 // readLine returns the next line without its terminator. The slice is valid
 // until the next call. budget is how many bytes the line may hold.
 func (d *sseReader) readLine(budget int) ([]byte, error) {
+	if cap(d.line) > 64<<10 {
+		d.line = nil // do not keep a huge snapshot's buffer for the stream's life
+	}
 	d.line = d.line[:0]
 	for {
 		chunk, err := d.r.ReadSlice('\n')
@@ -142,6 +145,7 @@ func (d *sseReader) next() (sseEvent, error) {
 				ev.Data = data
 				return ev, nil
 			}
+			size = 0 // only comments so far (keep-alives): nothing held
 			continue
 		}
 		size += len(line)
@@ -157,10 +161,13 @@ func (d *sseReader) next() (sseEvent, error) {
 		case "event":
 			ev.Name = string(value)
 		case "data":
-			if hasData {
-				data = append(data, '\n')
+			if !hasData {
+				// Take the line's buffer rather than copy it: a snapshot
+				// is one data line of up to max bytes.
+				data, hasData, d.line = value, true, nil
+				continue
 			}
-			data, hasData = append(data, value...), true
+			data = append(append(data, '\n'), value...)
 		case "id":
 			if bytes.IndexByte(value, 0) < 0 {
 				ev.ID, ev.HasID = string(value), true

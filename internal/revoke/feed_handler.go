@@ -191,6 +191,7 @@ func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
 // start writes the opening of the stream: the snapshot, or the backlog after
 // the client's cursor followed by a sync event.
 func (st *feedStream) start(ctx context.Context, snap *Snapshot, backlog []Event) error {
+	st.armDeadline() // a snapshot is written in many chunks before its flush
 	if err := st.sse.writeRetry(feedRetryMillis); err != nil {
 		return err
 	}
@@ -281,11 +282,16 @@ func (st *feedStream) sync() error {
 
 // flush pushes buffered bytes to the client under a fresh write deadline.
 func (st *feedStream) flush() error {
-	_ = st.rc.SetWriteDeadline(time.Now().Add(st.h.cfg.WriteTimeout)) // unsupported: keep the server's
+	st.armDeadline()
 	if err := st.sse.w.Flush(); err != nil {
 		return err
 	}
 	return st.rc.Flush()
+}
+
+// armDeadline gives the next writes WriteTimeout to complete.
+func (st *feedStream) armDeadline() {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.h.cfg.WriteTimeout)) // unsupported: keep the server's
 }
 
 // ended logs why a stream ended, unless the client or server simply went.
