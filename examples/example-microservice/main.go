@@ -57,7 +57,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err := reg.Register(v.Collector()); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	srv := &http.Server{Handler: routes(v, reg), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           routes(v, reg),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+	}
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {
 		return fmt.Errorf("listen on PORT=%s: %w", port, err)

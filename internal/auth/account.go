@@ -150,7 +150,8 @@ func (s *Service) startSession(ctx context.Context, u store.User, client ClientI
 	devType, devName := s.cfg.Device(client.UserAgent)
 	sess := store.Session{
 		ID: uuid.NewString(), UserID: u.ID,
-		DeviceType: devType, DeviceName: devName, IPAddress: client.IP, UserAgent: truncate(client.UserAgent, 512),
+		DeviceType: devType, DeviceName: clean(devName, 128), IPAddress: clean(client.IP, 64),
+		UserAgent: clean(client.UserAgent, 512),
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), RotatedAt: now,
 	}
 	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
@@ -241,9 +242,17 @@ func userFrom(u store.User) User {
 	return User{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// clean makes client-supplied text safe to store and show: valid UTF-8,
+// no control characters, at most n bytes.
+func clean(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
 	}
-	return strings.ToValidUTF8(s[:n], "")
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
 }

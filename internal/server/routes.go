@@ -34,8 +34,10 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /playground", graph.PlaygroundHandler())
 	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(s.keys))
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
-	mux.Handle("/v1/revocations", feed)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.Handle("/v1/revocations", streaming(feed))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -85,4 +87,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// streaming lifts the server's read deadline for a long-lived response (the
+// SSE feed): net/http cancels a request's context when the connection's read
+// deadline passes, which would cut every stream after ReadTimeout.
+func streaming(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+		h.ServeHTTP(w, r)
+	})
 }
