@@ -129,6 +129,18 @@ func TestFeedSyncResyncsWhenJournalWasReplaced(t *testing.T) {
 	}
 }
 
+// A snapshot far beyond bufio's default line limits arrives whole.
+func TestFeedSyncLoadsLargeSnapshot(t *testing.T) {
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	all := revokeN(t, store, 1, 20_000) // one data line of about 1.4 MB
+	srv := startFeedServer(t, store, FeedConfig{}, "")
+	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	if got := set.Len(); got != len(all) {
+		t.Errorf("set holds %d entries; want %d", got, len(all))
+	}
+}
+
 func TestFeedSyncStartedLateSeesEverything(t *testing.T) {
 	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
 	srv := startFeedServer(t, store, FeedConfig{}, "")

@@ -27,6 +27,7 @@ func TestSSEReader(t *testing.T) {
 		{"unterminated block", "event: e\ndata: x\n", "[] EOF"},
 		{"too long", "data: " + strings.Repeat("x", 100) + "\n\n", "[] too long"},
 		{"too long in total", strings.Repeat("data: xxxxxxxxxx\n", 10) + "\n", "[] too long"},
+		{"keep-alives do not add up", strings.Repeat(": keep-alive\n\n", 100) + "event: e\n\n", "[e|-|] EOF"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
