@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -68,6 +69,10 @@ type Config struct {
 	// HTTPClient is used for AuthURL. Default: a client with a 10s timeout
 	// for JWKS and no timeout for the feed stream.
 	HTTPClient *http.Client
+	// Metrics, when set, gets the validator's Prometheus collector
+	// registered (see Collector). Registration errors fail
+	// NewSessionValidator.
+	Metrics prometheus.Registerer
 	// Logger receives operational messages; never tokens. Default: discard.
 	Logger *slog.Logger
 	// Clock returns the current time. Default time.Now.

@@ -90,6 +90,11 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 		return nil, fmt.Errorf("session: %w", err)
 	}
 
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(v.Collector()); err != nil {
+			return nil, fmt.Errorf("session: register metrics: %w", err)
+		}
+	}
 	if err := v.newSyncer(); err != nil {
 		v.closeRedis()
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
@@ -314,5 +316,40 @@ func TestOptionalMiddleware(t *testing.T) {
 		if rec.Code != 200 || rec.Body.String() != want {
 			t.Fatalf("header %q: got %d %q; want 200 %q", header, rec.Code, rec.Body.String(), want)
 		}
+	}
+}
+
+func TestMetricsRegistered(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	v := newValidator(t, session.Config{JWTSecret: secret, Metrics: reg})
+	raw, _ := access(t, issuer(t, secret, nil), "u", "s")
+	v.ValidateAccessToken(raw)
+	v.ValidateAccessToken("garbage")
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "{" + l.GetValue() + "}"
+			}
+			got[name] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	for name, want := range map[string]float64{
+		"authmesh_validations_total{valid}":   1,
+		"authmesh_validations_total{invalid}": 1,
+		"authmesh_validator_ready":            1,
+		"authmesh_revocation_entries":         0,
+	} {
+		if got[name] != want {
+			t.Errorf("%s: got %v; want %v", name, got[name], want)
+		}
+	}
+	if _, err := session.NewSessionValidator(session.Config{JWTSecret: secret, Metrics: reg}); err == nil {
+		t.Fatal("registering twice on one registry must fail")
 	}
 }
