@@ -1,0 +1,153 @@
+package style_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// moduleRoot walks up from the test's directory to go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// packages parses every non-test, non-generated Go package of the module.
+func packages(t *testing.T) map[string]*ast.Package {
+	t.Helper()
+	root := moduleRoot(t)
+	out := map[string]*ast.Package{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "data") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		if ast.IsGenerated(f) {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		p := out[rel]
+		if p == nil {
+			p = &ast.Package{Name: f.Name.Name, Files: map[string]*ast.File{}}
+			out[rel] = p
+		}
+		p.Files[path] = f
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestEveryPackageHasADocComment(t *testing.T) {
+	for dir, p := range packages(t) {
+		documented := false
+		for _, f := range p.Files {
+			if f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "" {
+				documented = true
+			}
+		}
+		if !documented {
+			t.Errorf("package %s (%s) has no package doc comment", p.Name, dir)
+		}
+	}
+}
+
+func TestEveryExportedNameIsDocumented(t *testing.T) {
+	for dir, p := range packages(t) {
+		if p.Name == "main" {
+			continue
+		}
+		for path, f := range p.Files {
+			for _, decl := range f.Decls {
+				for _, name := range undocumented(decl) {
+					rel, _ := filepath.Rel(moduleRoot(t), path)
+					t.Errorf("%s: exported %s has no doc comment (package %s)", rel, name, dir)
+				}
+			}
+		}
+	}
+}
+
+// undocumented lists the exported names a declaration leaves without docs.
+// Methods on unexported types and interface-satisfying methods such as
+// Error, String, ServeHTTP and Unwrap are exempt when self-evident.
+func undocumented(decl ast.Decl) []string {
+	var out []string
+	switch d := decl.(type) {
+	case *ast.FuncDecl:
+		if !d.Name.IsExported() || d.Doc != nil {
+			return nil
+		}
+		if d.Recv != nil {
+			if !receiverExported(d.Recv) {
+				return nil
+			}
+			switch d.Name.Name {
+			case "Error", "String", "Unwrap", "ServeHTTP", "Describe", "Collect", "UnmarshalJSON", "MarshalJSON":
+				return nil
+			}
+		}
+		out = append(out, d.Name.Name)
+	case *ast.GenDecl:
+		for _, spec := range d.Specs {
+			switch s := spec.(type) {
+			case *ast.TypeSpec:
+				if s.Name.IsExported() && d.Doc == nil && s.Doc == nil {
+					out = append(out, s.Name.Name)
+				}
+			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					if n.IsExported() && d.Doc == nil && s.Doc == nil && s.Comment == nil {
+						out = append(out, n.Name)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func receiverExported(fl *ast.FieldList) bool {
+	if len(fl.List) == 0 {
+		return false
+	}
+	t := fl.List[0].Type
+	if s, ok := t.(*ast.StarExpr); ok {
+		t = s.X
+	}
+	if ix, ok := t.(*ast.IndexExpr); ok {
+		t = ix.X
+	}
+	id, ok := t.(*ast.Ident)
+	return ok && id.IsExported()
+}
