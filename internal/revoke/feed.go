@@ -15,20 +15,27 @@
 // sending the cursor of the last event it applied in Last-Event-ID (or as
 // ?cursor=). If the server can serve the events after that cursor, the stream
 // starts with them, followed by one sync event; otherwise (no cursor, a
-// malformed or expired one) it starts with a snapshot. Events, each flushed
-// as soon as written:
+// malformed or expired one) it starts with a snapshot. Each event is flushed
+// as soon as it is written:
 //
-//	event: snapshot           the complete live state; the client adds every
-//	id: <cursor>              entry to its set
+//	event: snapshot
+//	id: <cursor>
 //	data: {"cursor":"<cursor>","entries":[<Entry>…]}
 //
-//	event: revocation         one new revocation
+//	event: revocation
 //	id: <cursor>
 //	data: {"kind":…,"id":…,"before":…,"exp":…,"at":…,"cursor":"<cursor>"}
 //
-//	event: sync               sent every heartbeat (5s by default) after the
-//	data: {"cursor":"<cursor>"}  server has re-read its source: the client
-//	                          holds everything up to <cursor> as of now
+//	event: sync
+//	data: {"cursor":"<cursor>"}
+//
+// A snapshot is the complete live state: the client adds every entry to its
+// set. A revocation is one new entry. A sync is sent every heartbeat (5s by
+// default) after the server has re-read its source, and once after a resumed
+// backlog: it tells the client it holds everything up to <cursor> as of now,
+// which is how validators measure staleness. If the source can no longer
+// serve a slow stream (its log was trimmed), the server ends the stream and
+// the client's resume gets a snapshot.
 //
 // Every event sent after a snapshot is one that happened after it, in order;
 // applying the snapshot and then the events yields the current state, and
@@ -36,7 +43,6 @@
 // clients, so the protocol can grow. No event ever contains a raw token:
 // entries carry only identifiers (jti, sid, sub). A server over its client
 // limit answers 503 with Retry-After.
-
 package revoke
 
 import (

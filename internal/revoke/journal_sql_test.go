@@ -40,7 +40,14 @@ func sqliteDSN(tb testing.TB) string { return "sqlite:" + filepath.Join(tb.TempD
 // going, until the returned stop is called or the test ends.
 func runSQLFeed(tb testing.TB, js *revoke.JournalStore, addr string) (url string, stop func()) {
 	tb.Helper()
-	h, err := revoke.NewFeedHandler(js, revoke.FeedConfig{Heartbeat: 50 * time.Millisecond, Logger: sqlFeedLogger})
+	return serveFeed(tb, js, js.Run, addr)
+}
+
+// serveFeed serves src's feed on addr ("" for a free port), with run (the
+// source's Run) going, until the returned stop is called or the test ends.
+func serveFeed(tb testing.TB, src revoke.Source, run func(context.Context) error, addr string) (url string, stop func()) {
+	tb.Helper()
+	h, err := revoke.NewFeedHandler(src, revoke.FeedConfig{Heartbeat: 50 * time.Millisecond, Logger: sqlFeedLogger})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +70,7 @@ func runSQLFeed(tb testing.TB, js *revoke.JournalStore, addr string) (url string
 	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }
 	srv.Start()
 	done := make(chan error, 1)
-	go func() { done <- js.Run(ctx) }()
+	go func() { done <- run(ctx) }()
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -73,7 +80,7 @@ func runSQLFeed(tb testing.TB, js *revoke.JournalStore, addr string) (url string
 		cancel()
 		srv.Close()
 		if err := <-done; !errors.Is(err, context.Canceled) {
-			tb.Errorf("JournalStore.Run: got %v; want context.Canceled", err)
+			tb.Errorf("Run: got %v; want context.Canceled", err)
 		}
 	}
 	tb.Cleanup(stop)
