@@ -60,9 +60,11 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("/healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	stopping := time.Now()
 	cancel()
 	select {
 	case err := <-done:
+		t.Logf("shutdown took %s", time.Since(stopping))
 		if err != nil {
 			t.Fatalf("run returned %v after cancel", err)
 		}

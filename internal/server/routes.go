@@ -34,7 +34,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /playground", graph.PlaygroundHandler())
 	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(s.keys))
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
-	mux.Handle("/v1/revocations", streaming(feed))
+	mux.Handle("/v1/revocations", s.streaming(feed))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -89,12 +89,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// streaming lifts the server's read deadline for a long-lived response (the
-// SSE feed): net/http cancels a request's context when the connection's read
-// deadline passes, which would cut every stream after ReadTimeout.
-func streaming(h http.Handler) http.Handler {
+// streaming adapts a long-lived response (the SSE feed): it lifts the
+// server's read deadline (net/http cancels a request's context when the
+// connection's read deadline passes, which would cut every stream after
+// ReadTimeout), and it ends the stream when the server starts shutting down
+// (Shutdown waits for handlers, and a stream never returns on its own).
+func (s *Server) streaming(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-		h.ServeHTTP(w, r)
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(s.streams, cancel)
+		defer stop()
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -52,12 +52,16 @@ type Server struct {
 	svc      *auth.Service
 	registry *prometheus.Registry
 	handler  http.Handler
+
+	streams    context.Context // cancelled when shutdown begins; ends feed streams
+	endStreams context.CancelFunc
 }
 
 // New opens storage and connections and wires the service. It fails fast,
 // with an error naming the variable to fix, when a dependency is unreachable.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	s.streams, s.endStreams = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
 		if !ok {
@@ -195,7 +199,6 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 		wg.Add(1)
 		go func() { defer wg.Done(); run(ctx) }()
 	}
-	srv.RegisterOnShutdown(cancel) // ends SSE streams
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
@@ -206,7 +209,7 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	case <-ctx.Done():
 		shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
-		cancel()
+		s.endStreams()
 		err = srv.Shutdown(shutdown)
 	}
 	cancel()
@@ -231,6 +234,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close releases connections and files. Safe to call more than once.
 func (s *Server) Close() error {
+	s.endStreams()
 	if s.rdb != nil {
 		_ = s.rdb.Close()
 		s.rdb = nil
