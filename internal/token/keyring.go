@@ -260,6 +260,20 @@ func (r *KeyRing) Maintain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if r.needsKey(st, now) {
+		// Create under the store's lock when it has one, re-reading first:
+		// replicas starting together then create one key, not one each.
+		if l, ok := r.store.(KeyLocker); ok {
+			unlock, err := l.LockKeys(ctx)
+			if err != nil {
+				return fmt.Errorf("token: lock keys: %w", err)
+			}
+			defer unlock()
+			if st, err = r.load(ctx, now); err != nil {
+				return err
+			}
+		}
+	}
 	created := false
 	if st.signingAt(now) == nil {
 		if err := r.create(ctx, now, now); err != nil {
@@ -284,6 +298,19 @@ func (r *KeyRing) Maintain(ctx context.Context) error {
 	}
 	r.state.Store(st)
 	return nil
+}
+
+// needsKey reports whether Maintain would create a key: none signs now, or
+// the current ones retire within PrePublish.
+func (r *KeyRing) needsKey(st *ringState, now time.Time) bool {
+	return st.signingAt(now) == nil || !now.Before(st.latestSignUntil().Add(-r.cfg.PrePublish))
+}
+
+// KeyLocker is implemented by key stores shared by several processes:
+// LockKeys holds a lock across them until unlock is called, so that key
+// creation is serialised.
+type KeyLocker interface {
+	LockKeys(ctx context.Context) (unlock func(), err error)
 }
 
 // create stores a new key that signs from signFrom for RotateEvery.
