@@ -188,11 +188,11 @@ func (s *Service) enforceSessionCap(ctx context.Context, userID string, now time
 		return internal("list sessions", err)
 	}
 	for i := s.cfg.MaxSessionsPerUser; i < len(live); i++ { // newest first
-		if _, err := s.cfg.Store.RevokeSession(ctx, live[i].ID, now); err != nil {
-			return internal("evict session", err)
-		}
 		if err := s.revokeSessions(ctx, now, live[i].ID); err != nil {
 			return err
+		}
+		if _, err := s.cfg.Store.RevokeSession(ctx, live[i].ID, now); err != nil {
+			return internal("evict session", err)
 		}
 	}
 	return nil

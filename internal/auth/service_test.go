@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,10 +23,25 @@ type env struct {
 	svc     *auth.Service
 	db      *store.DB
 	revs    *revoke.JournalStore
+	flaky   *flakyRevoker
 	keys    *token.HMACKeys
 	verify  *token.Verifier
 	clock   *clock
 	clients auth.ClientInfo
+}
+
+// flakyRevoker fails while down is set, as a revocation store that is
+// unreachable (Redis down) would.
+type flakyRevoker struct {
+	inner revoke.Revoker
+	down  atomic.Bool
+}
+
+func (f *flakyRevoker) Revoke(ctx context.Context, e revoke.Entry) (revoke.Event, error) {
+	if f.down.Load() {
+		return revoke.Event{}, errors.New("revocation store unreachable")
+	}
+	return f.inner.Revoke(ctx, e)
 }
 
 type clock struct {
@@ -74,14 +90,15 @@ func newEnv(t *testing.T, dsn string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	flaky := &flakyRevoker{inner: revs}
 	svc, err := auth.New(auth.Config{
-		Store: db, Revoker: revs, Issuer: iss, Verifier: ver, Passwords: hasher,
+		Store: db, Revoker: flaky, Issuer: iss, Verifier: ver, Passwords: hasher,
 		PasswordPolicy: password.CheckPolicy, RefreshGrace: 10 * time.Second, Clock: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{svc: svc, db: db, revs: revs, keys: keys, verify: ver, clock: clk,
+	return &env{svc: svc, db: db, revs: revs, flaky: flaky, keys: keys, verify: ver, clock: clk,
 		clients: auth.ClientInfo{IP: "192.0.2.1", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}}
 }
 
@@ -386,5 +403,52 @@ func TestErrorsNeverLeakCauses(t *testing.T) {
 	}
 	if got := auth.ErrorMessage(errors.New("boom")); got != "internal error" || auth.ErrorCode(errors.New("x")) != auth.CodeInternal {
 		t.Fatalf("unclassified errors must be internal; got %q", got)
+	}
+}
+
+// TestRevocationStoreDownNothingHalfApplied: when revocations cannot be
+// recorded, every operation fails without ending anything in the database,
+// and a retry once the store is back completes it.
+func TestRevocationStoreDownNothingHalfApplied(t *testing.T) {
+	e := newEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "a.db"))
+	ctx := context.Background()
+	cur := e.signup(t, "down@example.com")
+	other, _ := e.svc.Login(ctx, "down@example.com", "Test1234!", e.clients)
+	c := e.caller(t, cur.Token)
+
+	e.flaky.down.Store(true)
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"logout", func() error { return e.svc.Logout(ctx, c) }},
+		{"revokeSession", func() error { return e.svc.RevokeSession(ctx, c, other.SessionID) }},
+		{"logoutAll", func() error { return e.svc.LogoutAll(ctx, c) }},
+		{"changePassword", func() error { return e.svc.ChangePassword(ctx, c, "Test1234!", "Changed-5678") }},
+	}
+	for _, st := range steps {
+		wantCode(t, st.do(), auth.CodeInternal)
+		if _, err := e.svc.Authenticate(ctx, cur.Token); err != nil {
+			t.Fatalf("%s failed but ended the session anyway: %v", st.name, err)
+		}
+		if _, err := e.svc.Authenticate(ctx, other.Token); err != nil {
+			t.Fatalf("%s failed but ended another session anyway: %v", st.name, err)
+		}
+	}
+
+	e.flaky.down.Store(false)
+	// The password was changed before ending sessions failed: repeating the
+	// same request completes it.
+	if err := e.svc.ChangePassword(ctx, c, "Test1234!", "Changed-5678"); err != nil {
+		t.Fatalf("retrying changePassword: %v", err)
+	}
+	if !e.rejected(t, other.Token) || e.rejected(t, cur.Token) {
+		t.Fatal("retried changePassword: other session should be rejected, current kept")
+	}
+	if err := e.svc.Logout(ctx, c); err != nil {
+		t.Fatalf("retrying logout: %v", err)
+	}
+	if !e.rejected(t, cur.Token) {
+		t.Fatal("retried logout did not revoke the token")
 	}
 }

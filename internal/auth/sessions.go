@@ -12,11 +12,13 @@ import (
 
 // Logout ends the caller's current device session: its access tokens and
 // its refresh token stop working everywhere. Logging out twice succeeds.
+//
+// Here and below, the revocation is recorded before the database is
+// updated: if recording fails, nothing has changed and a retry works; if
+// the database update fails, tokens are already rejected everywhere and a
+// retry completes it.
 func (s *Service) Logout(ctx context.Context, c Caller) error {
 	now := s.now()
-	if _, err := s.cfg.Store.RevokeSession(ctx, c.SessionID, now); err != nil {
-		return internal("end session", err)
-	}
 	// The token itself too, so its jti is revoked even for a validator that
 	// only ever saw this one event.
 	if _, err := s.cfg.Revoker.Revoke(ctx, revoke.Entry{
@@ -27,6 +29,9 @@ func (s *Service) Logout(ctx context.Context, c Caller) error {
 	if err := s.revokeSessions(ctx, now, c.SessionID); err != nil {
 		return err
 	}
+	if _, err := s.cfg.Store.RevokeSession(ctx, c.SessionID, now); err != nil {
+		return internal("end session", err)
+	}
 	s.log.Info("logout", "user_id", c.UserID, "session_id", c.SessionID)
 	return nil
 }
@@ -35,19 +40,19 @@ func (s *Service) Logout(ctx context.Context, c Caller) error {
 // a user-wide cut-off: every token issued before now is revoked.
 func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
 	now := s.now()
-	if _, err := s.cfg.Store.RevokeUserSessions(ctx, c.UserID, "", now); err != nil {
-		return internal("end sessions", err)
-	}
 	// Tokens carry whole seconds: cut at the next second, and issue later
 	// tokens no earlier than it (see issuedAt).
 	before := now.Unix() + 1
-	if err := s.cfg.Store.SetTokensValidAfter(ctx, c.UserID, before); err != nil {
-		return internal("set cut-off", err)
-	}
 	if _, err := s.cfg.Revoker.Revoke(ctx, revoke.Entry{
 		Kind: revoke.KindUser, ID: c.UserID, Before: before, Expires: s.revocationExpiry(now), At: now.Unix(),
 	}); err != nil {
 		return internal("revoke user", err)
+	}
+	if err := s.cfg.Store.SetTokensValidAfter(ctx, c.UserID, before); err != nil {
+		return internal("set cut-off", err)
+	}
+	if _, err := s.cfg.Store.RevokeUserSessions(ctx, c.UserID, "", now); err != nil {
+		return internal("end sessions", err)
 	}
 	s.log.Info("logout everywhere", "user_id", c.UserID)
 	return nil
@@ -67,11 +72,11 @@ func (s *Service) RevokeSession(ctx context.Context, c Caller, id string) error 
 		return internal("load session", err)
 	}
 	now := s.now()
-	if _, err := s.cfg.Store.RevokeSession(ctx, id, now); err != nil {
-		return internal("end session", err)
-	}
 	if err := s.revokeSessions(ctx, now, id); err != nil {
 		return err
+	}
+	if _, err := s.cfg.Store.RevokeSession(ctx, id, now); err != nil {
+		return internal("end session", err)
 	}
 	s.log.Info("session revoked", "user_id", c.UserID, "session_id", id)
 	return nil
@@ -95,6 +100,8 @@ func (s *Service) Sessions(ctx context.Context, c Caller) ([]Session, error) {
 
 // ChangePassword replaces the caller's password after checking the old one,
 // and ends every other session of the caller; the current one keeps working.
+// Repeating a change whose session ending failed (the new password already
+// in place) completes it.
 func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, newPassword string) error {
 	if err := s.cfg.PasswordPolicy(newPassword); err != nil {
 		return &Error{Code: CodeBadUserInput, Message: "new password: " + err.Error()}
@@ -110,26 +117,60 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if err != nil {
 		return internal("verify password", err)
 	}
+	alreadyChanged := false
 	if !ok {
-		return newError(CodeInvalidCredentials, "current password is incorrect")
+		if alreadyChanged, _, err = s.cfg.Passwords.Verify(ctx, newPassword, u.PasswordHash); err != nil || !alreadyChanged {
+			return newError(CodeInvalidCredentials, "current password is incorrect")
+		}
 	}
-	hash, err := s.cfg.Passwords.Hash(ctx, newPassword)
+	if !alreadyChanged {
+		hash, err := s.cfg.Passwords.Hash(ctx, newPassword)
+		if err != nil {
+			return internal("hash password", err)
+		}
+		if err := s.cfg.Store.SetPassword(ctx, u.ID, hash); err != nil {
+			return internal("store password", err)
+		}
+	}
+	ended, err := s.endOtherSessions(ctx, u.ID, c.SessionID)
 	if err != nil {
-		return internal("hash password", err)
-	}
-	if err := s.cfg.Store.SetPassword(ctx, u.ID, hash); err != nil {
-		return internal("store password", err)
-	}
-	now := s.now()
-	ended, err := s.cfg.Store.RevokeUserSessions(ctx, u.ID, c.SessionID, now)
-	if err != nil {
-		return internal("end other sessions", err)
-	}
-	if err := s.revokeSessions(ctx, now, ended...); err != nil {
 		return err
 	}
-	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", len(ended))
+	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", ended)
 	return nil
+}
+
+// endOtherSessions revokes every live session of a user but one: first by
+// sid, then in the database, then by sid again for any session created in
+// between, so no session is ended in the database without its tokens being
+// rejected everywhere.
+func (s *Service) endOtherSessions(ctx context.Context, userID, keep string) (int, error) {
+	now := s.now()
+	live, err := s.cfg.Store.ListSessions(ctx, userID, now)
+	if err != nil {
+		return 0, internal("list sessions", err)
+	}
+	done := map[string]bool{keep: true}
+	for _, x := range live {
+		if !done[x.ID] {
+			if err := s.revokeSessions(ctx, now, x.ID); err != nil {
+				return 0, err
+			}
+			done[x.ID] = true
+		}
+	}
+	ended, err := s.cfg.Store.RevokeUserSessions(ctx, userID, keep, now)
+	if err != nil {
+		return 0, internal("end other sessions", err)
+	}
+	for _, id := range ended {
+		if !done[id] {
+			if err := s.revokeSessions(ctx, now, id); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(ended), nil
 }
 
 var errRefreshInvalid = newError(CodeUnauthenticated, "refresh token is invalid or expired; log in again")
@@ -217,11 +258,11 @@ func (s *Service) issuePair(u store.User, sid string, gen int64, rotatedAt, expi
 func (s *Service) refreshReused(ctx context.Context, sess store.Session, gen int64, now time.Time) error {
 	s.log.Warn("refresh token reuse detected; ending session",
 		"user_id", sess.UserID, "session_id", sess.ID, "presented_gen", gen, "current_gen", sess.RefreshGen)
-	if _, err := s.cfg.Store.RevokeSession(ctx, sess.ID, now); err != nil {
-		return internal("end session", err)
-	}
 	if err := s.revokeSessions(ctx, now, sess.ID); err != nil {
 		return err
+	}
+	if _, err := s.cfg.Store.RevokeSession(ctx, sess.ID, now); err != nil {
+		return internal("end session", err)
 	}
 	return newError(CodeRefreshReused, "this refresh token was already used; the session has been ended to protect the account. Log in again.")
 }
