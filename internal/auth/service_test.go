@@ -11,6 +11,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/password"
+	"github.com/authmesh/authmesh/internal/ratelimit"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/testenv"
@@ -24,6 +25,7 @@ type env struct {
 	db      *store.DB
 	revs    *revoke.JournalStore
 	flaky   *flakyRevoker
+	cfg     auth.Config
 	keys    *token.HMACKeys
 	verify  *token.Verifier
 	clock   *clock
@@ -91,15 +93,28 @@ func newEnv(t *testing.T, dsn string) *env {
 		t.Fatal(err)
 	}
 	flaky := &flakyRevoker{inner: revs}
-	svc, err := auth.New(auth.Config{
+	cfg := auth.Config{
 		Store: db, Revoker: flaky, Issuer: iss, Verifier: ver, Passwords: hasher,
 		PasswordPolicy: password.CheckPolicy, RefreshGrace: 10 * time.Second, Clock: clk.Now,
-	})
+	}
+	svc, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{svc: svc, db: db, revs: revs, flaky: flaky, keys: keys, verify: ver, clock: clk,
+	return &env{svc: svc, cfg: cfg, db: db, revs: revs, flaky: flaky, keys: keys, verify: ver, clock: clk,
 		clients: auth.ClientInfo{IP: "192.0.2.1", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}}
+}
+
+// withLimiter returns the env's service with login limits.
+func (e *env) withLimiter(t *testing.T, l auth.Limiter) *auth.Service {
+	t.Helper()
+	cfg := e.cfg
+	cfg.Limiter = l
+	svc, err := auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // revokedSet replays the journal into a Set, as a validator would hold it.
@@ -450,5 +465,27 @@ func TestRevocationStoreDownNothingHalfApplied(t *testing.T) {
 	}
 	if !e.rejected(t, cur.Token) {
 		t.Fatal("retried logout did not revoke the token")
+	}
+}
+
+// TestChangePasswordGuessingIsLimited: a stolen access token cannot be used
+// to guess the account's password without limit.
+func TestChangePasswordGuessingIsLimited(t *testing.T) {
+	e := newEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "a.db"))
+	lim, err := ratelimit.NewLogin(ratelimit.NewMemory(e.clock.Now, 0), ratelimit.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = e.withLimiter(t, lim)
+	ctx := context.Background()
+	r := e.signup(t, "guess@example.com")
+	c := e.caller(t, r.Token)
+	for i := 1; i <= 6; i++ {
+		err := e.svc.ChangePassword(ctx, c, "guess-"+string(rune('a'+i)), "Changed-5678")
+		want := auth.CodeInvalidCredentials
+		if i == 6 {
+			want = auth.CodeRateLimited
+		}
+		wantCode(t, err, want)
 	}
 }

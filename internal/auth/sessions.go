@@ -113,6 +113,18 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if err != nil {
 		return storeErr("load user", err)
 	}
+	// A stolen access token must not become a password-guessing oracle:
+	// wrong old passwords count against the login limits, keyed by session.
+	limitKey := "session:" + c.SessionID
+	if s.cfg.Limiter != nil {
+		retry, err := s.cfg.Limiter.CheckLogin(ctx, u.Email, limitKey)
+		if err != nil {
+			return internal("check password limit", err)
+		}
+		if retry > 0 {
+			return rateLimited(retry)
+		}
+	}
 	ok, _, err := s.cfg.Passwords.Verify(ctx, oldPassword, u.PasswordHash)
 	if err != nil {
 		return internal("verify password", err)
@@ -120,6 +132,11 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	alreadyChanged := false
 	if !ok {
 		if alreadyChanged, _, err = s.cfg.Passwords.Verify(ctx, newPassword, u.PasswordHash); err != nil || !alreadyChanged {
+			if s.cfg.Limiter != nil {
+				if lerr := s.cfg.Limiter.LoginFailed(ctx, u.Email, limitKey); lerr != nil {
+					s.log.Error("record failed password check", "err", lerr)
+				}
+			}
 			return newError(CodeInvalidCredentials, "current password is incorrect")
 		}
 	}

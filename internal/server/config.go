@@ -148,6 +148,12 @@ func (c *Config) validate() error {
 		}
 		c.Warnings = append(c.Warnings, fmt.Sprintf("JWT_SECRET is only %d bytes; use at least 32 random bytes (required when AUTH_ENV=production)", len(c.JWTSecret)))
 	}
+	if c.Env == "production" && (c.PasswordMemoryKiB < 19456 || c.PasswordTime < 2) {
+		return fmt.Errorf("ARGON2_MEMORY_KIB/ARGON2_ITERATIONS are below OWASP's minimum (19456 KiB, 2 iterations); AUTH_ENV=production refuses them")
+	}
+	if c.Env == "production" && c.JWTSecret == "" && c.KeyEncryptionKey == "" {
+		c.Warnings = append(c.Warnings, "KEY_ENCRYPTION_SECRET is unset: signing keys are stored unencrypted in the database")
+	}
 	if c.Env == "production" && c.Introspection {
 		return fmt.Errorf("GRAPHQL_INTROSPECTION is on; AUTH_ENV=production refuses it")
 	}

@@ -40,6 +40,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
 		{map[string]string{"PUBLIC_URL": "example.com"}, "PUBLIC_URL"},
 		{map[string]string{"SIGNING_ALG": "HS512"}, "SIGNING_ALG"},
+		{map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32), "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
+		{map[string]string{"LOGIN_LIMIT_CLIENT": "lots"}, "LOGIN_LIMIT_CLIENT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
