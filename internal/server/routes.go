@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authmesh/authmesh/internal/graph"
@@ -29,20 +30,24 @@ func (s *Server) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "authmesh_feed_clients", Help: "Validators connected to the revocation feed.",
+	}, func() float64 { return float64(feed.Clients()) }))
+
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", api)
-	mux.Handle("GET /playground", graph.PlaygroundHandler())
-	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(s.keys))
-	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.Handle("/graphql", s.instrument("graphql", api))
+	mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
+	mux.Handle("GET /.well-known/jwks.json", s.instrument("jwks", token.JWKSHandler(s.keys)))
+	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
 	mux.Handle("/v1/revocations", s.streaming(feed))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.ready)
+	})))
+	mux.Handle("GET /readyz", s.instrument("readyz", http.HandlerFunc(s.ready)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", s.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found: the API is POST /graphql; see /playground"})
-	})
+	})))
 	return mux, nil
 }
 

@@ -42,16 +42,18 @@ type revocations interface {
 
 // Server is a fully wired auth service. Close releases what New opened.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	db       *store.DB
-	rdb      redis.UniversalClient // nil in embedded mode
-	keys     keySource
-	ring     *token.KeyRing // nil in JWT_SECRET mode
-	revs     revocations
-	svc      *auth.Service
-	registry *prometheus.Registry
-	handler  http.Handler
+	cfg       Config
+	log       *slog.Logger
+	db        *store.DB
+	rdb       redis.UniversalClient // nil in embedded mode
+	keys      keySource
+	ring      *token.KeyRing // nil in JWT_SECRET mode
+	revs      revocations
+	svc       *auth.Service
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	handler   http.Handler
 
 	streams    context.Context // cancelled when shutdown begins; ends feed streams
 	endStreams context.CancelFunc
@@ -84,6 +86,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.newHTTPMetrics()
 	if s.handler, err = s.routes(); err != nil {
 		return nil, err
 	}

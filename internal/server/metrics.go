@@ -1,0 +1,30 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// instrument counts and times requests per route, labelled with the route
+// name (never the raw path, which a client controls).
+func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	labels := prometheus.Labels{"route": route}
+	return promhttp.InstrumentHandlerCounter(s.requests.MustCurryWith(labels),
+		promhttp.InstrumentHandlerDuration(s.durations.MustCurryWith(labels), h))
+}
+
+// newHTTPMetrics registers the HTTP metrics of the service.
+func (s *Server) newHTTPMetrics() {
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "authmesh_http_requests_total",
+		Help: "HTTP requests by route, method and status code.",
+	}, []string{"route", "method", "code"})
+	s.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "authmesh_http_request_duration_seconds",
+		Help:    "HTTP request latency by route and method (feed streams excluded).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route", "method"})
+	s.registry.MustRegister(s.requests, s.durations)
+}
