@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/testenv"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		authURL string
+		port    string
+		err     string
+	}{
+		{"nothing: the auth service's feed and keys", map[string]string{}, "http://localhost:8080", "8081", ""},
+		{"secret: no auth URL", map[string]string{"JWT_SECRET": "s"}, "", "8081", ""},
+		{"redis: no auth URL", map[string]string{"REDIS_ADDR": "r:6379"}, "", "8081", ""},
+		{"explicit auth URL", map[string]string{"AUTH_URL": "http://auth:9000", "PORT": "9090"}, "http://auth:9000", "9090", ""},
+		{"bad port", map[string]string{"PORT": "eighty"}, "", "", "PORT"},
+		{"bad staleness", map[string]string{"MAX_STALENESS": "1"}, "", "", "MAX_STALENESS"},
+		{"bad redis db", map[string]string{"REDIS_DB": "x"}, "", "", "REDIS_DB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, port, err := loadConfig(func(k string) string { return tt.env[k] })
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v; want an error naming %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil || cfg.AuthURL != tt.authURL || port != tt.port {
+				t.Fatalf("got AuthURL %q port %q err %v; want %q %q", cfg.AuthURL, port, err, tt.authURL, tt.port)
+			}
+		})
+	}
+}
+
+// TestHealthFailClosed: /health says OK while in sync and answers 503 with
+// an explanation once the revocation state is stale and FAIL_CLOSED is set.
+func TestHealthFailClosed(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	env := map[string]string{
+		"PORT": "0", "JWT_SECRET": "a-secret-of-at-least-thirty-two-bytes",
+		"REDIS_ADDR": rs.Addr, "FAIL_CLOSED": "true", "MAX_STALENESS": "1s",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	go func() { _ = run(ctx, func(k string) string { return env[k] }, io.Discard, io.Discard, ready) }()
+	addr := <-ready
+	url := "http://127.0.0.1" + addr[strings.LastIndex(addr, ":"):] + "/health"
+
+	waitHealth := func(code int, text string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			resp, err := http.Get(url)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == code && strings.Contains(string(b), text) {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("/health: got %d %q; want %d containing %q", resp.StatusCode, b, code, text)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitHealth(200, "OK")
+	rs.Stop()
+	waitHealth(503, "fail-closed")
+}
