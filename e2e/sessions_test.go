@@ -11,13 +11,18 @@ import (
 
 // TestDeviceSessionsAtTheMicroservice: every way of ending a session is
 // seen by a running microservice, and sessions that were not ended keep
-// working.
+// working, in every deployment mode.
 func TestDeviceSessionsAtTheMicroservice(t *testing.T) {
-	serverBin, exampleBin := binaries(t)
-	rs := testenv.StartRedis(t)
-	env := map[string]string{"JWT_SECRET": quickSecret + "-0123456789", "REDIS_ADDR": rs.Addr}
-	auth := start(t, serverBin, merge(env, cheapArgon, map[string]string{"DATA_DIR": t.TempDir(), "REFRESH_REUSE_GRACE": "1s"}), "/healthz")
-	svc := start(t, exampleBin, env, "/health")
+	for _, m := range modes() {
+		t.Run(m.name, func(t *testing.T) {
+			auth, svc := m.deploy(t, map[string]string{"REFRESH_REUSE_GRACE": "1s"})
+			deviceSessions(t, auth, svc)
+		})
+	}
+}
+
+func deviceSessions(t *testing.T, auth, svc *proc) {
+	t.Helper()
 	protected := svc.URL + "/api/protected"
 
 	laptop := registerAndLogin(t, auth.URL, "devices@example.com")
