@@ -157,54 +157,149 @@ func (s *RedisStore) revokeReplicated(ctx context.Context, args []any) (string, 
 	return run.Text()
 }
 
-// snapshotBatch is the HSCAN COUNT hint used while loading a snapshot.
+// snapshotBatch is the HSCAN COUNT hint used while loading a snapshot. Each
+// HSCAN keeps Redis busy for a few milliseconds; larger batches save round
+// trips but delay other clients' commands for longer.
 const snapshotBatch = 10_000
 
 // Snapshot returns the live entries and the cursor they are current at. The
 // cursor is read before the entries, so every event up to it is included;
 // events after it may be included too, which is harmless.
 func (s *RedisStore) Snapshot(ctx context.Context) (Snapshot, error) {
-	cursor, err := s.lastID(ctx)
+	entries := []Entry{} // an empty snapshot still encodes as []
+	cursor, err := s.scan(ctx, func(b scanBatch) {
+		if cap(entries) == 0 && len(b.entries) > 0 {
+			entries = make([]Entry, 0, b.estimate(len(b.entries)))
+		}
+		entries = append(entries, b.entries...)
+	})
 	if err != nil {
 		return Snapshot{}, err
 	}
+	return Snapshot{Cursor: cursor, Entries: entries}, nil
+}
+
+// SnapshotFunc is Snapshot streamed: it calls fn with the live entries one
+// batch at a time, as they arrive, and returns the cursor they are current
+// at (read before the entries, as for Snapshot). fn runs on the calling
+// goroutine, one batch after another; the batch's backing array is reused
+// once fn returns, so fn must copy what it keeps. On error fn may already
+// have seen some entries: they are genuine revocations, but the state is
+// complete only once SnapshotFunc returns nil.
+func (s *RedisStore) SnapshotFunc(ctx context.Context, fn func(batch []Entry)) (string, error) {
+	return s.scan(ctx, func(b scanBatch) { fn(b.entries) })
+}
+
+// scanBatch is one decoded HSCAN page.
+type scanBatch struct {
+	entries []Entry // the page's live, well-formed entries; reused afterwards
+	fields  int     // hash fields on the page
+	total   int64   // HLEN when the scan began
+}
+
+// estimate extrapolates a count n made on this page to the whole hash, for
+// presizing (with 1/16 to spare).
+func (b scanBatch) estimate(n int) int {
+	if b.fields == 0 || n == 0 || b.total <= int64(b.fields) {
+		return n
+	}
+	est := int64(n) * b.total / int64(b.fields)
+	return int(min(est+est/16, maxPresize))
+}
+
+// maxPresize bounds any allocation sized from Redis' word (HLEN).
+const maxPresize = 1 << 26
+
+// scanPage is one raw HSCAN reply, handed from the scanning goroutine to
+// the decoding one.
+type scanPage struct {
+	kv   []string
+	last bool // the scan is complete after this page
+	err  error
+}
+
+// scan reads the log position, then HSCANs the entries hash, calling fn
+// for each page. The next HSCAN is sent while the previous page is decoded
+// and consumed, so Redis, the reply parsing and fn overlap.
+func (s *RedisStore) scan(ctx context.Context, fn func(scanBatch)) (string, error) {
+	// One round trip, executed in order: the position is read first.
+	var last *redis.XMessageSliceCmd
+	var hlen *redis.IntCmd
+	if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		last = p.XRevRangeN(ctx, s.keys.log(), "+", "-", 1)
+		hlen = p.HLen(ctx, s.keys.entries())
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("revoke: read log position: %w", err)
+	}
+	cursor := zeroCursor
+	if msgs := last.Val(); len(msgs) > 0 {
+		cursor = msgs[0].ID
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	pages := make(chan scanPage, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.scanPages(ctx, pages)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
 	now := s.now()
-	snap := Snapshot{Cursor: cursor}
-	var scan uint64
-	for {
-		kv, next, err := s.client.HScan(ctx, s.keys.entries(), scan, "", snapshotBatch).Result()
-		if err != nil {
-			return Snapshot{}, fmt.Errorf("revoke: scan revocations: %w", err)
+	var buf []Entry
+	for page := range pages {
+		if ctx.Err() != nil {
+			break // fn may have cancelled ctx: it gets no further batch
 		}
-		if snap.Entries == nil {
-			snap.Entries = make([]Entry, 0, len(kv)/2)
+		if page.err != nil {
+			return "", fmt.Errorf("revoke: scan revocations: %w", page.err)
 		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			e, err := decodeStored(kv[i], kv[i+1])
+		if buf == nil {
+			buf = make([]Entry, 0, len(page.kv)/2)
+		}
+		buf = buf[:0]
+		for i := 0; i+1 < len(page.kv); i += 2 {
+			e, err := decodeStored(page.kv[i], page.kv[i+1])
 			if err != nil {
-				s.log.Warn("revoke: skipping malformed stored revocation", "field", kv[i], "err", err)
+				s.log.Warn("revoke: skipping malformed stored revocation", "field", page.kv[i], "err", err)
 				continue
 			}
 			if e.Live(now) {
-				snap.Entries = append(snap.Entries, e)
+				buf = append(buf, e)
 			}
 		}
-		if scan = next; scan == 0 {
-			return snap, nil
+		fn(scanBatch{entries: buf, fields: len(page.kv) / 2, total: hlen.Val()})
+		if page.last {
+			return cursor, nil
 		}
 	}
+	// The scanner stopped early: ctx is done.
+	return "", fmt.Errorf("revoke: scan revocations: %w", context.Cause(ctx))
 }
 
-// lastID returns the id of the newest log entry, or zeroCursor.
-func (s *RedisStore) lastID(ctx context.Context) (string, error) {
-	last, err := s.client.XRevRangeN(ctx, s.keys.log(), "+", "-", 1).Result()
-	if err != nil {
-		return "", fmt.Errorf("revoke: read log position: %w", err)
+// scanPages sends every HSCAN page of the entries hash to pages, each as
+// soon as it arrives, and closes pages when the scan ends, fails, or ctx is
+// done.
+func (s *RedisStore) scanPages(ctx context.Context, pages chan<- scanPage) {
+	defer close(pages)
+	var pos uint64
+	for {
+		kv, next, err := s.client.HScan(ctx, s.keys.entries(), pos, "", snapshotBatch).Result()
+		page := scanPage{kv: kv, last: next == 0, err: err}
+		select {
+		case pages <- page:
+		case <-ctx.Done():
+			return
+		}
+		if page.last || err != nil {
+			return
+		}
+		pos = next
 	}
-	if len(last) == 0 {
-		return zeroCursor, nil
-	}
-	return last[0].ID, nil
 }
 
 // Since returns up to limit events after cursor, oldest first. It returns

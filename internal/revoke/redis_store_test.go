@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
@@ -251,4 +253,159 @@ func TestRedisStoreSubscribe(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no notification after the subscription was re-established")
 	}
+}
+
+// storeEntries writes entries straight into the entries hash in the stored
+// form ("kind:id" → "exp" or "exp:before"), many fields per HSET, as a
+// quick stand-in for a long history of revocations.
+func storeEntries(t *testing.T, c redis.UniversalClient, entries []revoke.Entry) {
+	t.Helper()
+	const perCall = 5000
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), perCall)]
+		entries = entries[len(chunk):]
+		args := make([]any, 0, 2*len(chunk))
+		for _, e := range chunk {
+			v := fmt.Sprint(e.Expires)
+			if e.Before != 0 {
+				v += fmt.Sprint(":", e.Before)
+			}
+			args = append(args, string(e.Kind)+":"+e.ID, v)
+		}
+		if err := c.HSet(context.Background(), revoke.DefaultRedisPrefix+"{revocations}:entries", args...).Err(); err != nil {
+			t.Fatalf("HSET: %v", err)
+		}
+	}
+}
+
+// manyEntries returns n entries of every kind, one in seven already
+// expired at now, and the live ones keyed by "kind:id".
+func manyEntries(n int, now time.Time) ([]revoke.Entry, map[string]revoke.Entry) {
+	all := make([]revoke.Entry, 0, n)
+	live := make(map[string]revoke.Entry, n)
+	for i := 0; i < n; i++ {
+		e := revoke.Entry{Kind: revoke.KindToken, ID: fmt.Sprint("j", i), Expires: now.Unix() + 3600 + int64(i)}
+		switch i % 10 {
+		case 7, 8:
+			e.Kind, e.ID = revoke.KindSession, fmt.Sprint("s", i)
+		case 9:
+			e.Kind, e.ID, e.Before = revoke.KindUser, fmt.Sprint("u", i), now.Unix()-int64(i)
+		}
+		if i%7 == 0 {
+			e.Expires = now.Unix() - 1
+		} else {
+			live[string(e.Kind)+":"+e.ID] = e
+		}
+		all = append(all, e)
+	}
+	return all, live
+}
+
+func TestRedisStoreSnapshotFuncStreamsEveryLiveEntry(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testenv.StartRedis(t).Client(t)
+	store := newStore(t, c, revoke.RedisStoreConfig{Clock: func() time.Time { return now }})
+	ctx := context.Background()
+	// Enough for several HSCAN pages, plus fields no store ever writes.
+	all, want := manyEntries(25_000, now)
+	storeEntries(t, c, all)
+	key := revoke.DefaultRedisPrefix + "{revocations}:entries"
+	if err := c.HSet(ctx, key, "garbage", "1", "jti:bad", "x", "sub:nobefore", "9999999999").Err(); err != nil {
+		t.Fatalf("HSET: %v", err)
+	}
+	last, err := store.Revoke(ctx, revoke.Entry{Kind: revoke.KindToken, ID: "logged", Expires: now.Unix() + 60})
+	if err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	want["jti:logged"] = revoke.Entry{Kind: revoke.KindToken, ID: "logged", Expires: now.Unix() + 60} // At is not stored
+
+	got := map[string]revoke.Entry{}
+	batches := 0
+	cursor, err := store.SnapshotFunc(ctx, func(batch []revoke.Entry) {
+		batches++
+		for _, e := range batch {
+			got[string(e.Kind)+":"+e.ID] = e
+		}
+	})
+	if err != nil {
+		t.Fatalf("SnapshotFunc: %v", err)
+	}
+	if cursor != last.Cursor {
+		t.Errorf("cursor %q; want %q", cursor, last.Cursor)
+	}
+	if batches < 2 {
+		t.Errorf("%d batches; want several for %d fields", batches, len(all))
+	}
+	if len(got) != len(want) {
+		t.Errorf("streamed %d distinct entries; want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Fatalf("entry %s = %+v; want %+v", k, got[k], w)
+		}
+	}
+
+	// Snapshot returns the same state in one slice, cursor first as well.
+	snap, err := store.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	if snap.Cursor != last.Cursor || len(snap.Entries) != len(want) {
+		t.Errorf("Snapshot has cursor %q and %d entries; want %q and %d", snap.Cursor, len(snap.Entries), last.Cursor, len(want))
+	}
+	for _, e := range snap.Entries {
+		if w := want[string(e.Kind)+":"+e.ID]; e != w {
+			t.Fatalf("Snapshot entry %+v; want %+v", e, w)
+		}
+	}
+}
+
+func TestRedisStoreSnapshotEmpty(t *testing.T) {
+	store := newStore(t, testenv.StartRedis(t).Client(t), revoke.RedisStoreConfig{})
+	snap, err := store.Snapshot(context.Background())
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	if snap.Cursor != "0-0" || snap.Entries == nil || len(snap.Entries) != 0 {
+		t.Errorf("Snapshot = %+v; want cursor 0-0 and an empty, non-nil list", snap)
+	}
+}
+
+func TestRedisStoreSnapshotFuncStops(t *testing.T) {
+	now := time.Now()
+	c := testenv.StartRedis(t).Client(t)
+	store := newStore(t, c, revoke.RedisStoreConfig{})
+	all, _ := manyEntries(30_000, now)
+	storeEntries(t, c, all)
+
+	t.Run("cancelled by fn", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		calls := 0
+		_, err := store.SnapshotFunc(ctx, func([]revoke.Entry) { calls++; cancel() })
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("SnapshotFunc = %v; want context.Canceled", err)
+		}
+		if calls != 1 {
+			t.Errorf("fn called %d times; want 1 (no batch after cancellation)", calls)
+		}
+	})
+	t.Run("Redis gone", func(t *testing.T) {
+		gone := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), MaxRetries: -1, DialTimeout: time.Second})
+		defer gone.Close()
+		s := newStore(t, gone, revoke.RedisStoreConfig{})
+		if _, err := s.SnapshotFunc(context.Background(), func([]revoke.Entry) { t.Error("fn called") }); err == nil {
+			t.Error("SnapshotFunc without Redis succeeded")
+		}
+	})
+	t.Run("wrong type", func(t *testing.T) {
+		key := "other:{revocations}:entries"
+		if err := c.Set(context.Background(), key, "not a hash", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		s := newStore(t, c, revoke.RedisStoreConfig{Prefix: "other:"})
+		if _, err := s.Snapshot(context.Background()); err == nil {
+			t.Error("Snapshot of a string key succeeded")
+		}
+	})
 }

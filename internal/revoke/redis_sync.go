@@ -194,21 +194,47 @@ func (s *RedisSync) catchUp(ctx context.Context) {
 	}
 }
 
-// loadSnapshot applies a full snapshot and returns its cursor.
+// loadSnapshot applies a full snapshot, batch by batch as it is scanned,
+// and returns its cursor. Entries applied before a failed scan are genuine
+// revocations, so they stay; the Set counts as complete (Ready, cursor)
+// only once the whole scan succeeded.
 func (s *RedisSync) loadSnapshot(ctx context.Context) (string, error) {
-	snap, err := s.log.Snapshot(ctx)
+	applied, first := 0, true
+	cursor, err := s.log.scan(ctx, func(b scanBatch) {
+		if first && len(b.entries) > 0 {
+			first = false
+			s.set.reserve(kindEstimates(b))
+		}
+		applied += s.set.ApplyAll(b.entries)
+	})
 	if err != nil {
 		return "", err
 	}
-	s.set.ApplyAll(snap.Entries)
 	s.update(func() {
 		if s.st.Ready {
 			s.st.Resyncs++
 		}
-		s.st.Ready, s.st.Cursor = true, snap.Cursor
+		s.st.Ready, s.st.Cursor = true, cursor
 	})
-	s.logger.Debug("revoke: loaded revocation snapshot", "entries", len(snap.Entries), "cursor", snap.Cursor)
-	return snap.Cursor, nil
+	s.logger.Debug("revoke: loaded revocation snapshot", "entries", applied, "cursor", cursor)
+	return cursor, nil
+}
+
+// kindEstimates extrapolates the kinds on the first page of a snapshot to
+// the whole hash: HSCAN visits buckets in hash order, so a page is a fair
+// sample.
+func kindEstimates(b scanBatch) (tokens, sessions, users int) {
+	for _, e := range b.entries {
+		switch e.Kind {
+		case KindToken:
+			tokens++
+		case KindSession:
+			sessions++
+		case KindUser:
+			users++
+		}
+	}
+	return b.estimate(tokens), b.estimate(sessions), b.estimate(users)
 }
 
 func (s *RedisSync) fail(err error) {

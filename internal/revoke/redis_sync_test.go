@@ -227,3 +227,55 @@ func TestNewRedisSyncValidates(t *testing.T) {
 		})
 	}
 }
+
+// A validator starting against a long history loads it in streamed
+// batches while revocations keep arriving; it ends with every one of them.
+func TestRedisSyncLoadsLargeSnapshotWhileRevoking(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	c := srv.Client(t)
+	store := newStore(t, c, revoke.RedisStoreConfig{})
+	now := time.Now()
+	all, live := manyEntries(40_000, now)
+	storeEntries(t, c, all)
+
+	const racing = 300
+	jtis := make([]string, racing)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range jtis {
+			jtis[i] = fmt.Sprint("during-", i)
+			if _, err := store.Revoke(context.Background(), tokenEntry(jtis[i])); err != nil {
+				t.Errorf("Revoke: %v", err)
+			}
+		}
+	}()
+	set := revoke.NewSet()
+	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+	wg.Wait()
+	waitFor(t, "every racing revocation", allRevoked(set, jtis))
+	waitFor(t, "the snapshot", func() bool { return rs.Status().Ready })
+	if got, want := set.Len(), len(live)+racing; got != want {
+		t.Errorf("set holds %d entries; want %d", got, want)
+	}
+	for _, e := range live {
+		var jti, sid, sub string
+		switch e.Kind {
+		case revoke.KindToken:
+			jti = e.ID
+		case revoke.KindSession:
+			sid = e.ID
+		case revoke.KindUser:
+			sub = e.ID
+		}
+		if k, ok := set.Check(jti, sid, sub, e.Before-1); !ok || k != e.Kind {
+			t.Fatalf("Check(%+v) = %q, %v; want %q, true", e, k, ok, e.Kind)
+		}
+	}
+	for _, e := range all {
+		if e.Kind == revoke.KindToken && !e.Live(now) && revoked(set, e.ID) {
+			t.Fatalf("expired %s reported revoked", e.ID)
+		}
+	}
+}

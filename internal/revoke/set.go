@@ -124,6 +124,23 @@ func (s *Set) ApplyAll(entries []Entry) int {
 	return n
 }
 
+// reserve presizes the maps that are still empty for about the given
+// numbers of entries, so a first snapshot fills them without growing them
+// step by step. Maps already holding entries are left alone.
+func (s *Set) reserve(tokens, sessions, users int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.tokens) == 0 && tokens > 0 {
+		s.tokens = make(map[key]uint32, tokens)
+	}
+	if len(s.sessions) == 0 && sessions > 0 {
+		s.sessions = make(map[key]uint32, sessions)
+	}
+	if len(s.users) == 0 && users > 0 {
+		s.users = make(map[key]userCut, users)
+	}
+}
+
 // Check reports whether a token with the given jti, sid, sub and iat (unix
 // seconds) is revoked, and by which kind of entry. Empty identifiers match
 // nothing.
