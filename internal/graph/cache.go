@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -15,8 +16,9 @@ const (
 	maxCachedQuery = 8 << 10
 )
 
-// queryCache is an LRU keyed by query text that ignores long texts. It
-// implements graphql.Cache and is safe for concurrent use.
+// queryCache is an LRU keyed by query text that keeps only cacheable texts
+// (see cacheable). It implements graphql.Cache and is safe for concurrent
+// use.
 type queryCache[T any] struct{ c *lru.Cache[string, T] }
 
 func newQueryCache[T any]() (*queryCache[T], error) {
@@ -29,16 +31,32 @@ func newQueryCache[T any]() (*queryCache[T], error) {
 
 // Get returns the cached value for query.
 func (q *queryCache[T]) Get(_ context.Context, query string) (T, bool) {
-	if len(query) > maxCachedQuery {
+	if !cacheable(query) {
 		var zero T
 		return zero, false
 	}
 	return q.c.Get(query)
 }
 
-// Add caches v for query unless query is too long.
+// Add caches v for query if query is cacheable.
 func (q *queryCache[T]) Add(_ context.Context, query string, v T) {
-	if len(query) <= maxCachedQuery {
+	if cacheable(query) {
 		q.c.Add(query, v)
 	}
+}
+
+// cacheable reports whether a query text, and the document parsed from it,
+// may be kept after the request: it must be short, and hold no string
+// literal, block string or comment. Those are where a client can write a
+// secret into the text itself (login(input: {password: "…"}),
+// refreshToken(token: "…")); kept, the secret would outlive the request in
+// memory. Such documents would not be hit again anyway (the secret differs
+// each time): they are parsed on every request, and clients that want the
+// cache pass values as variables. In an executable GraphQL document a '"'
+// can only open a string or block string and a '#' a comment, or sit
+// inside one of them, so a text with neither byte has none of the three.
+func cacheable(query string) bool {
+	return len(query) <= maxCachedQuery &&
+		strings.IndexByte(query, '"') < 0 &&
+		strings.IndexByte(query, '#') < 0
 }

@@ -98,6 +98,9 @@ type Handler struct {
 	svc  Service
 	cfg  Config
 	exec *executor.Executor
+	// The parsed-query caches, kept here so tests can inspect them.
+	docs   *queryCache[*ast.QueryDocument]
+	passed *queryCache[struct{}]
 }
 
 // NewHandler returns the GraphQL handler over svc.
@@ -126,7 +129,7 @@ func NewHandler(svc Service, cfg Config) (*Handler, error) {
 		maxDepth: cfg.MaxDepth, maxFields: cfg.MaxFields, maxComplexity: cfg.MaxComplexity,
 		introspection: cfg.Introspection, passed: passed,
 	})
-	return &Handler{svc: svc, cfg: cfg, exec: exec}, nil
+	return &Handler{svc: svc, cfg: cfg, exec: exec, docs: docs, passed: passed}, nil
 }
 
 // ServeHTTP refuses what is not a GraphQL request with a 4xx and a JSON
