@@ -87,7 +87,8 @@ func BenchmarkSetMemory(b *testing.B) {
 // into a Set (target: at most 2 s per load), three ways:
 //
 //   - RedisSync: what a validator does on start, a new RedisSync on an
-//     empty Set until Status().Ready (streamed, pipelined, maps presized);
+//     empty Set until Status().Ready (streamed, pipelined, maps presized),
+//     also reporting the heap the loaded Set holds per entry;
 //   - SnapshotFunc: the streamed snapshot applied batch by batch;
 //   - Snapshot: the whole snapshot as one slice (what the feed serves),
 //     then ApplyAll.
@@ -116,7 +117,13 @@ func BenchmarkRedisSnapshot1M(b *testing.B) {
 		}
 	}
 	b.Run("RedisSync", func(b *testing.B) {
+		var held float64
 		for b.Loop() {
+			b.StopTimer()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			b.StartTimer()
 			set := revoke.NewSet()
 			rs, err := revoke.NewRedisSync(set, c, revoke.RedisSyncConfig{Logger: quiet, PollInterval: time.Minute})
 			if err != nil {
@@ -132,8 +139,15 @@ func BenchmarkRedisSnapshot1M(b *testing.B) {
 			cancel()
 			<-done
 			wantLen(b, set)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			held = float64(after.HeapAlloc-before.HeapAlloc) / million
+			runtime.KeepAlive(set)
 			b.StartTimer()
 		}
+		// The Set's maps are presized from HLEN: they must stay as compact
+		// as grown ones (BenchmarkSetMemory; target at most 100).
+		b.ReportMetric(held, "set-bytes/entry")
 	})
 	b.Run("SnapshotFunc", func(b *testing.B) {
 		for b.Loop() {

@@ -169,7 +169,8 @@ func (s *RedisStore) Snapshot(ctx context.Context) (Snapshot, error) {
 	entries := []Entry{} // an empty snapshot still encodes as []
 	cursor, err := s.scan(ctx, func(b scanBatch) {
 		if cap(entries) == 0 && len(b.entries) > 0 {
-			entries = make([]Entry, 0, b.estimate(len(b.entries)))
+			est := b.estimate(len(b.entries))
+			entries = make([]Entry, 0, est+est/16) // spare: growing copies it all
 		}
 		entries = append(entries, b.entries...)
 	})
@@ -198,13 +199,12 @@ type scanBatch struct {
 }
 
 // estimate extrapolates a count n made on this page to the whole hash, for
-// presizing (with 1/16 to spare).
+// presizing.
 func (b scanBatch) estimate(n int) int {
 	if b.fields == 0 || n == 0 || b.total <= int64(b.fields) {
 		return n
 	}
-	est := int64(n) * b.total / int64(b.fields)
-	return int(min(est+est/16, maxPresize))
+	return int(min(int64(n)*b.total/int64(b.fields), maxPresize))
 }
 
 // maxPresize bounds any allocation sized from Redis' word (HLEN).

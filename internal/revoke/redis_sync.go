@@ -222,7 +222,8 @@ func (s *RedisSync) loadSnapshot(ctx context.Context) (string, error) {
 
 // kindEstimates extrapolates the kinds on the first page of a snapshot to
 // the whole hash: HSCAN visits buckets in hash order, so a page is a fair
-// sample.
+// sample. No spare is added: a map that outgrows its hint grows one table
+// at a time, while a hint rounded past a power of two would double it.
 func kindEstimates(b scanBatch) (tokens, sessions, users int) {
 	for _, e := range b.entries {
 		switch e.Kind {
