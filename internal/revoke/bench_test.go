@@ -93,7 +93,7 @@ func BenchmarkSetMemory(b *testing.B) {
 //   - Snapshot: the whole snapshot as one slice (what the feed serves),
 //     then ApplyAll.
 func BenchmarkRedisSnapshot1M(b *testing.B) {
-	srv := testenv.StartRedis(b)
+	srv := testenv.StartRedis(b, "--appendfsync", "no") // loading 1M entries; durability is not measured here
 	c := srv.Client(b)
 	ctx := context.Background()
 	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)

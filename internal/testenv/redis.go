@@ -24,7 +24,10 @@ type RedisServer struct {
 }
 
 // StartRedis starts a redis-server on a free loopback port in a temporary
-// directory, with AOF persistence on so restarts keep data. Extra
+// directory, with AOF persistence on and fsynced on every write, so a
+// restart after Stop (SIGKILL) keeps every acknowledged write. (With the
+// default everysec, Redis may postpone AOF writes for up to 2 s while a
+// previous fsync is slow, and a kill then loses them.) Extra
 // configuration directives ("name", "value" pairs) are appended. The server
 // is stopped when the test ends.
 func StartRedis(tb testing.TB, extra ...string) *RedisServer {
@@ -32,7 +35,7 @@ func StartRedis(tb testing.TB, extra ...string) *RedisServer {
 	return launchRedis(tb, tb.TempDir(), func(port int) []string {
 		args := []string{
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--dir", "", "--appendonly", "yes", "--save", "",
+			"--dir", "", "--appendonly", "yes", "--appendfsync", "always", "--save", "",
 			"--protected-mode", "no",
 		}
 		return append(args, extra...)
