@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,4 +151,22 @@ func receiverExported(fl *ast.FieldList) bool {
 	}
 	id, ok := t.(*ast.Ident)
 	return ok && id.IsExported()
+}
+
+// TestSessionStaysLight: every microservice embeds the session package, so
+// it must not pull in database drivers or the auth service.
+func TestSessionStaysLight(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/authmesh/authmesh/session").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/99designs/gqlgen",
+			"github.com/authmesh/authmesh/internal/store", "github.com/authmesh/authmesh/internal/server",
+			"github.com/authmesh/authmesh/internal/auth", "github.com/authmesh/authmesh/internal/graph"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("session depends on %s", dep)
+			}
+		}
+	}
 }
