@@ -79,10 +79,11 @@ func reject(w http.ResponseWriter, err error) {
 		http.Error(w, "Service temporarily unable to validate tokens; retry shortly", http.StatusServiceUnavailable)
 		return
 	}
+	// RFC 6750 §3.1: no error code when no credentials were presented.
 	if err == ErrMissingToken {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="authmesh"`)
+		w.Header().Set("WWW-Authenticate", `Bearer`)
 	} else {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="authmesh", error="invalid_token"`)
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
 	http.Error(w, UnauthorizedBody, http.StatusUnauthorized)
 }
