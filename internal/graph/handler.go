@@ -217,19 +217,29 @@ type postBody struct {
 	Extensions    map[string]any `json:"extensions"`
 }
 
+// drainLimit bounds how much of a refused body is read and thrown away
+// before answering. Answering while the client is still sending makes the
+// server close a connection with unread data, which the client sees as a
+// reset instead of the answer; past this much, a client gets the reset.
+const drainLimit = 16 << 20
+
+// drain discards up to drainLimit of what remains of r's body.
+func drain(r *http.Request) { _, _ = io.CopyN(io.Discard, r.Body, drainLimit) }
+
 // readBody reads and decodes a POST body. A non-zero status means refuse.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*postBody, int, string) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
+		drain(r)
 		return nil, http.StatusUnsupportedMediaType, "unsupported content type: send Content-Type: application/json"
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBodyBytes+1))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", h.cfg.MaxBodyBytes)
-		}
 		return nil, http.StatusBadRequest, "could not read the request body"
+	}
+	if int64(len(body)) > h.cfg.MaxBodyBytes {
+		drain(r)
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", h.cfg.MaxBodyBytes)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, http.StatusBadRequest, "empty request body: send {\"query\": ...}"
