@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/authmesh/authmesh/internal/server"
@@ -19,7 +20,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "authmesh:", err)
+		// One line, whatever the driver's error looks like.
+		fmt.Fprintln(os.Stderr, "authmesh:", strings.Join(strings.Fields(err.Error()), " "))
 		os.Exit(1)
 	}
 }
