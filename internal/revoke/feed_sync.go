@@ -248,8 +248,9 @@ func (f *FeedSync) apply(m feedMessage) bool {
 			f.resyncs.Add(1)
 		}
 		f.cursor.Store(&m.Cursor)
-		f.ready.Store(true)
+		// LastSync before Ready: whoever sees Ready sees a LastSync.
 		f.lastSync.Store(now)
+		f.ready.Store(true)
 	case FeedEventRevocation:
 		if !f.set.Apply(m.Event.Entry) {
 			// A kind this version does not know: it cannot check it

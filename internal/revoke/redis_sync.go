@@ -188,7 +188,9 @@ func (s *RedisSync) catchUp(ctx context.Context) {
 			s.applyLogged(events)
 		}
 		if len(events) < s.batch {
-			s.update(func() { s.logOK, s.st.LastSync = true, start })
+			// Ready only now, with LastSync: the snapshot alone may miss
+			// revocations written between its cursor and its scan.
+			s.update(func() { s.logOK, s.st.Ready, s.st.LastSync = true, true, start })
 			return
 		}
 	}
@@ -196,8 +198,8 @@ func (s *RedisSync) catchUp(ctx context.Context) {
 
 // loadSnapshot applies a full snapshot, batch by batch as it is scanned,
 // and returns its cursor. Entries applied before a failed scan are genuine
-// revocations, so they stay; the Set counts as complete (Ready, cursor)
-// only once the whole scan succeeded.
+// revocations, so they stay; the cursor moves only once the whole scan
+// succeeded, and catchUp marks the Set Ready once the log after it is read.
 func (s *RedisSync) loadSnapshot(ctx context.Context) (string, error) {
 	applied, first := 0, true
 	cursor, err := s.log.scan(ctx, func(b scanBatch) {
@@ -214,7 +216,7 @@ func (s *RedisSync) loadSnapshot(ctx context.Context) (string, error) {
 		if s.st.Ready {
 			s.st.Resyncs++
 		}
-		s.st.Ready, s.st.Cursor = true, cursor
+		s.st.Cursor = cursor
 	})
 	s.logger.Debug("revoke: loaded revocation snapshot", "entries", applied, "cursor", cursor)
 	return cursor, nil

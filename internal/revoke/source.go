@@ -39,7 +39,7 @@ type Source interface {
 
 // Status describes how current a synchroniser's copy of the state is.
 type Status struct {
-	Ready         bool      // the first snapshot has been loaded
+	Ready         bool      // the first snapshot and the events after it are applied (LastSync is set)
 	Connected     bool      // the transport is up right now
 	LastSync      time.Time // the last moment the copy was known complete
 	Cursor        string    // position of the last applied event
