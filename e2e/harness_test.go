@@ -163,28 +163,59 @@ func (r gqlResult) code() string {
 	return c
 }
 
-// gql posts a GraphQL document with an optional bearer token.
-func gql(t *testing.T, base, query, bearer string) gqlResult {
-	t.Helper()
+// browserUA makes the harness's logins look like a desktop browser.
+const browserUA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+
+// postGraphQL posts a GraphQL document with an optional bearer token and
+// extra headers. It does not fail the test, so goroutines may use it; a
+// 5xx is returned as its status with no decoded body.
+func postGraphQL(base, query, bearer string, hdr http.Header) (int, gqlResult, error) {
 	body, _ := json.Marshal(map[string]string{"query": query})
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return 0, gqlResult{}, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST /graphql: %v", err)
+		return 0, gqlResult{}, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 500 {
-		t.Fatalf("POST /graphql: status %d: %s", resp.StatusCode, b)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, gqlResult{}, err
 	}
 	var r gqlResult
+	if resp.StatusCode >= 500 {
+		return resp.StatusCode, r, nil
+	}
 	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("POST /graphql: decode %q: %v", b, err)
+		return resp.StatusCode, r, fmt.Errorf("decode %q: %w", b, err)
+	}
+	return resp.StatusCode, r, nil
+}
+
+// gql posts a GraphQL document as a browser would, failing the test on a
+// transport error, an undecodable answer or a 5xx.
+func gql(t *testing.T, base, query, bearer string) gqlResult {
+	t.Helper()
+	return mustGraphQL(t, base, query, bearer, http.Header{"User-Agent": {browserUA}})
+}
+
+func mustGraphQL(t *testing.T, base, query, bearer string, hdr http.Header) gqlResult {
+	t.Helper()
+	code, r, err := postGraphQL(base, query, bearer, hdr)
+	if err != nil {
+		t.Fatalf("POST /graphql: %v", err)
+	}
+	if code >= 500 {
+		t.Fatalf("POST /graphql: status %d", code)
 	}
 	return r
 }

@@ -1,10 +1,7 @@
 package e2e_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 
@@ -15,25 +12,8 @@ import (
 // proxy here, so X-Forwarded-For names the client).
 func loginFrom(t *testing.T, base, ip, email, password string) gqlResult {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(
-		`mutation { login(input: {email: %q, password: %q}) { token } }`, email, password)})
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Forwarded-For", ip)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 500 {
-		t.Fatalf("login: status %d: %s", resp.StatusCode, b)
-	}
-	var r gqlResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("decode %q: %v", b, err)
-	}
-	return r
+	return mustGraphQL(t, base, fmt.Sprintf(`mutation { login(input: {email: %q, password: %q}) { token } }`, email, password),
+		"", http.Header{"X-Forwarded-For": {ip}})
 }
 
 // TestLoginLimits: 30 wrong passwords for one account from one client are

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -111,7 +110,7 @@ func concurrentRefreshes(t *testing.T, repA, repB *proc, c account, svcs []*proc
 			defer wg.Done()
 			<-startGun
 			q := fmt.Sprintf(`mutation { refreshToken(token: %q) { token refreshToken } }`, c.Refresh)
-			results[i].status, results[i].res, results[i].err = gqlTry(base, q, "")
+			results[i].status, results[i].res, results[i].err = postGraphQL(base, q, "", nil)
 		}()
 	}
 	close(startGun)
@@ -148,36 +147,6 @@ func concurrentRefreshes(t *testing.T, repA, repB *proc, c account, svcs []*proc
 	if code, _ := get(t, svcs[0].URL+"/api/protected", last.Token); code != 200 {
 		t.Fatalf("the chain's next token: got %d; want 200", code)
 	}
-}
-
-// gqlTry posts a GraphQL document without failing the test, for use from
-// goroutines.
-func gqlTry(base, query, bearer string) (int, gqlResult, error) {
-	body, _ := json.Marshal(map[string]string{"query": query})
-	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return 0, gqlResult{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, gqlResult{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, gqlResult{}, err
-	}
-	var r gqlResult
-	if resp.StatusCode < 500 {
-		if err := json.Unmarshal(b, &r); err != nil {
-			return resp.StatusCode, r, fmt.Errorf("decode %q: %w", b, err)
-		}
-	}
-	return resp.StatusCode, r, nil
 }
 
 // TestReplicasColdStartTogether starts three replicas at the same moment on
