@@ -5,8 +5,6 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/authmesh/authmesh/internal/revoke"
 )
 
 // results are the label values of authmesh_validations_total, in the order
@@ -21,15 +19,11 @@ const (
 	resUnavailable
 )
 
-// metrics are lock-free counters read by the Prometheus collector.
+// metrics are lock-free counters read by the Prometheus collector; the
+// revocation counters come from the synchroniser's Status.
 type metrics struct {
 	counts [5]atomic.Uint64
-	events atomic.Uint64
 }
-
-func newMetrics() *metrics { return &metrics{} }
-
-func (m *metrics) onEvent(revoke.Event) { m.events.Add(1) }
 
 func (m *metrics) observe(err error) {
 	switch {
@@ -93,7 +87,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ready = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descEntries, prometheus.GaugeValue, float64(h.Revocations))
-	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(max(applied, m.events.Load())))
+	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(applied))
 	ch <- prometheus.MustNewConstMetric(descResyncs, prometheus.CounterValue, float64(resyncs))
 	ch <- prometheus.MustNewConstMetric(descStaleness, prometheus.GaugeValue, h.Staleness.Seconds())
 	ch <- prometheus.MustNewConstMetric(descReady, prometheus.GaugeValue, ready)

@@ -22,15 +22,9 @@ type syncer interface {
 	Status() revoke.Status
 }
 
-// keySource is a set of verification keys that may need background upkeep.
-type keySource interface {
-	token.VerificationKeys
-}
-
 // cachedToken is a verified token remembered by its exact string.
 type cachedToken struct {
 	claims *Claims
-	iat    int64
 	until  time.Time // min(exp, cached-at + cache TTL)
 }
 
@@ -62,12 +56,12 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &SessionValidator{cfg: cfg, revoked: revoke.NewSet(), done: make(chan struct{}), metrics: newMetrics()}
+	v := &SessionValidator{cfg: cfg, revoked: revoke.NewSet(), done: make(chan struct{}), metrics: &metrics{}}
 	if v.cache, err = lru.New[string, cachedToken](cfg.CacheSize); err != nil {
 		return nil, fmt.Errorf("session: token cache: %w", err)
 	}
 
-	var keys keySource
+	var keys token.VerificationKeys
 	if cfg.JWTSecret != "" {
 		if keys, err = token.NewHMACKeys([]byte(cfg.JWTSecret)); err != nil {
 			return nil, fmt.Errorf("session: %w", err)
@@ -75,7 +69,7 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 		v.keysReady.Store(true)
 	} else {
 		v.remote, err = token.NewRemoteKeys(token.RemoteKeysConfig{
-			URL: cfg.AuthURL + "/.well-known/jwks.json", HTTPClient: cfg.HTTPClient,
+			URL: cfg.AuthURL + token.JWKSPath, HTTPClient: cfg.HTTPClient,
 			Logger: cfg.Logger, Clock: cfg.Clock,
 		})
 		if err != nil {
@@ -121,12 +115,12 @@ func (v *SessionValidator) newSyncer() error {
 			v.rdb = rdb
 		}
 		v.sync, err = revoke.NewRedisSync(v.revoked, rdb, revoke.RedisSyncConfig{
-			Prefix: cfg.RedisPrefix, Clock: cfg.Clock, Logger: cfg.Logger, OnEvent: v.metrics.onEvent,
+			Prefix: cfg.RedisPrefix, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	case cfg.AuthURL != "":
 		v.sync, err = revoke.NewFeedSync(v.revoked, revoke.FeedSyncConfig{
-			URL: cfg.AuthURL + "/v1/revocations", HTTPClient: cfg.HTTPClient,
-			Clock: cfg.Clock, Logger: cfg.Logger, OnEvent: v.metrics.onEvent,
+			URL: cfg.AuthURL + revoke.FeedPath, HTTPClient: cfg.HTTPClient,
+			Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	default:
 		cfg.Logger.Warn("session: no Redis and no AuthURL configured: revocations (logout) will not be seen; tokens stay valid until they expire")
@@ -162,7 +156,7 @@ func (v *SessionValidator) runKeys(ctx context.Context) {
 			v.remote.Run(ctx)
 			return
 		}
-		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "url", v.cfg.AuthURL+"/.well-known/jwks.json", "err", err)
+		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "url", v.cfg.AuthURL+token.JWKSPath, "err", err)
 		select {
 		case <-ctx.Done():
 			return
@@ -218,9 +212,9 @@ func (v *SessionValidator) ValidateRefreshToken(raw string) (*Claims, error) {
 }
 
 func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
-	c, iat, err := v.verify(raw, typ, cacheTTL)
+	c, err := v.verify(raw, typ, cacheTTL)
 	if err == nil {
-		err = v.checkRevoked(c, iat)
+		err = v.checkRevoked(c)
 	}
 	v.metrics.observe(err)
 	if err != nil {
@@ -231,24 +225,24 @@ func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*C
 
 // verify checks the token's signature and claims, using the cache of
 // recently verified token strings.
-func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Claims, int64, error) {
+func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, 0, ErrMissingToken
+		return nil, ErrMissingToken
 	}
 	now := v.cfg.Clock()
 	if ct, ok := v.cache.Get(raw); ok && ct.claims.Type == typ {
 		if now.Before(ct.until) {
-			return ct.claims, ct.iat, nil
+			return ct.claims, nil
 		}
 		v.cache.Remove(raw)
 	}
 	if !v.keysReady.Load() {
-		return nil, 0, ErrNotReady
+		return nil, ErrNotReady
 	}
 	tc, err := v.verifier.Verify(raw, typ)
 	if err != nil {
-		return nil, 0, classify(err)
+		return nil, classify(err)
 	}
 	c := claimsFrom(tc)
 	if cacheTTL > 0 {
@@ -256,13 +250,13 @@ func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Cla
 		if exp := c.ExpiresAt.Add(v.cfg.ClockSkew); exp.Before(until) {
 			until = exp
 		}
-		v.cache.Add(raw, cachedToken{claims: c, iat: tc.IssuedAt, until: until})
+		v.cache.Add(raw, cachedToken{claims: c, until: until})
 	}
-	return c, tc.IssuedAt, nil
+	return c, nil
 }
 
 // checkRevoked applies the revocation state and the staleness policy.
-func (v *SessionValidator) checkRevoked(c *Claims, iat int64) error {
+func (v *SessionValidator) checkRevoked(c *Claims) error {
 	if v.sync != nil {
 		st := v.sync.Status()
 		if !st.Ready {
@@ -272,7 +266,7 @@ func (v *SessionValidator) checkRevoked(c *Claims, iat int64) error {
 			return ErrStale
 		}
 	}
-	if kind, ok := v.revoked.Check(c.TokenID, c.SessionID, c.UserID, iat); ok {
+	if kind, ok := v.revoked.Check(c.TokenID, c.SessionID, c.UserID, c.IssuedAt.Unix()); ok {
 		return fmt.Errorf("%w (by %s)", ErrRevoked, kind)
 	}
 	return nil

@@ -37,9 +37,9 @@ func (s *Server) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.instrument("graphql", api))
 	mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
-	mux.Handle("GET /.well-known/jwks.json", s.instrument("jwks", token.JWKSHandler(s.keys)))
+	mux.Handle("GET "+token.JWKSPath, s.instrument("jwks", token.JWKSHandler(s.keys)))
 	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
-	mux.Handle("/v1/revocations", s.streaming(feed))
+	mux.Handle(revoke.FeedPath, s.streaming(feed))
 	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
@@ -61,8 +61,8 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                s.cfg.Issuer,
-		"jwks_uri":                              base + "/.well-known/jwks.json",
-		"revocation_feed_uri":                   base + "/v1/revocations",
+		"jwks_uri":                              base + token.JWKSPath,
+		"revocation_feed_uri":                   base + revoke.FeedPath,
 		"graphql_endpoint":                      base + "/graphql",
 		"id_token_signing_alg_values_supported": algs,
 	})
