@@ -11,7 +11,7 @@ fuzz:     ## fuzz every target for 30s
 	scripts/fuzz.sh 30s
 
 generate: ## regenerate the GraphQL code
-	go generate ./internal/graph
+	go generate ./internal/graph/...
 
 bench:    ## run the Go benchmarks
 	go test -run '^$$' -bench . -benchmem ./...

@@ -6,8 +6,9 @@
 //
 //	go generate ./internal/graph/...
 //
-// which runs gqlgen offline from the module cache. Never edit generated.go or
+// (or make generate), which runs gqlgen through `go tool` at the version
+// go.mod declares in its tool directive. Never edit generated.go or
 // models_gen.go by hand.
 package schema
 
-//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+//go:generate go tool gqlgen generate --config gqlgen.yml
