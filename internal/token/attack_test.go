@@ -2,8 +2,10 @@ package token_test
 
 import (
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -11,6 +13,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"maps"
+	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,4 +195,124 @@ func mustDecode(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// p256N is the order of P-256.
+var p256N = elliptic.P256().Params().N
+
+// ed25519L is the order of the Ed25519 base point.
+var ed25519L, _ = new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
+
+// twinSignature returns another encoding of sig that the bare primitive of
+// alg also accepts (ES256: (r, n-s); EdDSA: S+L; RS256: s+N), or nil where
+// the algorithm has none (HS256).
+func twinSignature(t *testing.T, alg string, sig []byte, pub any) []byte {
+	t.Helper()
+	switch alg {
+	case token.AlgES256:
+		s := new(big.Int).Sub(p256N, new(big.Int).SetBytes(sig[32:]))
+		out := append([]byte(nil), sig[:32]...)
+		return append(out, s.FillBytes(make([]byte, 32))...)
+	case token.AlgEdDSA:
+		le := slices.Clone(sig[32:])
+		slices.Reverse(le)
+		s := new(big.Int).Add(new(big.Int).SetBytes(le), ed25519L)
+		if s.BitLen() > 256 {
+			return nil
+		}
+		out := s.FillBytes(make([]byte, 32))
+		slices.Reverse(out)
+		return append(slices.Clone(sig[:32]), out...)
+	case token.AlgRS256:
+		n := pub.(*rsa.PublicKey).N
+		return new(big.Int).Add(new(big.Int).SetBytes(sig), n).Bytes()
+	}
+	return nil
+}
+
+// TestVerifyOneTokenOneString: for every algorithm, a valid access or
+// refresh token is accepted only in the exact form it was issued in. A byte
+// outside the base64url alphabet anywhere in any segment (line feed, CR,
+// space, padding, the standard alphabet's + and /, ...) and a second
+// signature encoding (the ES256 high-S twin) are refused.
+func TestVerifyOneTokenOneString(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	clock := func() time.Time { return now }
+	bad := []string{"\n", "\r", "\r\n", " ", "\t", "=", "+", "/", "%", "\x00", "é", "\\n", "."}
+	for _, alg := range allAlgs {
+		t.Run(alg, func(t *testing.T) {
+			keys := newKeySource(t, alg, clock)
+			iss, v := pair(t, keys, clock)
+			access, _, err := iss.IssueAccess("user-1", "sess-1", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refresh, _, err := iss.IssueRefresh("user-1", "sess-1", 3, now, now.Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sk, _ := keys.SigningKey()
+			pub, _ := keys.VerificationKey(sk.KeyID(), alg)
+			for _, tc := range []struct{ typ, raw string }{{token.TypeAccess, access}, {token.TypeRefresh, refresh}} {
+				if _, err := v.Verify(tc.raw, tc.typ); err != nil {
+					t.Fatalf("control %s: Verify = %v; want nil", tc.typ, err)
+				}
+				parts := strings.Split(tc.raw, ".")
+				for seg := range parts {
+					for _, pos := range []int{0, len(parts[seg]) / 2, len(parts[seg])} {
+						for _, c := range bad {
+							p := slices.Clone(parts)
+							p[seg] = p[seg][:pos] + c + p[seg][pos:]
+							raw := strings.Join(p, ".")
+							if _, err := v.Verify(raw, tc.typ); !errors.Is(err, token.ErrMalformed) {
+								t.Errorf("%s with %q in segment %d at %d: Verify = %v; want ErrMalformed", tc.typ, c, seg, pos, err)
+							}
+						}
+					}
+				}
+				sig, err := b64.DecodeString(parts[2])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if twin := twinSignature(t, alg, sig, pub); twin != nil {
+					raw := parts[0] + "." + parts[1] + "." + b64.EncodeToString(twin)
+					if _, err := v.Verify(raw, tc.typ); !errors.Is(err, token.ErrSignature) {
+						t.Errorf("%s with twin signature: Verify = %v; want ErrSignature", tc.typ, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestES256SignsLowS: ES256 signatures are low-S (the only form Verify
+// accepts) and stay deterministic, so a refresh token re-issued with the
+// same arguments is the same string. Each signature before normalisation
+// is high-S with probability 1/2, so 64 tokens catch a signer without it.
+func TestES256SignsLowS(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	clock := func() time.Time { return now }
+	keys := newKeySource(t, token.AlgES256, clock)
+	iss, v := pair(t, keys, clock)
+	half := new(big.Int).Rsh(p256N, 1)
+	for gen := range int64(64) {
+		raw, _, err := iss.IssueRefresh("user-1", "sess-1", gen, now, now.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _, _ := iss.IssueRefresh("user-1", "sess-1", gen, now, now.Add(time.Hour))
+		if again != raw {
+			t.Fatalf("gen %d: re-issued refresh token differs: not deterministic", gen)
+		}
+		sig, err := b64.DecodeString(raw[strings.LastIndexByte(raw, '.')+1:])
+		if err != nil || len(sig) != 64 {
+			t.Fatalf("gen %d: signature %d bytes, %v", gen, len(sig), err)
+		}
+		if s := new(big.Int).SetBytes(sig[32:]); s.Cmp(half) > 0 {
+			t.Fatalf("gen %d: high-S signature", gen)
+		}
+		if _, err := v.Verify(raw, token.TypeRefresh); err != nil {
+			t.Fatalf("gen %d: Verify = %v", gen, err)
+		}
+	}
 }

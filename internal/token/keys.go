@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -75,8 +76,9 @@ var _ SigningKey = (*privateKey)(nil)
 func (k *privateKey) KeyID() string     { return k.kid }
 func (k *privateKey) Algorithm() string { return k.alg }
 
-// Sign signs deterministically for every algorithm (ES256 uses RFC 6979), so
-// the same input always gives the same signature.
+// Sign signs deterministically for every algorithm (ES256 uses RFC 6979, then
+// takes the low-S form of the signature), so the same input always gives the
+// same signature, and that signature is the only one Verify accepts.
 func (k *privateKey) Sign(input []byte) ([]byte, error) {
 	switch key := k.key.(type) {
 	case []byte:
@@ -99,13 +101,27 @@ func (k *privateKey) Sign(input []byte) ([]byte, error) {
 	return nil, fmt.Errorf("token: unsupported private key type %T", k.key)
 }
 
-// ecdsaRaw converts an ASN.1 ECDSA signature to the JWS form R||S (RFC 7518 §3.4).
+// p256Order and p256HalfOrder are n and floor(n/2) of P-256. An ECDSA
+// signature (r, s) has the twin (r, n-s), valid for the same input; ES256
+// accepts only the one with s <= n/2 ("low-S"), so a token cannot be
+// re-encoded into a second valid string.
+var (
+	p256Order     = elliptic.P256().Params().N
+	p256HalfOrder = new(big.Int).Rsh(p256Order, 1).FillBytes(make([]byte, 32))
+)
+
+// ecdsaRaw converts an ASN.1 ECDSA signature to the JWS form R||S (RFC 7518
+// §3.4) with S in its low form.
 func ecdsaRaw(der []byte) ([]byte, error) {
 	var sig struct{ R, S *big.Int }
 	if _, err := asn1.Unmarshal(der, &sig); err != nil {
 		return nil, fmt.Errorf("token: ES256 signature: %w", err)
 	}
 	out := make([]byte, 64)
+	sig.S.FillBytes(out[32:])
+	if highS(out[32:]) {
+		sig.S.Sub(p256Order, sig.S)
+	}
 	sig.R.FillBytes(out[:32])
 	sig.S.FillBytes(out[32:])
 	return out, nil
@@ -142,7 +158,7 @@ func verifySignature(alg string, key any, input, sig []byte) error {
 		if !ok || pub.Curve != elliptic.P256() {
 			return ErrAlgorithm
 		}
-		if len(sig) != 64 {
+		if len(sig) != 64 || highS(sig[32:]) {
 			return ErrSignature
 		}
 		h := sha256.Sum256(input)
@@ -164,6 +180,9 @@ func verifySignature(alg string, key any, input, sig []byte) error {
 	}
 	return ErrAlgorithm
 }
+
+// highS reports whether the 32-byte big-endian s exceeds floor(n/2) of P-256.
+func highS(s []byte) bool { return bytes.Compare(s, p256HalfOrder) > 0 }
 
 // publicKeyAlgorithm names the JWS alg a public key is used with.
 func publicKeyAlgorithm(pub any) (string, error) {

@@ -17,8 +17,29 @@ const DefaultClockSkew = 30 * time.Second
 const maxKidLen = 256
 
 // b64strict decodes base64url without padding and rejects non-canonical
-// encodings, so one token has exactly one string form.
+// trailing bits. It still skips CR and LF (as every encoding/base64 decoder
+// does), so Verify first refuses any byte outside the base64url alphabet:
+// together, one token has exactly one string form.
 var b64strict = base64.RawURLEncoding.Strict()
+
+// b64urlAlphabet marks the bytes of the base64url alphabet (RFC 4648 §5).
+var b64urlAlphabet = func() (set [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		set[c] = true
+	}
+	return set
+}()
+
+// compactForm reports whether raw consists of base64url characters and dots
+// only (the segment count is checked separately).
+func compactForm(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; !b64urlAlphabet[c] && c != '.' {
+			return false
+		}
+	}
+	return true
+}
 
 // VerifierConfig configures a Verifier. Zero values are defaults.
 type VerifierConfig struct {
@@ -128,6 +149,9 @@ func parseHeader(data []byte) (verifyHeader, error) {
 func (v *Verifier) Verify(raw string, wantType string) (Claims, error) {
 	if len(raw) > MaxTokenSize {
 		return Claims{}, ErrTooLarge
+	}
+	if !compactForm(raw) {
+		return Claims{}, ErrMalformed
 	}
 	dot1 := strings.IndexByte(raw, '.')
 	if dot1 <= 0 {
