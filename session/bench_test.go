@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkValidateCached measures the common case: the same token seen
-// again (signature check cached), with revocation checked every time.
+// again (signature check cached), with revocation checked every time. Its
+// allocs/op is the caller's copy of the claims: 1.
 func BenchmarkValidateCached(b *testing.B) {
 	v := newValidator(b, session.Config{JWTSecret: secret})
 	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")

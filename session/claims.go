@@ -1,12 +1,16 @@
 package session
 
 import (
+	"slices"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
 )
 
-// Claims are the verified claims of a token.
+// Claims are the verified claims of a token. Every call of
+// ValidateAccessToken or ValidateRefreshToken returns claims of its own:
+// the caller may modify them, Audience included, without affecting the
+// validator's cache or any other caller.
 type Claims struct {
 	UserID    string    // sub
 	TokenID   string    // jti
@@ -26,9 +30,35 @@ func claimsFrom(c token.Claims) *Claims {
 		SessionID: c.SessionID,
 		Type:      c.Type,
 		Issuer:    c.Issuer,
-		Audience:  c.Audience,
+		Audience:  slices.Clone(c.Audience),
 		IssuedAt:  time.Unix(c.IssuedAt, 0),
 		NotBefore: time.Unix(c.NotBefore, 0),
 		ExpiresAt: time.Unix(c.ExpiresAt, 0),
 	}
+}
+
+// inlineAudience is how many audience values a copy of Claims holds in
+// the same allocation as the claims themselves.
+const inlineAudience = 4
+
+// ownedClaims is a copy of Claims together with room for its audience, so
+// that handing a caller its own claims costs one allocation.
+type ownedClaims struct {
+	c   Claims
+	aud [inlineAudience]string
+}
+
+// clone returns a deep copy of c that shares no memory with it: one
+// allocation for up to inlineAudience audience values, two beyond.
+func (c *Claims) clone() *Claims {
+	o := &ownedClaims{c: *c}
+	switch n := len(c.Audience); {
+	case c.Audience == nil:
+	case n <= inlineAudience:
+		o.c.Audience = o.aud[:n:n]
+		copy(o.c.Audience, c.Audience)
+	default:
+		o.c.Audience = slices.Clone(c.Audience)
+	}
+	return &o.c
 }

@@ -22,7 +22,8 @@ type syncer interface {
 	Status() revoke.Status
 }
 
-// cachedToken is a verified token remembered by its exact string.
+// cachedToken is a verified token remembered by its exact string. Its
+// claims never leave the cache: callers get a clone.
 type cachedToken struct {
 	claims *Claims
 	until  time.Time // min(exp, cached-at + cache TTL)
@@ -199,7 +200,8 @@ func (v *SessionValidator) closeRedis() {
 
 // ValidateAccessToken verifies an access token locally (signature, issuer,
 // audience, type, lifetime) and checks it against the revocation state. It
-// performs no I/O.
+// performs no I/O. The claims are the caller's own copy (see Claims); making
+// it is the only allocation when the token's signature check is cached.
 func (v *SessionValidator) ValidateAccessToken(raw string) (*Claims, error) {
 	return v.validate(raw, token.TypeAccess, v.cfg.AccessTokenCacheTTL)
 }
@@ -233,7 +235,7 @@ func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Cla
 	now := v.cfg.Clock()
 	if ct, ok := v.cache.Get(raw); ok && ct.claims.Type == typ {
 		if now.Before(ct.until) {
-			return ct.claims, nil
+			return ct.claims.clone(), nil
 		}
 		v.cache.Remove(raw)
 	}
@@ -251,6 +253,7 @@ func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Cla
 			until = exp
 		}
 		v.cache.Add(raw, cachedToken{claims: c, until: until})
+		return c.clone(), nil
 	}
 	return c, nil
 }
