@@ -163,12 +163,12 @@ func TestFeedSnapshotJSON(t *testing.T) {
 		}
 		return resp, snap
 	}
-	resp, snap := get()
+	_, snap := get()
 	if snap.Cursor != "0" || snap.Entries == nil || len(snap.Entries) != 0 {
 		t.Errorf("empty snapshot: got %+v; want cursor 0 and entries []", snap)
 	}
 	revokeN(t, store, 1, 3)
-	resp, snap = get()
+	resp, snap := get()
 	for k, want := range map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"} {
 		if got := resp.Header.Get(k); got != want {
 			t.Errorf("%s: got %q; want %q", k, got, want)

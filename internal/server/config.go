@@ -4,6 +4,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -168,7 +169,7 @@ func (c *Config) validate() error {
 		c.DatabaseURL = "sqlite:" + strings.TrimRight(c.DataDir, "/") + "/authmesh.db"
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return fmt.Errorf("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
+		return errors.New("DATABASE_URL must be a postgres:// or postgresql:// URL, or sqlite:PATH")
 	}
 	if c.RefreshGrace > time.Minute {
 		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshGrace)

@@ -31,11 +31,17 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
+// parsedPackage is one directory's parsed non-test files.
+type parsedPackage struct {
+	Name  string
+	Files map[string]*ast.File
+}
+
 // packages parses every non-test, non-generated Go package of the module.
-func packages(t *testing.T) map[string]*ast.Package {
+func packages(t *testing.T) map[string]*parsedPackage {
 	t.Helper()
 	root := moduleRoot(t)
-	out := map[string]*ast.Package{}
+	out := map[string]*parsedPackage{}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -57,7 +63,7 @@ func packages(t *testing.T) map[string]*ast.Package {
 		rel, _ := filepath.Rel(root, filepath.Dir(path))
 		p := out[rel]
 		if p == nil {
-			p = &ast.Package{Name: f.Name.Name, Files: map[string]*ast.File{}}
+			p = &parsedPackage{Name: f.Name.Name, Files: map[string]*ast.File{}}
 			out[rel] = p
 		}
 		p.Files[path] = f

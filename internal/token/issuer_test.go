@@ -19,9 +19,9 @@ import (
 // package, and returns its header and claims.
 func joseVerify(t *testing.T, raw string, alg string, key any) (jose.Header, token.Claims) {
 	t.Helper()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 	if err != nil {
-		t.Fatalf("go-jose ParseSigned: %v", err)
+		t.Fatalf("go-jose ParseSignedCompact: %v", err)
 	}
 	payload, err := jws.Verify(key)
 	if err != nil {
