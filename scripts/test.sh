@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of authmesh against real services.
 #
+# It first fails on any static finding: a file gofmt would change, a go.mod
+# or go.sum that `go mod tidy` would change, or a report from `go vet` or
+# staticcheck (a tool directive in go.mod, run as `go tool staticcheck`).
+# These checks always cover the whole module, even when packages are given.
+#
 # It installs redis-server and PostgreSQL with apt-get when they are missing
 # (as root), starts a throwaway PostgreSQL on a free loopback port in a
 # temporary directory, and runs the Go tests with the race detector, then a
@@ -62,20 +67,36 @@ start_postgres() {
 	log "PostgreSQL on 127.0.0.1:$PGPORT_TEST"
 }
 
+static_checks() {
+	local out
+	log "gofmt"
+	out=$(gofmt -l .)
+	if [ -n "$out" ]; then
+		log "gofmt would change these files (run gofmt -w):"
+		printf '%s\n' "$out" >&2
+		exit 1
+	fi
+	log "go mod tidy -diff"
+	go mod tidy -diff || { log "go.mod/go.sum are not tidy (run go mod tidy)"; exit 1; }
+	log "go vet"
+	go vet ./...
+	log "staticcheck"
+	go tool staticcheck ./...
+}
+
 cleanup() {
 	[ -n "${PG_STOP+x}" ] && "${PG_STOP[@]}" >/dev/null 2>&1 || true
 	[ -n "${PGTMP:-}" ] && rm -rf "$PGTMP"
 }
 trap cleanup EXIT
 
+static_checks
 ensure_deps
 start_postgres
 
 pkgs=("$@")
 [ ${#pkgs[@]} -eq 0 ] && pkgs=(./...)
 
-log "go vet"
-go vet ./...
 log "go test -race ${pkgs[*]}"
 go test -race -count=1 -timeout 20m "${pkgs[@]}"
 
