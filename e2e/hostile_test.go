@@ -273,6 +273,9 @@ func gqlBody(query string, vars map[string]any) []byte {
 // forged holds hand-made tokens for the attacks.
 type forged struct {
 	none, otherSecret, expired, jku, typeConfusion, manyDots string
+	// ours is correctly signed and valid; longLived is too, but its
+	// exp - iat (400h) exceeds the default MAX_TOKEN_LIFETIME (360h).
+	ours, longLived string
 }
 
 // forgedTokens builds the attack tokens around a's real identifiers.
@@ -294,6 +297,8 @@ func forgedTokens(t *testing.T, a account) forged {
 		jku:           jws(map[string]any{"alg": "HS256", "typ": "at+jwt", "jku": "http://attacker.example/jwks"}, claims(now+600, "access"), ours),
 		typeConfusion: jws(at, claims(now+600, "refresh"), ours),
 		manyDots:      strings.Repeat("a.", 4000) + "a",
+		ours:          jws(at, claims(now+600, "access"), ours),
+		longLived:     jws(at, claims(now-60+400*3600, "access"), ours),
 	}
 }
 
@@ -390,6 +395,7 @@ func hostileCases(auth, prod, embedded, svc *proc, a account, tok forged) []host
 		// Token attacks at the auth service.
 		{name: "alg none at auth", to: auth, body: me, header: bearer("Bearer " + tok.none), status: 200, kind: bodyGraphQLErr, code: "UNAUTHENTICATED"},
 		{name: "other secret at auth", to: auth, body: me, header: bearer("Bearer " + tok.otherSecret), status: 200, kind: bodyGraphQLErr, code: "UNAUTHENTICATED"},
+		{name: "lifetime over MAX_TOKEN_LIFETIME at auth", to: auth, body: me, header: bearer("Bearer " + tok.longLived), status: 200, kind: bodyGraphQLErr, code: "UNAUTHENTICATED"},
 		{name: "expired at auth", to: auth, body: me, header: bearer("Bearer " + tok.expired), status: 200, kind: bodyGraphQLErr, code: "UNAUTHENTICATED"},
 		{name: "jku header at auth", to: auth, body: me, header: bearer("Bearer " + tok.jku), status: 200, kind: bodyGraphQLErr, code: "UNAUTHENTICATED"},
 		{name: "refresh token as access at auth", to: auth, body: me, header: bearer("Bearer " + a.Refresh), status: 200, kind: bodyGraphQLErr, code: "UNAUTHENTICATED"},
@@ -434,6 +440,8 @@ func hostileCases(auth, prod, embedded, svc *proc, a account, tok forged) []host
 		// The example microservice: 401 with the one body, whatever the token.
 		{name: "alg none at service", to: svc, method: http.MethodGet, path: "/api/protected", header: bearer("Bearer " + tok.none), status: 401, kind: bodyText, want: unauth},
 		{name: "other secret at service", to: svc, method: http.MethodGet, path: "/api/protected", header: bearer("Bearer " + tok.otherSecret), status: 401, kind: bodyText, want: unauth},
+		{name: "forged with our secret at service (control)", to: svc, method: http.MethodGet, path: "/api/protected", header: bearer("Bearer " + tok.ours), status: 200, kind: bodyAny},
+		{name: "lifetime over MAX_TOKEN_LIFETIME at service", to: svc, method: http.MethodGet, path: "/api/protected", header: bearer("Bearer " + tok.longLived), status: 401, kind: bodyText, want: unauth},
 		{name: "expired at service", to: svc, method: http.MethodGet, path: "/api/protected", header: bearer("Bearer " + tok.expired), status: 401, kind: bodyText, want: unauth},
 		{name: "jku header at service", to: svc, method: http.MethodGet, path: "/api/protected", header: bearer("Bearer " + tok.jku), status: 401, kind: bodyText, want: unauth},
 		{name: "type confusion at service", to: svc, method: http.MethodGet, path: "/api/protected", header: bearer("Bearer " + tok.typeConfusion), status: 401, kind: bodyText, want: unauth},

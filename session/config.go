@@ -46,6 +46,13 @@ type Config struct {
 	Audience string
 	// ClockSkew is the tolerance applied to exp, nbf and iat. Default 30s.
 	ClockSkew time.Duration
+	// MaxTokenLifetime bounds a token's exp - iat: a token meant to live
+	// longer (or without iat) is rejected with ErrInvalidClaims even when
+	// correctly signed, so a stolen signing key or a misconfigured issuer
+	// cannot mint tokens valid for years. Default 360h, the auth service's
+	// default REFRESH_TOKEN_TTL; set it to at least that TTL when the auth
+	// service's is longer. Must not be negative.
+	MaxTokenLifetime time.Duration
 
 	// AccessTokenCacheTTL bounds how long a verified access token's
 	// signature check is remembered (revocation is still checked on every
@@ -104,6 +111,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ClockSkew < 0 {
 		return c, errors.New("session: ClockSkew must not be negative")
+	}
+	if c.MaxTokenLifetime < 0 {
+		return c, errors.New("session: MaxTokenLifetime must not be negative")
 	}
 	if c.AccessTokenCacheTTL == 0 {
 		c.AccessTokenCacheTTL = 5 * time.Minute

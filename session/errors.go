@@ -21,8 +21,8 @@ var (
 	ErrExpired = errors.New("session: token expired")
 	// ErrNotYetValid: the token's nbf or iat is in the future (beyond ClockSkew).
 	ErrNotYetValid = errors.New("session: token not yet valid")
-	// ErrInvalidClaims: wrong issuer, audience or token type, or a required
-	// claim is missing.
+	// ErrInvalidClaims: wrong issuer, audience or token type, a required
+	// claim is missing, or exp - iat exceeds Config.MaxTokenLifetime.
 	ErrInvalidClaims = errors.New("session: invalid token claims")
 	// ErrRevoked: the token, its device session or its user was revoked.
 	ErrRevoked = errors.New("session: token revoked")
@@ -48,7 +48,8 @@ func classify(err error) error {
 		errors.Is(err, token.ErrUnknownKey), errors.Is(err, token.ErrForbiddenHeader):
 		s = ErrInvalidSignature
 	case errors.Is(err, token.ErrIssuer), errors.Is(err, token.ErrAudience),
-		errors.Is(err, token.ErrTokenType), errors.Is(err, token.ErrMissingClaim):
+		errors.Is(err, token.ErrTokenType), errors.Is(err, token.ErrMissingClaim),
+		errors.Is(err, token.ErrLifetime):
 		s = ErrInvalidClaims
 	default:
 		s = ErrMalformed

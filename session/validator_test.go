@@ -63,6 +63,7 @@ func TestConfigErrors(t *testing.T) {
 		{"no key source", session.Config{}, "JWT secret is required"},
 		{"bad auth url", session.Config{AuthURL: "localhost:8080"}, "must be an http(s) URL"},
 		{"negative skew", session.Config{JWTSecret: secret, ClockSkew: -time.Second}, "ClockSkew"},
+		{"negative lifetime", session.Config{JWTSecret: secret, MaxTokenLifetime: -time.Second}, "MaxTokenLifetime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +134,41 @@ func TestWrongIssuerAndAudience(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if _, err := newValidator(t, cfg).ValidateAccessToken(raw); !errors.Is(err, session.ErrInvalidClaims) {
 				t.Fatalf("got %v; want ErrInvalidClaims", err)
+			}
+		})
+	}
+}
+
+// TestMaxTokenLifetime: a correctly signed token meant to live longer than
+// MaxTokenLifetime (default 360h) is rejected.
+func TestMaxTokenLifetime(t *testing.T) {
+	keys, err := token.NewHMACKeys([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := token.NewIssuer(keys, token.IssuerConfig{AccessTTL: 400 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := access(t, long, "user-1", "sess-1")
+	normal, _ := access(t, issuer(t, secret, nil), "user-1", "sess-1")
+	tests := []struct {
+		name string
+		max  time.Duration
+		raw  string
+		want error
+	}{
+		{"400h token, default bound", 0, raw, session.ErrInvalidClaims},
+		{"400h token, 401h bound", 401 * time.Hour, raw, nil},
+		{"15m token, 10m bound", 10 * time.Minute, normal, session.ErrInvalidClaims},
+		{"15m token, default bound", 0, normal, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newValidator(t, session.Config{JWTSecret: secret, MaxTokenLifetime: tt.max})
+			_, err := v.ValidateAccessToken(tt.raw)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("got %v; want %v", err, tt.want)
 			}
 		})
 	}

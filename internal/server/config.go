@@ -32,6 +32,7 @@ type Config struct {
 	AccessTTL         time.Duration // ACCESS_TOKEN_TTL
 	RefreshTTL        time.Duration // REFRESH_TOKEN_TTL
 	RefreshGrace      time.Duration // REFRESH_REUSE_GRACE
+	MaxTokenLifetime  time.Duration // MAX_TOKEN_LIFETIME: longest exp - iat accepted; default REFRESH_TOKEN_TTL (ACCESS_TOKEN_TTL if longer)
 	PublicURL         string        // PUBLIC_URL
 	TrustedProxies    string        // TRUSTED_PROXIES
 	Env               string        // AUTH_ENV: development or production
@@ -105,6 +106,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	dur("ACCESS_TOKEN_TTL", &c.AccessTTL)
 	dur("REFRESH_TOKEN_TTL", &c.RefreshTTL)
 	dur("REFRESH_REUSE_GRACE", &c.RefreshGrace)
+	dur("MAX_TOKEN_LIFETIME", &c.MaxTokenLifetime)
 	str("PUBLIC_URL", &c.PublicURL)
 	str("TRUSTED_PROXIES", &c.TrustedProxies)
 	str("AUTH_ENV", &c.Env)
@@ -170,6 +172,12 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return errors.New("DATABASE_URL must be a postgres:// or postgresql:// URL, or sqlite:PATH")
+	}
+	if c.MaxTokenLifetime == 0 {
+		c.MaxTokenLifetime = max(c.AccessTTL, c.RefreshTTL)
+	}
+	if c.MaxTokenLifetime < max(c.AccessTTL, c.RefreshTTL) {
+		return fmt.Errorf("MAX_TOKEN_LIFETIME=%s is shorter than ACCESS_TOKEN_TTL or REFRESH_TOKEN_TTL: the service would refuse its own tokens", c.MaxTokenLifetime)
 	}
 	if c.RefreshGrace > time.Minute {
 		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshGrace)

@@ -19,6 +19,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	if c.Port != 8080 || c.Issuer != "authentication-service" || c.AccessTTL != 15*time.Minute ||
 		c.RefreshTTL != 360*time.Hour || c.RefreshGrace != 10*time.Second || c.Env != "development" ||
+		c.MaxTokenLifetime != 360*time.Hour ||
 		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddrs) != 0 || !c.Introspection || !c.RateLimits {
 		t.Fatalf("got %+v", c)
 	}
@@ -32,6 +33,9 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"ACCESS_TOKEN_TTL": "15"}, "ACCESS_TOKEN_TTL"},
 		{map[string]string{"REFRESH_TOKEN_TTL": "forever"}, "REFRESH_TOKEN_TTL"},
 		{map[string]string{"REFRESH_REUSE_GRACE": "-1s"}, "REFRESH_REUSE_GRACE"},
+		{map[string]string{"MAX_TOKEN_LIFETIME": "0"}, "MAX_TOKEN_LIFETIME"},
+		{map[string]string{"MAX_TOKEN_LIFETIME": "1h"}, "MAX_TOKEN_LIFETIME"},
+		{map[string]string{"MAX_TOKEN_LIFETIME": "400h", "REFRESH_TOKEN_TTL": "720h"}, "MAX_TOKEN_LIFETIME"},
 		{map[string]string{"PORT": "http"}, "PORT"},
 		{map[string]string{"REDIS_DB": "-2"}, "REDIS_DB"},
 		{map[string]string{"AUTH_ENV": "staging"}, "AUTH_ENV"},
@@ -50,6 +54,25 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("got %v; want one line naming %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestMaxTokenLifetimeFollowsRefreshTTL: MAX_TOKEN_LIFETIME defaults to the
+// longest token TTL, so lengthening REFRESH_TOKEN_TTL alone keeps working.
+func TestMaxTokenLifetimeFollowsRefreshTTL(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{map[string]string{"REFRESH_TOKEN_TTL": "720h"}, 720 * time.Hour},
+		{map[string]string{"REFRESH_TOKEN_TTL": "1h"}, time.Hour},
+		{map[string]string{"REFRESH_TOKEN_TTL": "1h", "MAX_TOKEN_LIFETIME": "48h"}, 48 * time.Hour},
+	}
+	for _, tt := range tests {
+		c, err := server.LoadConfig(env(tt.env))
+		if err != nil || c.MaxTokenLifetime != tt.want {
+			t.Errorf("LoadConfig(%v): MaxTokenLifetime = %v, %v; want %v", tt.env, c.MaxTokenLifetime, err, tt.want)
+		}
 	}
 }
 

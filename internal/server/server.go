@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -154,7 +155,10 @@ func (s *Server) newService() (*auth.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token issuer: %w", err)
 	}
-	verifier, err := token.NewVerifier(s.keys, token.VerifierConfig{Issuer: s.cfg.Issuer, Audience: s.cfg.Audience})
+	verifier, err := token.NewVerifier(s.keys, token.VerifierConfig{
+		Issuer: s.cfg.Issuer, Audience: s.cfg.Audience,
+		MaxLifetime: cmp.Or(s.cfg.MaxTokenLifetime, max(s.cfg.AccessTTL, s.cfg.RefreshTTL)),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}

@@ -91,6 +91,12 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The access token lives 15m: a 10m bound refuses it.
+	short, err := token.NewVerifier(ring, token.VerifierConfig{Audience: "api", Clock: clock, MaxLifetime: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	sk, _ := ring.SigningKey()
 	kid := sk.KeyID()
 	edSign := func(in []byte) []byte { s, _ := sk.Sign(in); return s }
@@ -152,6 +158,14 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"nbf beyond skew", v, ed(hdr, with(c, "nbf", now.Add(time.Minute).Unix())), token.TypeAccess, token.ErrNotYetValid},
 		{"iat beyond skew", v, ed(hdr, with(c, "iat", now.Add(time.Minute).Unix())), token.TypeAccess, token.ErrNotYetValid},
 		{"nbf within skew", v, ed(hdr, with(c, "nbf", now.Add(10*time.Second).Unix())), token.TypeAccess, nil},
+		{"lifetime over 360h", v, ed(hdr, with(c, "exp", now.Add(360*time.Hour+time.Second).Unix())), token.TypeAccess, token.ErrLifetime},
+		{"lifetime exactly 360h", v, ed(hdr, with(c, "exp", now.Add(360*time.Hour).Unix())), token.TypeAccess, nil},
+		{"lifetime 100 years", v, ed(hdr, with(c, "exp", now.AddDate(100, 0, 0).Unix())), token.TypeAccess, token.ErrLifetime},
+		{"lifetime over bound, iat backdated", v, ed(hdr, with(c, "iat", now.Add(-361*time.Hour).Unix())), token.TypeAccess, token.ErrLifetime},
+		{"lifetime over tighter bound", short, access, token.TypeAccess, token.ErrLifetime},
+		{"no iat", v, ed(hdr, with(c, "iat", nil)), token.TypeAccess, token.ErrLifetime},
+		{"exp beyond 2^53", v, ed(hdr, with(c, "exp", json.Number("9007199254740993"))), token.TypeAccess, token.ErrMalformed},
+		{"iat below -2^53", v, ed(hdr, with(c, "iat", json.Number("-9007199254740993"))), token.TypeAccess, token.ErrMalformed},
 		{"wrong iss", v, ed(hdr, with(c, "iss", "evil")), token.TypeAccess, token.ErrIssuer},
 		{"wrong aud", v, ed(hdr, with(c, "aud", []string{"other"})), token.TypeAccess, token.ErrAudience},
 		{"no aud", v, ed(hdr, with(c, "aud", nil)), token.TypeAccess, token.ErrAudience},

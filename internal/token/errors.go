@@ -36,6 +36,9 @@ var (
 	ErrTokenType = errors.New("token: wrong token type")
 	// ErrMissingClaim: sub, jti, sid or exp is missing.
 	ErrMissingClaim = errors.New("token: missing required claim")
+	// ErrLifetime: exp - iat exceeds the verifier's MaxLifetime (or iat is
+	// missing).
+	ErrLifetime = errors.New("token: token lifetime too long")
 )
 
 // Key management errors.

@@ -44,7 +44,7 @@ func (k edKey) SigningKey() (token.SigningKey, error) { return k, nil }
 var verificationErrors = []error{
 	token.ErrMalformed, token.ErrTooLarge, token.ErrAlgorithm, token.ErrUnknownKey,
 	token.ErrForbiddenHeader, token.ErrSignature, token.ErrExpired, token.ErrNotYetValid,
-	token.ErrIssuer, token.ErrAudience, token.ErrTokenType, token.ErrMissingClaim,
+	token.ErrIssuer, token.ErrAudience, token.ErrTokenType, token.ErrMissingClaim, token.ErrLifetime,
 }
 
 func FuzzVerify(f *testing.F) {

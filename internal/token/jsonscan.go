@@ -335,16 +335,25 @@ func scanNumber(data []byte, i int) (int, error) {
 	return i, nil
 }
 
+// maxNumericDate bounds NumericDate values to ±2^53 seconds (beyond any real
+// date): every such integer is exact as a float64, so readers that parse
+// dates as floating point (go-jose) read the same value, and exp - iat
+// cannot overflow.
+const maxNumericDate = 1 << 53
+
 // numericDate reads a NumericDate: seconds, a fraction is truncated.
 func (v jsonValue) numericDate() (int64, error) {
 	if v.kind != jsonNumber {
 		return 0, errJSON
 	}
 	if n, err := strconv.ParseInt(string(v.raw), 10, 64); err == nil {
+		if n > maxNumericDate || n < -maxNumericDate {
+			return 0, errJSON
+		}
 		return n, nil
 	}
 	f, err := strconv.ParseFloat(string(v.raw), 64)
-	if err != nil || f > math.MaxInt64/2 || f < math.MinInt64/2 {
+	if err != nil || f > maxNumericDate || f < -maxNumericDate {
 		return 0, errJSON
 	}
 	return int64(math.Trunc(f)), nil

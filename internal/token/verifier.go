@@ -50,6 +50,12 @@ type VerifierConfig struct {
 	// ClockSkew is the tolerance applied to exp, nbf and iat (default 30s;
 	// negative means none).
 	ClockSkew time.Duration
+	// MaxLifetime bounds exp - iat: a token meant to live longer is refused
+	// (ErrLifetime) even when correctly signed, so a leaked or mis-issued
+	// signing key cannot mint tokens valid for years. A token without iat
+	// is refused too. Default DefaultRefreshTTL (360h), the longest a token
+	// of the auth service lives by default; it must not be negative.
+	MaxLifetime time.Duration
 	// Algorithms is the allowlist of JWS algorithms. Default: the algorithm
 	// family of the key source (HS256 for HMACKeys, EdDSA/ES256/RS256
 	// otherwise). The algorithm must also be the key's own algorithm.
@@ -64,6 +70,7 @@ type Verifier struct {
 	issuer   string
 	audience string
 	skew     int64 // seconds
+	lifetime int64 // seconds
 	algs     []string
 	clock    func() time.Time
 }
@@ -85,6 +92,14 @@ func NewVerifier(keys VerificationKeys, cfg VerifierConfig) (*Verifier, error) {
 		v.skew = int64(DefaultClockSkew / time.Second)
 	case skew > 0:
 		v.skew = int64((skew + time.Second - 1) / time.Second)
+	}
+	switch life := cfg.MaxLifetime; {
+	case life < 0:
+		return nil, errorf(ErrInvalidConfig, "negative MaxLifetime")
+	case life == 0:
+		v.lifetime = int64(DefaultRefreshTTL / time.Second)
+	default:
+		v.lifetime = int64((life + time.Second - 1) / time.Second)
 	}
 	v.algs = slices.Clone(cfg.Algorithms)
 	if len(v.algs) == 0 {
@@ -251,6 +266,10 @@ func (v *Verifier) checkClaims(w *Claims, typ, wantType string) error {
 	}
 	if limit := now + v.skew; w.NotBefore > limit || w.IssuedAt > limit {
 		return ErrNotYetValid
+	}
+	// Both are bounded to ±2^53 by the claims reader: no overflow.
+	if w.ExpiresAt-w.IssuedAt > v.lifetime {
+		return ErrLifetime
 	}
 	return nil
 }
