@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,8 +24,20 @@ type Config struct {
 	// AuthURL is the auth service's base URL (e.g. http://localhost:8080).
 	// Without JWTSecret, the signing keys come from AuthURL's JWKS. Without
 	// Redis, revocations come from AuthURL's revocation feed. It is used
-	// only when set.
+	// only when set. When it is used, it must be https:// or name a
+	// loopback host (localhost, 127.0.0.1, [::1]), unless
+	// AllowInsecureAuthURL is set.
 	AuthURL string
+	// AllowInsecureAuthURL accepts a plain http:// AuthURL to a host other
+	// than loopback. Over plain HTTP anyone on the network path can swap
+	// the JWKS for their own keys, and then forge any token this validator
+	// accepts, or silence the revocation feed so that logouts are never
+	// seen. Set it only where that path is trusted: in-cluster traffic
+	// (e.g. http://auth.default.svc:8080 in Kubernetes or http://auth:8080
+	// on a Compose network) that never leaves hosts you control, ideally
+	// encrypted underneath by a service mesh (mTLS) or restricted by a
+	// network policy. Across any network you do not control, use https.
+	AllowInsecureAuthURL bool
 
 	// RedisAddr is "host:port", or a comma-separated list for Redis Cluster
 	// or (with RedisMasterName) Sentinel. When set, revocations are read
@@ -99,6 +112,9 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("session: AuthURL %q must be an http(s) URL like http://localhost:8080", c.AuthURL)
 		}
 		c.AuthURL = strings.TrimRight(c.AuthURL, "/")
+		if c.usesAuthURL() && u.Scheme == "http" && !loopback(u.Hostname()) && !c.AllowInsecureAuthURL {
+			return c, fmt.Errorf("%w: %s", ErrInsecureAuthURL, c.AuthURL)
+		}
 	}
 	if c.RedisPrefix == "" {
 		c.RedisPrefix = "authmesh:"
@@ -137,6 +153,25 @@ func (c Config) withDefaults() (Config, error) {
 		c.Clock = time.Now
 	}
 	return c, nil
+}
+
+// ErrInsecureAuthURL: AuthURL is plain http:// to a host other than loopback
+// and Config.AllowInsecureAuthURL is not set.
+var ErrInsecureAuthURL = errors.New("session: AuthURL is plain http:// to a non-loopback host, so anyone on the path could swap the signing keys; use https://, or set AllowInsecureAuthURL for a trusted in-cluster network")
+
+// usesAuthURL reports whether the validator would call AuthURL: for the
+// signing keys (no JWTSecret) or the revocation feed (no Redis).
+func (c Config) usesAuthURL() bool {
+	return c.JWTSecret == "" || (c.RedisAddr == "" && c.RedisClient == nil)
+}
+
+// loopback reports whether host is localhost or a loopback IP address.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // redisAddrs splits RedisAddr into its addresses.

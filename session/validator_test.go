@@ -139,6 +139,38 @@ func TestWrongIssuerAndAudience(t *testing.T) {
 	}
 }
 
+// TestAuthURLTransport: an AuthURL the validator would use (for keys or
+// the feed) must be https or loopback, unless AllowInsecureAuthURL opts in.
+func TestAuthURLTransport(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  session.Config
+		ok   bool
+	}{
+		{"http non-loopback, keys", session.Config{AuthURL: "http://auth:8080"}, false},
+		{"http non-loopback IP, keys", session.Config{AuthURL: "http://10.0.0.7:8080"}, false},
+		{"http non-loopback, feed only", session.Config{JWTSecret: secret, AuthURL: "http://auth.example"}, false},
+		{"http non-loopback, opted in", session.Config{AuthURL: "http://auth:8080", AllowInsecureAuthURL: true}, true},
+		{"http non-loopback, unused", session.Config{JWTSecret: secret, RedisAddr: "127.0.0.1:1", AuthURL: "http://auth:8080"}, true},
+		{"https non-loopback", session.Config{AuthURL: "https://auth.example"}, true},
+		{"http localhost", session.Config{AuthURL: "http://localhost:8080"}, true},
+		{"http 127.0.0.2", session.Config{AuthURL: "http://127.0.0.2:8080"}, true},
+		{"http [::1]", session.Config{AuthURL: "http://[::1]:8080"}, true},
+		{"http localhost lookalike", session.Config{AuthURL: "http://localhost.attacker.example"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := session.NewSessionValidator(tt.cfg)
+			if err == nil {
+				v.Close()
+			}
+			if tt.ok && err != nil || !tt.ok && !errors.Is(err, session.ErrInsecureAuthURL) {
+				t.Fatalf("got %v; want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
 // TestMaxTokenLifetime: a correctly signed token meant to live longer than
 // MaxTokenLifetime (default 360h) is rejected.
 func TestMaxTokenLifetime(t *testing.T) {

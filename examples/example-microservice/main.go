@@ -4,13 +4,22 @@
 //
 // Environment: PORT (default 8081), JWT_SECRET, REDIS_ADDR, REDIS_PASSWORD,
 // REDIS_DB, REDIS_MASTER_NAME, AUTH_URL (default http://localhost:8080, used
-// only when there is neither a secret nor Redis), FAIL_CLOSED (true: reject
-// tokens once the revocation state is stale), MAX_STALENESS (Go duration).
+// only when there is neither a secret nor Redis), ALLOW_INSECURE_AUTH_URL
+// (true: accept a plain http:// AUTH_URL to a host other than loopback; see
+// below), FAIL_CLOSED (true: reject tokens once the revocation state is
+// stale), MAX_STALENESS (Go duration).
+//
+// ALLOW_INSECURE_AUTH_URL trades security for convenience: over plain HTTP
+// anyone on the network path can swap the signing keys the service trusts
+// (and so forge any token) or hide logouts. Set it only for in-cluster
+// traffic on a network you control (a Compose network, a Kubernetes Service
+// behind a network policy or a mesh with mTLS); elsewhere use https.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,6 +57,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	cfg.Logger = log
 	v, err := session.NewSessionValidator(cfg)
+	if errors.Is(err, session.ErrInsecureAuthURL) {
+		return fmt.Errorf("AUTH_URL: %w (ALLOW_INSECURE_AUTH_URL=true opts in)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -110,6 +122,7 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 		cfg.MaxStaleness = d
 	}
 	cfg.FailClosed = getenv("FAIL_CLOSED") == "true" || getenv("FAIL_CLOSED") == "1"
+	cfg.AllowInsecureAuthURL = getenv("ALLOW_INSECURE_AUTH_URL") == "true" || getenv("ALLOW_INSECURE_AUTH_URL") == "1"
 	port := getenv("PORT")
 	if port == "" {
 		port = "8081"

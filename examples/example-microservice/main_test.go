@@ -22,7 +22,8 @@ func TestLoadConfig(t *testing.T) {
 		{"nothing: the auth service's feed and keys", map[string]string{}, "http://localhost:8080", "8081", ""},
 		{"secret: no auth URL", map[string]string{"JWT_SECRET": "s"}, "", "8081", ""},
 		{"redis: no auth URL", map[string]string{"REDIS_ADDR": "r:6379"}, "", "8081", ""},
-		{"explicit auth URL", map[string]string{"AUTH_URL": "http://auth:9000", "PORT": "9090"}, "http://auth:9000", "9090", ""},
+		{"explicit auth URL", map[string]string{"AUTH_URL": "https://auth:9000", "PORT": "9090"}, "https://auth:9000", "9090", ""},
+		{"plain http opted in", map[string]string{"AUTH_URL": "http://auth:9000", "ALLOW_INSECURE_AUTH_URL": "true"}, "http://auth:9000", "8081", ""},
 		{"bad port", map[string]string{"PORT": "eighty"}, "", "", "PORT"},
 		{"bad staleness", map[string]string{"MAX_STALENESS": "1"}, "", "", "MAX_STALENESS"},
 		{"bad redis db", map[string]string{"REDIS_DB": "x"}, "", "", "REDIS_DB"},
@@ -30,6 +31,9 @@ func TestLoadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, port, err := loadConfig(func(k string) string { return tt.env[k] })
+			if want := tt.env["ALLOW_INSECURE_AUTH_URL"] == "true"; cfg.AllowInsecureAuthURL != want {
+				t.Fatalf("AllowInsecureAuthURL = %v; want %v", cfg.AllowInsecureAuthURL, want)
+			}
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("got %v; want an error naming %s", err, tt.err)
