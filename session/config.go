@@ -12,6 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 // Config configures a SessionValidator. The zero value of every optional
@@ -50,14 +53,17 @@ type Config struct {
 	// validator does not close it.
 	RedisClient redis.UniversalClient
 	// RedisPrefix is the key prefix of the revocation state in Redis;
-	// it must match the auth service's. Default "authmesh:".
+	// it must match the auth service's. Default "authmesh:", the auth
+	// service's REDIS_PREFIX default.
 	RedisPrefix string
 
-	// Issuer is the required iss claim. Default "authentication-service".
+	// Issuer is the required iss claim. Default "authentication-service",
+	// the auth service's ISSUER default.
 	Issuer string
 	// Audience, when set, must appear in the token's aud claim.
 	Audience string
-	// ClockSkew is the tolerance applied to exp, nbf and iat. Default 30s.
+	// ClockSkew is the tolerance applied to exp, nbf and iat. Default 30s,
+	// the auth service's own.
 	ClockSkew time.Duration
 	// MaxTokenLifetime bounds a token's exp - iat: a token meant to live
 	// longer (or without iat) is rejected with ErrInvalidClaims even when
@@ -117,13 +123,13 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.RedisPrefix == "" {
-		c.RedisPrefix = "authmesh:"
+		c.RedisPrefix = revoke.DefaultRedisPrefix
 	}
 	if c.Issuer == "" {
-		c.Issuer = "authentication-service"
+		c.Issuer = token.DefaultIssuer
 	}
 	if c.ClockSkew == 0 {
-		c.ClockSkew = 30 * time.Second
+		c.ClockSkew = token.DefaultClockSkew
 	}
 	if c.ClockSkew < 0 {
 		return c, errors.New("session: ClockSkew must not be negative")

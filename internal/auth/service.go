@@ -67,6 +67,11 @@ type Limiter interface {
 	CheckRegister(ctx context.Context, ip string) (retryAfter time.Duration, err error)
 }
 
+// DefaultRefreshGrace is how long, by default, the refresh token a rotation
+// just retired is still accepted, so that concurrent refreshes of one token
+// (several browser tabs) do not look like theft.
+const DefaultRefreshGrace = 10 * time.Second
+
 // Config holds the service's dependencies and settings.
 type Config struct {
 	Store     Store
@@ -80,10 +85,10 @@ type Config struct {
 	// PasswordPolicy checks a new password; returns a caller-safe error.
 	PasswordPolicy func(pw string) error
 
-	AccessTTL    time.Duration // default 15m
-	RefreshTTL   time.Duration // default 360h
-	RefreshGrace time.Duration // default 10s; how long the previous refresh token is still accepted
-	ClockSkew    time.Duration // default 30s; added to revocation lifetimes
+	AccessTTL    time.Duration // default token.DefaultAccessTTL
+	RefreshTTL   time.Duration // default token.DefaultRefreshTTL
+	RefreshGrace time.Duration // default DefaultRefreshGrace; how long the previous refresh token is still accepted
+	ClockSkew    time.Duration // default token.DefaultClockSkew; added to revocation lifetimes
 	// MaxSessionsPerUser evicts the oldest sessions beyond this count; 0 = no cap.
 	MaxSessionsPerUser int
 
@@ -112,19 +117,19 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("auth: Config.Passwords is required")
 	}
 	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = 15 * time.Minute
+		cfg.AccessTTL = token.DefaultAccessTTL
 	}
 	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = 360 * time.Hour
+		cfg.RefreshTTL = token.DefaultRefreshTTL
 	}
 	if cfg.RefreshGrace < 0 {
 		return nil, errors.New("auth: RefreshGrace must not be negative")
 	}
 	if cfg.RefreshGrace == 0 {
-		cfg.RefreshGrace = 10 * time.Second
+		cfg.RefreshGrace = DefaultRefreshGrace
 	}
 	if cfg.ClockSkew <= 0 {
-		cfg.ClockSkew = 30 * time.Second
+		cfg.ClockSkew = token.DefaultClockSkew
 	}
 	if cfg.Device == nil {
 		cfg.Device = func(string) (string, string) { return "unknown", "Unknown device" }

@@ -170,14 +170,16 @@ var scenarios = []struct {
 	}},
 	{"registration per IP", func(t *testing.T, l *ratelimit.Login) {
 		ctx := context.Background()
-		for i := 1; i <= 10; i++ {
+		lim := ratelimit.DefaultRegister
+		for i := 1; i <= lim.Rate; i++ {
 			if d, err := l.Register(ctx, "198.51.100.1"); err != nil || !d.Allowed {
 				t.Fatalf("registration %d: got %+v, %v; want allowed", i, d, err)
 			}
 		}
 		d, err := l.Register(ctx, "198.51.100.1")
-		if err != nil || d.Allowed || d.Limit != ratelimit.LimitRegister || d.RetryAfter <= 5*time.Minute || d.RetryAfter > 6*time.Minute {
-			t.Errorf("11th registration: got %+v, %v; want refused for about 6m", d, err)
+		interval := lim.Period / time.Duration(lim.Rate)
+		if err != nil || d.Allowed || d.Limit != ratelimit.LimitRegister || d.RetryAfter <= interval/2 || d.RetryAfter > interval {
+			t.Errorf("registration %d: got %+v, %v; want refused for about %s", lim.Rate+1, d, err, interval)
 		}
 		if d, _ := l.Register(ctx, "198.51.100.2"); !d.Allowed {
 			t.Errorf("another IP: got %+v; want allowed", d)

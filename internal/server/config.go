@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 // Config is the auth service's configuration (DESIGN §3). LoadConfig reads
@@ -51,8 +55,8 @@ type Config struct {
 // offending variable in one line.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port: 8080, Issuer: "authentication-service", RedisPrefix: "authmesh:", DataDir: "./data",
-		AccessTTL: 15 * time.Minute, RefreshTTL: 360 * time.Hour, RefreshGrace: 10 * time.Second,
+		Port: 8080, Issuer: token.DefaultIssuer, RedisPrefix: revoke.DefaultRedisPrefix, DataDir: "./data",
+		AccessTTL: token.DefaultAccessTTL, RefreshTTL: token.DefaultRefreshTTL, RefreshGrace: auth.DefaultRefreshGrace,
 		Env: "development", SigningAlgorithm: "EdDSA", RateLimits: true,
 		PasswordMemoryKiB: 19456, PasswordTime: 2,
 	}

@@ -5,7 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/ratelimit"
+	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/server"
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 func env(m map[string]string) func(string) string {
@@ -17,11 +21,18 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 8080 || c.Issuer != "authentication-service" || c.AccessTTL != 15*time.Minute ||
-		c.RefreshTTL != 360*time.Hour || c.RefreshGrace != 10*time.Second || c.Env != "development" ||
-		c.MaxTokenLifetime != 360*time.Hour ||
+	if c.Port != 8080 || c.Issuer != token.DefaultIssuer || c.AccessTTL != token.DefaultAccessTTL ||
+		c.RefreshTTL != token.DefaultRefreshTTL || c.RefreshGrace != auth.DefaultRefreshGrace || c.Env != "development" ||
+		c.RedisPrefix != revoke.DefaultRedisPrefix || c.MaxTokenLifetime != token.DefaultRefreshTTL ||
 		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddrs) != 0 || !c.Introspection || !c.RateLimits {
 		t.Fatalf("got %+v", c)
+	}
+	want := server.Limits{
+		AccountClient: ratelimit.DefaultAccountClient, Account: ratelimit.DefaultAccount,
+		Client: ratelimit.DefaultClient, Register: ratelimit.DefaultRegister,
+	}
+	if c.Limits != want {
+		t.Errorf("limits: got %+v; want %+v", c.Limits, want)
 	}
 }
 

@@ -17,15 +17,13 @@ type Limits struct {
 	AccountClient, Account, Client, Register ratelimit.Limit
 }
 
-// defaultLimits are DESIGN §6's defaults. Registration is generous per IP
-// (offices and NATs share addresses); the per-account limits are what stop
-// credential stuffing.
+// defaultLimits are package ratelimit's defaults, their one definition.
 func defaultLimits() Limits {
 	return Limits{
 		AccountClient: ratelimit.DefaultAccountClient,
 		Account:       ratelimit.DefaultAccount,
 		Client:        ratelimit.DefaultClient,
-		Register:      ratelimit.Limit{Rate: 100, Period: time.Hour},
+		Register:      ratelimit.DefaultRegister,
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-// Issuer defaults.
+// Issuer defaults. They are the one definition of these defaults: the auth
+// service's configuration, the session validator and docs/CONFIGURATION.md
+// (checked by a test) all use them.
 const (
 	DefaultIssuer     = "authentication-service"
 	DefaultAccessTTL  = 15 * time.Minute

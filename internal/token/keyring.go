@@ -27,13 +27,11 @@ type KeyStore interface {
 
 // KeyRing defaults.
 const (
-	DefaultAlgorithm       = AlgEdDSA
-	DefaultRotateEvery     = 30 * 24 * time.Hour
-	DefaultPrePublish      = time.Hour
-	DefaultAccessTokenTTL  = 15 * time.Minute
-	DefaultRefreshTokenTTL = 360 * time.Hour
-	DefaultKeyRingSkew     = 5 * time.Minute
-	DefaultMaintainEvery   = time.Minute
+	DefaultAlgorithm     = AlgEdDSA
+	DefaultRotateEvery   = 30 * 24 * time.Hour
+	DefaultPrePublish    = time.Hour
+	DefaultKeyRingSkew   = 5 * time.Minute
+	DefaultMaintainEvery = time.Minute
 	// minReloadInterval bounds reloads triggered by unknown kids.
 	minReloadInterval = 10 * time.Second
 )
@@ -127,8 +125,8 @@ func (c *KeyRingConfig) fill() error {
 	c.Algorithm = cmp.Or(c.Algorithm, DefaultAlgorithm)
 	c.RotateEvery = cmp.Or(c.RotateEvery, DefaultRotateEvery)
 	c.PrePublish = cmp.Or(c.PrePublish, DefaultPrePublish)
-	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, DefaultAccessTokenTTL)
-	c.RefreshTokenTTL = cmp.Or(c.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, DefaultAccessTTL)
+	c.RefreshTokenTTL = cmp.Or(c.RefreshTokenTTL, DefaultRefreshTTL)
 	c.ClockSkew = cmp.Or(c.ClockSkew, DefaultKeyRingSkew)
 	c.MaintainEvery = cmp.Or(c.MaintainEvery, DefaultMaintainEvery)
 	if c.Clock == nil {

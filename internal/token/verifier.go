@@ -10,7 +10,8 @@ import (
 // MaxTokenSize is the longest token Verify accepts, in bytes.
 const MaxTokenSize = 8 << 10
 
-// DefaultClockSkew is the verifier's default tolerance for clock differences.
+// DefaultClockSkew is the default tolerance for clock differences, used by
+// the verifier, the auth service and the session validator alike.
 const DefaultClockSkew = 30 * time.Second
 
 // maxKidLen bounds the kid looked up in a key source.
