@@ -90,8 +90,10 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	if password == "" {
 		return LoginResult{}, newError(CodeBadUserInput, "password is required")
 	}
+	// The attempt is charged before the hash runs: concurrent guesses
+	// cannot all slip past a budget that was only read.
 	if s.cfg.Limiter != nil {
-		retry, err := s.cfg.Limiter.CheckLogin(ctx, email, client.IP)
+		retry, err := s.cfg.Limiter.ReserveLogin(ctx, email, client.IP, "")
 		if err != nil {
 			return LoginResult{}, internal("check login limit", err)
 		}
@@ -101,15 +103,10 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	}
 	u, err := s.checkPassword(ctx, email, password)
 	if err != nil {
-		if ErrorCode(err) == CodeInvalidCredentials && s.cfg.Limiter != nil {
-			if lerr := s.cfg.Limiter.LoginFailed(ctx, email, client.IP); lerr != nil {
-				s.log.Error("record failed login", "err", lerr)
-			}
-		}
 		return LoginResult{}, err
 	}
 	if s.cfg.Limiter != nil {
-		if err := s.cfg.Limiter.LoginSucceeded(ctx, email, client.IP); err != nil {
+		if err := s.cfg.Limiter.LoginSucceeded(ctx, email, client.IP, ""); err != nil {
 			s.log.Error("record successful login", "err", err)
 		}
 	}

@@ -60,10 +60,15 @@ type Passwords interface {
 
 // Limiter enforces login and registration limits. A nil Limiter in Config
 // means no limits.
+//
+// A login attempt is reserved before its password hash runs, charged as a
+// failure, and given back when the password was right, so concurrent
+// attempts are bounded exactly like sequential ones. device is the id of a
+// device the account knows ("" for an unknown one): a known device is
+// charged on a budget of its own, never on the account's shared one.
 type Limiter interface {
-	CheckLogin(ctx context.Context, email, ip string) (retryAfter time.Duration, err error)
-	LoginFailed(ctx context.Context, email, ip string) error
-	LoginSucceeded(ctx context.Context, email, ip string) error
+	ReserveLogin(ctx context.Context, email, ip, device string) (retryAfter time.Duration, err error)
+	LoginSucceeded(ctx context.Context, email, ip, device string) error
 	CheckRegister(ctx context.Context, ip string) (retryAfter time.Duration, err error)
 }
 

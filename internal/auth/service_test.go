@@ -452,8 +452,8 @@ func TestRevocationStoreDownNothingHalfApplied(t *testing.T) {
 	}
 
 	e.flaky.down.Store(false)
-	// The password was changed before ending sessions failed: repeating the
-	// same request completes it.
+	// Nothing changed when ending sessions failed (the old password still
+	// works): repeating the same request completes it.
 	if err := e.svc.ChangePassword(ctx, c, "Test1234!", "Changed-5678"); err != nil {
 		t.Fatalf("retrying changePassword: %v", err)
 	}

@@ -37,7 +37,11 @@ func (s *Service) Logout(ctx context.Context, c Caller) error {
 }
 
 // LogoutAll ends every session of the caller, the current one included, by
-// a user-wide cut-off: every token issued before now is revoked.
+// a user-wide cut-off (every token issued before now is revoked) and by
+// ending, and revoking by sid, every session in the database. The second
+// half catches a refresh that raced the cut-off: one that read its session
+// just before it ended mints a token at the cut-off, which the user-wide
+// entry does not cover but the session's does.
 func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
 	now := s.now()
 	// Tokens carry whole seconds: cut at the next second, and issue later
@@ -51,10 +55,11 @@ func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
 	if err := s.cfg.Store.SetTokensValidAfter(ctx, c.UserID, before); err != nil {
 		return internal("set cut-off", err)
 	}
-	if _, err := s.cfg.Store.RevokeUserSessions(ctx, c.UserID, "", now); err != nil {
-		return internal("end sessions", err)
+	ended, err := s.endOtherSessions(ctx, c.UserID, "")
+	if err != nil {
+		return err
 	}
-	s.log.Info("logout everywhere", "user_id", c.UserID)
+	s.log.Info("logout everywhere", "user_id", c.UserID, "sessions_ended", ended)
 	return nil
 }
 
@@ -100,8 +105,12 @@ func (s *Service) Sessions(ctx context.Context, c Caller) ([]Session, error) {
 
 // ChangePassword replaces the caller's password after checking the old one,
 // and ends every other session of the caller; the current one keeps working.
-// Repeating a change whose session ending failed (the new password already
-// in place) completes it.
+//
+// The old password is always verified, and each check is charged to the
+// caller's session (as a device of its own) and client address before the
+// hash runs, so a stolen access token is no password-guessing oracle. The
+// other sessions end before the new password is stored: if a step fails,
+// the old password still works and repeating the change completes it.
 func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, newPassword string) error {
 	if err := s.cfg.PasswordPolicy(newPassword); err != nil {
 		return &Error{Code: CodeBadUserInput, Message: "new password: " + err.Error()}
@@ -113,11 +122,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if err != nil {
 		return storeErr("load user", err)
 	}
-	// A stolen access token must not become a password-guessing oracle:
-	// wrong old passwords count against the login limits, keyed by session.
-	limitKey := "session:" + c.SessionID
+	device := "session:" + c.SessionID
 	if s.cfg.Limiter != nil {
-		retry, err := s.cfg.Limiter.CheckLogin(ctx, u.Email, limitKey)
+		retry, err := s.cfg.Limiter.ReserveLogin(ctx, u.Email, c.Client.IP, device)
 		if err != nil {
 			return internal("check password limit", err)
 		}
@@ -129,35 +136,31 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if err != nil {
 		return internal("verify password", err)
 	}
-	alreadyChanged := false
 	if !ok {
-		if alreadyChanged, _, err = s.cfg.Passwords.Verify(ctx, newPassword, u.PasswordHash); err != nil || !alreadyChanged {
-			if s.cfg.Limiter != nil {
-				if lerr := s.cfg.Limiter.LoginFailed(ctx, u.Email, limitKey); lerr != nil {
-					s.log.Error("record failed password check", "err", lerr)
-				}
-			}
-			return newError(CodeInvalidCredentials, "current password is incorrect")
+		return newError(CodeInvalidCredentials, "current password is incorrect")
+	}
+	if s.cfg.Limiter != nil {
+		if err := s.cfg.Limiter.LoginSucceeded(ctx, u.Email, c.Client.IP, device); err != nil {
+			s.log.Error("record successful password check", "err", err)
 		}
 	}
-	if !alreadyChanged {
-		hash, err := s.cfg.Passwords.Hash(ctx, newPassword)
-		if err != nil {
-			return internal("hash password", err)
-		}
-		if err := s.cfg.Store.SetPassword(ctx, u.ID, hash); err != nil {
-			return internal("store password", err)
-		}
+	hash, err := s.cfg.Passwords.Hash(ctx, newPassword)
+	if err != nil {
+		return internal("hash password", err)
 	}
 	ended, err := s.endOtherSessions(ctx, u.ID, c.SessionID)
 	if err != nil {
 		return err
 	}
+	if err := s.cfg.Store.SetPassword(ctx, u.ID, hash); err != nil {
+		return internal("store password", err)
+	}
 	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", ended)
 	return nil
 }
 
-// endOtherSessions revokes every live session of a user but one: first by
+// endOtherSessions revokes every live session of a user but keep ("" for
+// none): first by
 // sid, then in the database, then by sid again for any session created in
 // between, so no session is ended in the database without its tokens being
 // rejected everywhere.
@@ -237,6 +240,9 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 	if err != nil {
 		return TokenPair{}, false, storeErr("load user", err)
 	}
+	if chainCut(sess, u) {
+		return TokenPair{}, false, newError(CodeUnauthenticated, "session has ended; log in again")
+	}
 	switch {
 	case c.Generation == sess.RefreshGen:
 		expires := now.Add(s.cfg.RefreshTTL)
@@ -255,6 +261,15 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 	default:
 		return TokenPair{}, false, s.refreshReused(ctx, sess, c.Generation, now)
 	}
+}
+
+// chainCut reports whether sess began before its user's "log out
+// everywhere" cut-off. The cut-off is the second after the logout (tokens
+// carry whole seconds), so a session begun within the logout's own second
+// may be older or newer than it: such a session is left to the database
+// (logoutAll ends it) and to its sid revocation.
+func chainCut(sess store.Session, u store.User) bool {
+	return u.TokensValidAfter > 0 && sess.CreatedAt.Unix() < u.TokensValidAfter-1
 }
 
 // issuePair issues an access token and the refresh token of generation gen.

@@ -19,6 +19,8 @@ type Caller struct {
 	SessionID string
 	TokenID   string
 	ExpiresAt time.Time
+	// Client is the client making the request; the transport fills it in.
+	Client ClientInfo
 }
 
 // User is an account as shown to its owner.

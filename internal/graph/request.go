@@ -71,7 +71,10 @@ func caller(ctx context.Context) (auth.Caller, error) {
 	if r == nil || r.token == "" {
 		return auth.Caller{}, errNoToken
 	}
-	r.once.Do(func() { r.caller, r.err = r.svc.Authenticate(ctx, r.token) })
+	r.once.Do(func() {
+		r.caller, r.err = r.svc.Authenticate(ctx, r.token)
+		r.caller.Client = r.client
+	})
 	return r.caller, r.err
 }
 

@@ -9,20 +9,15 @@ import (
 // attempt is a positive retryAfter (at least a millisecond), an allowed one
 // zero.
 
-// CheckLogin is Check as a retry time.
-func (l *Login) CheckLogin(ctx context.Context, email, ip string) (retryAfter time.Duration, err error) {
-	d, err := l.Check(ctx, email, ip)
+// ReserveLogin is Reserve as a retry time.
+func (l *Login) ReserveLogin(ctx context.Context, email, ip, device string) (retryAfter time.Duration, err error) {
+	d, err := l.Reserve(ctx, Attempt{Email: email, IP: ip, Device: device})
 	return retryOf(d), err
 }
 
-// LoginFailed is Failed.
-func (l *Login) LoginFailed(ctx context.Context, email, ip string) error {
-	return l.Failed(ctx, email, ip)
-}
-
 // LoginSucceeded is Succeeded.
-func (l *Login) LoginSucceeded(ctx context.Context, email, ip string) error {
-	return l.Succeeded(ctx, email, ip)
+func (l *Login) LoginSucceeded(ctx context.Context, email, ip, device string) error {
+	return l.Succeeded(ctx, Attempt{Email: email, IP: ip, Device: device})
 }
 
 // CheckRegister is Register as a retry time.

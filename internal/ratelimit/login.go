@@ -12,13 +12,27 @@ import (
 
 // Config sets the limits. A zero Limit takes its default.
 type Config struct {
-	// AccountClient bounds failed logins for one email from one client IP.
-	// Default 5 per 15 minutes. A successful login resets it.
+	// AccountClient bounds failed logins for one email from one client IP
+	// on a device the account does not know. Default 5 per 15 minutes. A
+	// successful login resets it.
 	AccountClient Limit
-	// Account bounds failed logins for one email from all clients. Default
-	// 20 per hour: after the burst, attempts are spaced (one every 3
-	// minutes), never stopped for the hour.
+	// AccountNetwork bounds the failed logins for one email that one
+	// client network (an IPv4 /24, an IPv6 /48) may charge to the account
+	// from devices the account does not know. Default 10 per hour: half of
+	// Account, so keeping an account's budget spent takes at least two
+	// networks, and more the more the attacker spreads.
+	AccountNetwork Limit
+	// Account bounds failed logins for one email from all clients on
+	// devices the account does not know. Default 20 per hour: after the
+	// burst, attempts are spaced (one every 3 minutes), never stopped for
+	// the hour.
 	Account Limit
+	// Device bounds failed logins for one email from one device the
+	// account knows (one that presented a valid device token, or the
+	// session of a changePassword). Default 5 per 15 minutes; a success
+	// resets it. Failures elsewhere never touch it, so the owner on a known
+	// device cannot be locked out by anyone else.
+	Device Limit
 	// Client bounds login attempts (failed or not) from one client IP.
 	// Default 100 per minute.
 	Client Limit
@@ -38,18 +52,22 @@ type Config struct {
 // still bounds the password-hashing work one address can cause to well
 // below what the per-client login limit already allows.
 var (
-	DefaultAccountClient = Limit{Rate: 5, Period: 15 * time.Minute}
-	DefaultAccount       = Limit{Rate: 20, Period: time.Hour}
-	DefaultClient        = Limit{Rate: 100, Period: time.Minute}
-	DefaultRegister      = Limit{Rate: 100, Period: time.Hour}
+	DefaultAccountClient  = Limit{Rate: 5, Period: 15 * time.Minute}
+	DefaultAccountNetwork = Limit{Rate: 10, Period: time.Hour}
+	DefaultAccount        = Limit{Rate: 20, Period: time.Hour}
+	DefaultDevice         = Limit{Rate: 5, Period: 15 * time.Minute}
+	DefaultClient         = Limit{Rate: 100, Period: time.Minute}
+	DefaultRegister       = Limit{Rate: 100, Period: time.Hour}
 )
 
 // Which limit refused, as Decision.Limit.
 const (
-	LimitAccountClient = "account+client"
-	LimitAccount       = "account"
-	LimitClient        = "client"
-	LimitRegister      = "register"
+	LimitAccountClient  = "account+client"
+	LimitAccountNetwork = "account+network"
+	LimitAccount        = "account"
+	LimitDevice         = "account+device"
+	LimitClient         = "client"
+	LimitRegister       = "register"
 )
 
 // Decision answers whether an attempt may proceed.
@@ -59,18 +77,27 @@ type Decision struct {
 	Limit      string        // when refused: which limit (Limit* constants)
 }
 
+// Attempt is one login attempt (or one check of a password by its owner).
+type Attempt struct {
+	Email string // as typed; normalised and hashed for the keys
+	IP    string // the client address (or any other client key)
+	// Device identifies a device the account knows (verified by the
+	// caller), or is empty. A known device is charged on its own budget
+	// instead of the account's.
+	Device string
+}
+
 // Login applies the login and registration limits on a Store. It is safe
 // for concurrent use.
 //
-// Usage per login: Check before verifying the password (refuse when not
-// Allowed), then Failed or Succeeded. Only failures count toward the two
-// account limits, so a client that fails on one account can still log into
-// another, and an owner elsewhere is at most slowed.
+// Usage per login: Reserve before verifying the password (refuse when not
+// Allowed), then Succeeded if the password was right. Reserve charges the
+// attempt as a failure up front, so concurrent attempts cannot all pass a
+// budget that only one of them fits in; Succeeded gives the charge back.
 //
 // Errors mean the Store is unreachable (errors.Is ErrUnavailable); the
-// caller decides. authmesh's service should fail closed (refuse with an
-// internal error) rather than let unlimited guessing through while Redis is
-// down.
+// caller decides. authmesh's service fails closed (refuses with an internal
+// error) rather than let unlimited guessing through while Redis is down.
 type Login struct {
 	store Store
 	cfg   Config
@@ -87,7 +114,9 @@ func NewLogin(store Store, cfg Config) (*Login, error) {
 		name string
 	}{
 		{&cfg.AccountClient, DefaultAccountClient, LimitAccountClient},
+		{&cfg.AccountNetwork, DefaultAccountNetwork, LimitAccountNetwork},
 		{&cfg.Account, DefaultAccount, LimitAccount},
+		{&cfg.Device, DefaultDevice, LimitDevice},
 		{&cfg.Client, DefaultClient, LimitClient},
 		{&cfg.Register, DefaultRegister, LimitRegister},
 	} {
@@ -101,37 +130,66 @@ func NewLogin(store Store, cfg Config) (*Login, error) {
 	return &Login{store: store, cfg: cfg}, nil
 }
 
-// Check decides whether a login attempt for email from ip may proceed. It
-// counts the attempt against the client's limit and looks at, without
-// consuming, the account's failure budgets.
-func (l *Login) Check(ctx context.Context, email, ip string) (Decision, error) {
-	res, err := l.store.Take(ctx, clientKey(ip), l.cfg.Client)
+// bucket is one key and its limit.
+type bucket struct {
+	key   string
+	limit Limit
+	name  string
+}
+
+// accountBuckets are the failure budgets an attempt is charged to.
+func (l *Login) accountBuckets(a Attempt) []bucket {
+	e := emailPart(a.Email)
+	if a.Device != "" {
+		return []bucket{{"acctdev:" + e + ":" + hashPart(a.Device), l.cfg.Device, LimitDevice}}
+	}
+	return []bucket{
+		{"acctip:" + e + ":" + ipPart(a.IP), l.cfg.AccountClient, LimitAccountClient},
+		{"acctnet:" + e + ":" + networkPart(a.IP), l.cfg.AccountNetwork, LimitAccountNetwork},
+		{"acct:" + e, l.cfg.Account, LimitAccount},
+	}
+}
+
+// Reserve decides whether a login attempt may proceed. It counts the
+// attempt against the client's limit and, when allowed, charges it as a
+// failure to the account's budgets before the password is checked. A
+// refused attempt is not charged to the account's budgets.
+func (l *Login) Reserve(ctx context.Context, a Attempt) (Decision, error) {
+	res, err := l.store.Take(ctx, clientKey(a.IP), l.cfg.Client)
 	if err != nil || !res.Allowed {
 		return refused(res, LimitClient), err
 	}
-	if res, err = l.store.Peek(ctx, accountClientKey(email, ip), l.cfg.AccountClient); err != nil || !res.Allowed {
-		return refused(res, LimitAccountClient), err
-	}
-	if res, err = l.store.Peek(ctx, accountKey(email), l.cfg.Account); err != nil || !res.Allowed {
-		return refused(res, LimitAccount), err
+	buckets := l.accountBuckets(a)
+	for i, b := range buckets {
+		res, err := l.store.Take(ctx, b.key, b.limit)
+		if err == nil && res.Allowed {
+			continue
+		}
+		// Give back what this attempt already took: a refusal costs the
+		// account nothing.
+		for _, taken := range buckets[:i] {
+			if rerr := l.store.Refund(ctx, taken.key, taken.limit); rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+		return refused(res, b.name), err
 	}
 	return Decision{Allowed: true}, nil
 }
 
-// Failed records a failed login (wrong password, unknown account) for email
-// from ip.
-func (l *Login) Failed(ctx context.Context, email, ip string) error {
-	if _, err := l.store.Take(ctx, accountClientKey(email, ip), l.cfg.AccountClient); err != nil {
+// Succeeded gives back the charges of a reserved attempt whose password was
+// right, and forgets the failures of its client (or device) on the account.
+func (l *Login) Succeeded(ctx context.Context, a Attempt) error {
+	buckets := l.accountBuckets(a)
+	if err := l.store.Reset(ctx, buckets[0].key); err != nil {
 		return err
 	}
-	_, err := l.store.Take(ctx, accountKey(email), l.cfg.Account)
-	return err
-}
-
-// Succeeded records a successful login: the account+client failures are
-// forgotten.
-func (l *Login) Succeeded(ctx context.Context, email, ip string) error {
-	return l.store.Reset(ctx, accountClientKey(email, ip))
+	for _, b := range buckets[1:] {
+		if err := l.store.Refund(ctx, b.key, b.limit); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Register decides whether a registration from ip may proceed, counting it.
@@ -150,25 +208,42 @@ func refused(res Result, limit string) Decision {
 	return Decision{RetryAfter: res.RetryAfter, Limit: limit}
 }
 
-// Keys never hold a raw email: it is normalised and hashed.
-func accountKey(email string) string { return "acct:" + emailPart(email) }
-
-func accountClientKey(email, ip string) string {
-	return "acctip:" + emailPart(email) + ":" + ipPart(ip)
-}
-
 func clientKey(ip string) string { return "ip:" + ipPart(ip) }
 
+// emailPart is a hash of the normalised email: keys never hold a raw one.
 func emailPart(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hashPart(strings.ToLower(strings.TrimSpace(email)))
+}
+
+func hashPart(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
 }
 
-// ipPart is the canonical address, or a hash of anything else.
-func ipPart(ip string) string {
-	if a, err := netip.ParseAddr(ip); err == nil {
-		return a.Unmap().WithZone("").String()
+// ipPart is the canonical address of one client, or a hash of anything
+// else. An IPv6 client is its /64: a single subscriber or host usually
+// holds a whole /64, and limiting per /128 would give it 2^64 budgets.
+func ipPart(ip string) string { return prefixPart(ip, 32, 64) }
+
+// networkPart is the client's network: an IPv4 /24 or an IPv6 /48.
+func networkPart(ip string) string { return prefixPart(ip, 24, 48) }
+
+func prefixPart(ip string, bits4, bits6 int) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "x" + hashPart(ip)
 	}
-	sum := sha256.Sum256([]byte(ip))
-	return "x" + hex.EncodeToString(sum[:8])
+	a = a.Unmap().WithZone("")
+	bits := bits4
+	if a.Is6() {
+		bits = bits6
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return "x" + hashPart(ip)
+	}
+	if bits == a.BitLen() {
+		return a.String()
+	}
+	return p.String()
 }

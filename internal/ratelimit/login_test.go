@@ -57,17 +57,29 @@ func newLogin(t *testing.T, s ratelimit.Store) *ratelimit.Login {
 	return l
 }
 
-// attempt runs one failed login attempt and returns the decision.
+// attempt runs one failed login attempt (a reservation that is never given
+// back) and returns the decision.
 func attempt(t *testing.T, l *ratelimit.Login, email, ip string) ratelimit.Decision {
 	t.Helper()
-	ctx := context.Background()
-	d, err := l.Check(ctx, email, ip)
+	return attemptOn(t, l, ratelimit.Attempt{Email: email, IP: ip})
+}
+
+func attemptOn(t *testing.T, l *ratelimit.Login, a ratelimit.Attempt) ratelimit.Decision {
+	t.Helper()
+	d, err := l.Reserve(context.Background(), a)
 	if err != nil {
-		t.Fatalf("Check: %v", err)
+		t.Fatalf("Reserve: %v", err)
 	}
+	return d
+}
+
+// success runs one successful login attempt.
+func success(t *testing.T, l *ratelimit.Login, a ratelimit.Attempt) ratelimit.Decision {
+	t.Helper()
+	d := attemptOn(t, l, a)
 	if d.Allowed {
-		if err := l.Failed(ctx, email, ip); err != nil {
-			t.Fatalf("Failed: %v", err)
+		if err := l.Succeeded(context.Background(), a); err != nil {
+			t.Fatalf("Succeeded: %v", err)
 		}
 	}
 	return d
@@ -76,9 +88,10 @@ func attempt(t *testing.T, l *ratelimit.Login, email, ip string) ratelimit.Decis
 // The same scenarios run against every backend.
 var scenarios = []struct {
 	name string
+	cfg  ratelimit.Config // zero: the defaults
 	run  func(t *testing.T, l *ratelimit.Login)
 }{
-	{"30 wrong passwords: limited by the 6th", func(t *testing.T, l *ratelimit.Login) {
+	{"30 wrong passwords: limited by the 6th", ratelimit.Config{}, func(t *testing.T, l *ratelimit.Login) {
 		for i := 1; i <= 30; i++ {
 			d := attempt(t, l, "victim@example.com", "198.51.100.1")
 			if want := i <= 5; d.Allowed != want {
@@ -94,7 +107,7 @@ var scenarios = []struct {
 			}
 		}
 	}},
-	{"same client can try another account", func(t *testing.T, l *ratelimit.Login) {
+	{"same client can try another account", ratelimit.Config{}, func(t *testing.T, l *ratelimit.Login) {
 		for i := 0; i < 10; i++ {
 			attempt(t, l, "victim@example.com", "198.51.100.1")
 		}
@@ -102,7 +115,7 @@ var scenarios = []struct {
 			t.Errorf("other account from the same client: got %+v; want allowed", d)
 		}
 	}},
-	{"email is case- and space-insensitive", func(t *testing.T, l *ratelimit.Login) {
+	{"email is case- and space-insensitive", ratelimit.Config{}, func(t *testing.T, l *ratelimit.Login) {
 		for i := 0; i < 5; i++ {
 			attempt(t, l, "Victim@Example.com", "198.51.100.1")
 		}
@@ -110,19 +123,19 @@ var scenarios = []struct {
 			t.Errorf("same email in other case: got allowed; want limited")
 		}
 	}},
-	{"owner from another IP is not locked out", func(t *testing.T, l *ratelimit.Login) {
+	{"owner from another IP is not locked out", ratelimit.Config{}, func(t *testing.T, l *ratelimit.Login) {
 		for i := 0; i < 30; i++ {
 			attempt(t, l, "victim@example.com", "198.51.100.1")
 		}
-		d, err := l.Check(context.Background(), "victim@example.com", "203.0.113.9")
+		d, err := l.Reserve(context.Background(), ratelimit.Attempt{Email: "victim@example.com", IP: "203.0.113.9"})
 		if err != nil || !d.Allowed {
 			t.Errorf("owner elsewhere: got %+v, %v; want allowed", d, err)
 		}
 	}},
-	{"distributed guessing slows the account, does not lock it for an hour", func(t *testing.T, l *ratelimit.Login) {
+	{"distributed guessing slows the account, does not lock it for an hour", ratelimit.Config{}, func(t *testing.T, l *ratelimit.Login) {
 		for c := 0; c < 4; c++ {
 			for i := 0; i < 5; i++ {
-				if d := attempt(t, l, "victim@example.com", fmt.Sprintf("198.51.100.%d", c+1)); !d.Allowed {
+				if d := attempt(t, l, "victim@example.com", fmt.Sprintf("198.51.%d.1", 100+c)); !d.Allowed {
 					t.Fatalf("client %d attempt %d: got %+v; want allowed", c, i, d)
 				}
 			}
@@ -138,13 +151,12 @@ var scenarios = []struct {
 			t.Errorf("another account: got %+v; want allowed", d)
 		}
 	}},
-	{"success resets the account+client failures", func(t *testing.T, l *ratelimit.Login) {
-		ctx := context.Background()
+	{"success resets the account+client failures", ratelimit.Config{}, func(t *testing.T, l *ratelimit.Login) {
 		for i := 0; i < 4; i++ {
 			attempt(t, l, "a@example.com", "198.51.100.1")
 		}
-		if err := l.Succeeded(ctx, "a@example.com", "198.51.100.1"); err != nil {
-			t.Fatal(err)
+		if d := success(t, l, ratelimit.Attempt{Email: "a@example.com", IP: "198.51.100.1"}); !d.Allowed {
+			t.Fatalf("5th attempt: got %+v; want allowed", d)
 		}
 		for i := 1; i <= 5; i++ {
 			if d := attempt(t, l, "a@example.com", "198.51.100.1"); !d.Allowed {
@@ -152,23 +164,25 @@ var scenarios = []struct {
 			}
 		}
 	}},
-	{"per-IP attempts", func(t *testing.T, l *ratelimit.Login) {
+	// A slower refill than the default (100/min) keeps Redis' real clock
+	// from refilling a slot while the test runs.
+	{"per-IP attempts", ratelimit.Config{Client: ratelimit.Limit{Rate: 100, Period: 100 * time.Minute}}, func(t *testing.T, l *ratelimit.Login) {
 		ctx := context.Background()
 		for i := 1; i <= 100; i++ {
-			d, err := l.Check(ctx, fmt.Sprintf("user%d@example.com", i), "198.51.100.1")
+			d, err := l.Reserve(ctx, ratelimit.Attempt{Email: fmt.Sprintf("user%d@example.com", i), IP: "198.51.100.1"})
 			if err != nil || !d.Allowed {
 				t.Fatalf("attempt %d: got %+v, %v; want allowed", i, d, err)
 			}
 		}
-		d, err := l.Check(ctx, "user0@example.com", "198.51.100.1")
-		if err != nil || d.Allowed || d.Limit != ratelimit.LimitClient || d.RetryAfter <= 0 || d.RetryAfter > time.Second {
-			t.Errorf("101st attempt: got %+v, %v; want refused by %q for under a second", d, err, ratelimit.LimitClient)
+		d, err := l.Reserve(ctx, ratelimit.Attempt{Email: "user0@example.com", IP: "198.51.100.1"})
+		if err != nil || d.Allowed || d.Limit != ratelimit.LimitClient || d.RetryAfter <= 0 || d.RetryAfter > time.Minute {
+			t.Errorf("101st attempt: got %+v, %v; want refused by %q for under a minute", d, err, ratelimit.LimitClient)
 		}
-		if d, _ := l.Check(ctx, "user0@example.com", "2001:db8::1"); !d.Allowed {
+		if d, _ := l.Reserve(ctx, ratelimit.Attempt{Email: "user0@example.com", IP: "2001:db8::1"}); !d.Allowed {
 			t.Errorf("another IP: got %+v; want allowed", d)
 		}
 	}},
-	{"registration per IP", func(t *testing.T, l *ratelimit.Login) {
+	{"registration per IP", ratelimit.Config{}, func(t *testing.T, l *ratelimit.Login) {
 		ctx := context.Background()
 		lim := ratelimit.DefaultRegister
 		for i := 1; i <= lim.Rate; i++ {
@@ -192,7 +206,13 @@ func TestLoginLimits(t *testing.T) {
 	for i, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			for name, store := range backends(t, client, fmt.Sprintf("scenario%d:", i)) {
-				t.Run(name, func(t *testing.T) { sc.run(t, newLogin(t, store)) })
+				t.Run(name, func(t *testing.T) {
+					l, err := ratelimit.NewLogin(store, sc.cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sc.run(t, l)
+				})
 			}
 		})
 	}
@@ -213,8 +233,8 @@ func TestRedisKeysHoldNoEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 3 {
-		t.Errorf("got keys %q; want 3 (ip, account, account+client)", keys)
+	if len(keys) != 4 {
+		t.Errorf("got keys %q; want 4 (ip, account, account+client, account+network)", keys)
 	}
 	for _, k := range keys {
 		if strings.Contains(strings.ToLower(k), "secret") || strings.Contains(k, "@") || !strings.Contains(k, "authmesh:rl:") {
@@ -234,12 +254,13 @@ func TestRedisDown(t *testing.T) {
 	l := newLogin(t, store)
 	srv.Stop()
 	ctx := context.Background()
-	d, err := l.Check(ctx, "a@example.com", "198.51.100.1")
+	a := ratelimit.Attempt{Email: "a@example.com", IP: "198.51.100.1"}
+	d, err := l.Reserve(ctx, a)
 	if !errors.Is(err, ratelimit.ErrUnavailable) || d.Allowed {
-		t.Errorf("Check with Redis down: got %+v, %v; want refused with ErrUnavailable", d, err)
+		t.Errorf("Reserve with Redis down: got %+v, %v; want refused with ErrUnavailable", d, err)
 	}
-	if err := l.Failed(ctx, "a@example.com", "198.51.100.1"); !errors.Is(err, ratelimit.ErrUnavailable) {
-		t.Errorf("Failed with Redis down: got %v; want ErrUnavailable", err)
+	if err := l.Succeeded(ctx, a); !errors.Is(err, ratelimit.ErrUnavailable) {
+		t.Errorf("Succeeded with Redis down: got %v; want ErrUnavailable", err)
 	}
 	if _, err := l.Register(ctx, "198.51.100.1"); !errors.Is(err, ratelimit.ErrUnavailable) {
 		t.Errorf("Register with Redis down: got %v; want ErrUnavailable", err)
@@ -270,9 +291,8 @@ func TestNewLoginConfig(t *testing.T) {
 // authLimiter is the auth service's consumer interface, restated here (the
 // packages do not import each other).
 type authLimiter interface {
-	CheckLogin(ctx context.Context, email, ip string) (retryAfter time.Duration, err error)
-	LoginFailed(ctx context.Context, email, ip string) error
-	LoginSucceeded(ctx context.Context, email, ip string) error
+	ReserveLogin(ctx context.Context, email, ip, device string) (retryAfter time.Duration, err error)
+	LoginSucceeded(ctx context.Context, email, ip, device string) error
 	CheckRegister(ctx context.Context, ip string) (retryAfter time.Duration, err error)
 }
 
@@ -282,24 +302,19 @@ func TestAuthAdapter(t *testing.T) {
 	var l authLimiter = newLogin(t, ratelimit.NewMemory(nil, 0))
 	ctx := context.Background()
 	for i := 1; i <= 6; i++ {
-		retry, err := l.CheckLogin(ctx, "a@b.c", "192.0.2.1")
+		retry, err := l.ReserveLogin(ctx, "a@b.c", "192.0.2.1", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if (retry > 0) != (i == 6) {
 			t.Fatalf("attempt %d: got retryAfter %v; want refusal only at the 6th", i, retry)
 		}
-		if retry == 0 {
-			if err := l.LoginFailed(ctx, "a@b.c", "192.0.2.1"); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
-	if err := l.LoginSucceeded(ctx, "a@b.c", "192.0.2.1"); err != nil {
+	if retry, _ := l.ReserveLogin(ctx, "a@b.c", "192.0.2.1", "device-1"); retry != 0 {
+		t.Fatalf("known device: got retryAfter %v; want 0", retry)
+	}
+	if err := l.LoginSucceeded(ctx, "a@b.c", "192.0.2.1", "device-1"); err != nil {
 		t.Fatal(err)
-	}
-	if retry, _ := l.CheckLogin(ctx, "a@b.c", "192.0.2.1"); retry != 0 {
-		t.Errorf("after a success: got retryAfter %v; want 0", retry)
 	}
 	if retry, _ := l.CheckRegister(ctx, "192.0.2.1"); retry != 0 {
 		t.Errorf("first registration: got retryAfter %v; want 0", retry)

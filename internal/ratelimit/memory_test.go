@@ -36,7 +36,7 @@ func TestMemoryAccountSpacing(t *testing.T) {
 	ip := 0
 	fail := func() ratelimit.Decision {
 		ip++ // a fresh client each time: only the account limit applies
-		return attempt(t, l, "v@example.com", fmt.Sprintf("10.0.%d.%d", ip/256, ip%256))
+		return attempt(t, l, "v@example.com", fmt.Sprintf("10.%d.%d.1", ip/256, ip%256))
 	}
 	for i := 0; i < 20; i++ {
 		fail()
@@ -82,7 +82,7 @@ func BenchmarkMemoryCheck(b *testing.B) {
 	}
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := l.Check(ctx, "a@example.com", "198.51.100.1"); err != nil {
+		if _, err := l.Reserve(ctx, ratelimit.Attempt{Email: "a@example.com", IP: "198.51.100.1"}); err != nil {
 			b.Fatal(err)
 		}
 	}

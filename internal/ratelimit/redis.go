@@ -60,6 +60,16 @@ func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
 	return out, nil
 }
 
+// Refund implements Store: a negative-cost call moves the bucket's
+// theoretical arrival time back by one event (redis_rate leaves a bucket
+// that would become full as it is, at most one event short of full).
+func (r *Redis) Refund(ctx context.Context, key string, l Limit) error {
+	if _, err := r.limiter.AllowN(ctx, r.prefix+key, rrLimit(l), -1); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
 // Reset implements Store.
 func (r *Redis) Reset(ctx context.Context, key string) error {
 	if err := r.limiter.Reset(ctx, r.prefix+key); err != nil {

@@ -5,6 +5,8 @@
 //
 // Limits are GCRA buckets in a Store: Redis (shared by every replica) or
 // process memory (the embedded, single-process mode). Both behave alike.
+// Attempts are charged before the password is checked and refunded on
+// success, so a burst of concurrent attempts is bounded like a sequence.
 package ratelimit
 
 import (
@@ -63,6 +65,9 @@ type Store interface {
 	// Peek reports whether one more event would be allowed, recording
 	// nothing.
 	Peek(ctx context.Context, key string, limit Limit) (Result, error)
+	// Refund gives back one event taken on key (an attempt that turned out
+	// not to count). Refunding a full bucket changes nothing.
+	Refund(ctx context.Context, key string, limit Limit) error
 	// Reset forgets key's history.
 	Reset(ctx context.Context, key string) error
 }

@@ -168,6 +168,10 @@ func (s *Server) newService() (*auth.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
+	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "authmesh_password_hashes_total",
+		Help: "argon2id computations run (password hashes and verifications, dummy ones included).",
+	}, func() float64 { return float64(hasher.Computations()) }))
 	limiter, err := s.newLimiter()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,140 @@
+package e2e_test
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// trustLoopback makes the auth service take the client address from
+// X-Forwarded-For, so one test process can be many clients.
+var trustLoopback = map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32,::1/128"}
+
+// hashCount reads authmesh_password_hashes_total, the argon2id computations
+// the auth service has run, from its /metrics.
+func hashCount(t *testing.T, base string) int {
+	t.Helper()
+	code, body := get(t, base+"/metrics", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "authmesh_password_hashes_total "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("authmesh_password_hashes_total %q: %v", v, err)
+			}
+			return int(f)
+		}
+	}
+	t.Fatal("no authmesh_password_hashes_total in /metrics")
+	return 0
+}
+
+// concurrently runs n GraphQL requests at once and counts the first error
+// code of each answer ("" for success).
+func concurrently(t *testing.T, n int, do func(i int) (int, gqlResult, error)) map[string]int {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	codes := map[string]int{}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, r, err := do(i)
+			if err != nil || status >= 500 {
+				t.Errorf("request %d: status %d, %v", i, status, err)
+				return
+			}
+			mu.Lock()
+			codes[r.code()]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return codes
+}
+
+// TestConcurrentGuesses: 30 wrong passwords for one account from one client,
+// sent at once, are bounded by the account+client budget (5) exactly as if
+// they came one by one: only 5 reach the password hash. The same holds for
+// changePassword's old-password check with one access token.
+func TestConcurrentGuesses(t *testing.T) {
+	for _, m := range modes()[:2] {
+		t.Run(m.name, func(t *testing.T) {
+			auth, _ := m.deploy(t, trustLoopback)
+			victim := registerAndLogin(t, auth.URL, "victim@example.com")
+			from := http.Header{"X-Forwarded-For": {"203.0.113.7"}}
+
+			before := hashCount(t, auth.URL)
+			codes := concurrently(t, 30, func(i int) (int, gqlResult, error) {
+				return postGraphQL(auth.URL, fmt.Sprintf(`mutation { login(input: {email: %q, password: "guess-%d"}) { token } }`, victim.Email, i), "", from)
+			})
+			if codes["INVALID_CREDENTIALS"] != 5 || codes["RATE_LIMITED"] != 25 {
+				t.Errorf("30 concurrent wrong logins: got %v; want 5 INVALID_CREDENTIALS and 25 RATE_LIMITED", codes)
+			}
+			if n := hashCount(t, auth.URL) - before; n != 5 {
+				t.Errorf("30 concurrent wrong logins ran %d password hashes; want 5", n)
+			}
+
+			before = hashCount(t, auth.URL)
+			codes = concurrently(t, 30, func(i int) (int, gqlResult, error) {
+				return postGraphQL(auth.URL, fmt.Sprintf(`mutation { changePassword(input: {oldPassword: "guess-%d", newPassword: "Changed-5678"}) }`, i), victim.Token, from)
+			})
+			if codes["INVALID_CREDENTIALS"] != 5 || codes["RATE_LIMITED"] != 25 {
+				t.Errorf("30 concurrent wrong changePasswords: got %v; want 5 INVALID_CREDENTIALS and 25 RATE_LIMITED", codes)
+			}
+			if n := hashCount(t, auth.URL) - before; n != 5 {
+				t.Errorf("30 concurrent wrong changePasswords ran %d password hashes; want 5", n)
+			}
+		})
+	}
+}
+
+// TestLoginHashWorkEndToEnd: an unknown email costs the running service the
+// same password-hash work as a wrong password (counted, not timed).
+func TestLoginHashWorkEndToEnd(t *testing.T) {
+	auth, _ := modes()[1].deploy(t, nil)
+	a := registerAndLogin(t, auth.URL, "known@example.com")
+	for _, tc := range []struct{ name, email, password string }{
+		{"unknown email", "nobody@example.com", a.Password},
+		{"wrong password", a.Email, "wrong-password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := hashCount(t, auth.URL)
+			r := gql(t, auth.URL, fmt.Sprintf(`mutation { login(input: {email: %q, password: %q}) { token } }`, tc.email, tc.password), "")
+			if r.code() != "INVALID_CREDENTIALS" {
+				t.Fatalf("got %q; want INVALID_CREDENTIALS", r.code())
+			}
+			if n := hashCount(t, auth.URL) - before; n != 1 {
+				t.Errorf("got %d password hashes; want 1", n)
+			}
+		})
+	}
+}
+
+// TestChangePasswordWrongOld: a wrong oldPassword with newPassword equal to
+// the current password is refused and ends nothing, so a stolen access
+// token cannot confirm a guess of the password.
+func TestChangePasswordWrongOld(t *testing.T) {
+	for _, m := range modes()[:2] {
+		t.Run(m.name, func(t *testing.T) {
+			auth, _ := m.deploy(t, nil)
+			a := registerAndLogin(t, auth.URL, "owner@example.com")
+			other := login(t, auth.URL, a)
+			r := gql(t, auth.URL, fmt.Sprintf(`mutation { changePassword(input: {oldPassword: "a-wrong-guess", newPassword: %q}) }`, a.Password), a.Token)
+			if r.code() != "INVALID_CREDENTIALS" {
+				t.Fatalf("wrong old password, new = current: got %q (%s); want INVALID_CREDENTIALS", r.code(), r.Data["changePassword"])
+			}
+			if r := gql(t, auth.URL, `{ me { id } }`, other.Token); r.code() != "" {
+				t.Fatalf("other session after the refused change: got %q; want still live", r.code())
+			}
+		})
+	}
+}
