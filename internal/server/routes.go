@@ -51,20 +51,23 @@ func (s *Server) routes() (http.Handler, error) {
 	return mux, nil
 }
 
-// discovery serves a minimal OpenID-style discovery document.
+// discovery serves a minimal OpenID-style discovery document. It lists
+// only what is true: there are no ID tokens, so no ID-token fields, and the
+// access-token algorithms are those of the keys published now (HS256 alone
+// with JWT_SECRET), not every algorithm the service could be configured for.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	base := s.cfg.publicURL(s.cfg.Port)
-	algs := []string{"HS256"}
+	algs := []string{token.AlgHS256}
 	if s.ring != nil {
-		algs = []string{"EdDSA", "ES256", "RS256"}
+		algs = s.ring.PublishedAlgorithms()
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                s.cfg.Issuer,
-		"jwks_uri":                              base + token.JWKSPath,
-		"revocation_feed_uri":                   base + revoke.FeedPath,
-		"graphql_endpoint":                      base + "/graphql",
-		"id_token_signing_alg_values_supported": algs,
+		"issuer":              s.cfg.Issuer,
+		"jwks_uri":            base + token.JWKSPath,
+		"revocation_feed_uri": base + revoke.FeedPath,
+		"graphql_endpoint":    base + "/graphql",
+		"access_token_signing_alg_values_supported": algs,
 	})
 }
 

@@ -194,6 +194,23 @@ func (r *KeyRing) VerificationKey(kid, alg string) (any, error) {
 // Algorithms returns the asymmetric algorithms a KeyRing may hold.
 func (r *KeyRing) Algorithms() []string { return asymmetricAlgorithms() }
 
+// PublishedAlgorithms returns, sorted, the algorithms of the keys published
+// now (those JWKS lists): the algorithms a token this ring signed and still
+// valid can carry. After SIGNING_ALG changes, the old algorithm stays until
+// its keys are no longer published, and the new one appears with its first
+// key.
+func (r *KeyRing) PublishedAlgorithms() []string {
+	now := r.cfg.Clock()
+	var algs []string
+	for _, k := range r.state.Load().keys {
+		if now.Before(k.meta.PublishUntil) && !slices.Contains(algs, k.meta.Algorithm) {
+			algs = append(algs, k.meta.Algorithm)
+		}
+	}
+	slices.Sort(algs)
+	return algs
+}
+
 // JWKSMaxAge is the Cache-Control max-age of the ring's JWKS: at most a
 // quarter of PrePublish, and DefaultJWKSMaxAge.
 func (r *KeyRing) JWKSMaxAge() time.Duration { return min(DefaultJWKSMaxAge, r.cfg.PrePublish/4) }
