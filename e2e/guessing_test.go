@@ -138,3 +138,47 @@ func TestChangePasswordWrongOld(t *testing.T) {
 		})
 	}
 }
+
+// TestAliasedPasswordWork: one request with 24 aliased changePassword or
+// login fields (as many as the field limit lets through) runs the password
+// hash once, not 24 (or 48) times; the other aliases are refused with
+// BAD_USER_INPUT.
+func TestAliasedPasswordWork(t *testing.T) {
+	auth, _ := modes()[1].deploy(t, nil)
+	a := registerAndLogin(t, auth.URL, "owner@example.com")
+	aliased := func(field func(i int) string) string {
+		var b strings.Builder
+		b.WriteString("mutation {")
+		for i := range 24 {
+			fmt.Fprintf(&b, " a%d: %s", i, field(i))
+		}
+		return b.String() + " }"
+	}
+	for _, tc := range []struct {
+		name, query, bearer string
+	}{
+		{"changePassword", aliased(func(i int) string {
+			return fmt.Sprintf(`changePassword(input: {oldPassword: "guess-%d", newPassword: %q})`, i, a.Password)
+		}), a.Token},
+		{"login", aliased(func(i int) string {
+			return fmt.Sprintf(`login(input: {email: "nobody%d@example.com", password: "guess"}) { token }`, i)
+		}), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := hashCount(t, auth.URL)
+			r := gql(t, auth.URL, tc.query, tc.bearer)
+			if n := hashCount(t, auth.URL) - before; n != 1 {
+				t.Errorf("24 aliases ran %d password hashes; want 1", n)
+			}
+			refused := 0
+			for _, e := range r.Errors {
+				if e.Extensions["code"] == "BAD_USER_INPUT" {
+					refused++
+				}
+			}
+			if refused != 23 {
+				t.Errorf("got %d aliases refused with BAD_USER_INPUT (%v); want 23", refused, r.Errors)
+			}
+		})
+	}
+}

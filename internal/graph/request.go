@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/authmesh/authmesh/internal/auth"
 )
@@ -28,6 +29,34 @@ type request struct {
 	once   sync.Once
 	caller auth.Caller
 	err    error
+
+	// passwordOps counts the fields of this request that hash a password.
+	passwordOps atomic.Int32
+}
+
+// maxPasswordOps bounds the fields that hash a password (login, register,
+// changePassword) in one request, aliases included: each costs one or two
+// argon2id computations, and a request must not multiply that work. The
+// rate limits bound it per client address and per session across requests.
+const maxPasswordOps = 1
+
+// errTooManyPasswordOps refuses a password field beyond maxPasswordOps.
+var errTooManyPasswordOps = &auth.Error{
+	Code:    auth.CodeBadUserInput,
+	Message: "at most one login, register or changePassword per request: send them as separate requests",
+}
+
+// passwordOp admits one password-hashing field of the request in ctx, or
+// refuses it when the request already had its share.
+func passwordOp(ctx context.Context) error {
+	r := requestFrom(ctx)
+	if r == nil {
+		return nil
+	}
+	if r.passwordOps.Add(1) > maxPasswordOps {
+		return errTooManyPasswordOps
+	}
+	return nil
 }
 
 type requestKey struct{}

@@ -23,6 +23,9 @@ func (r *resolver) User() schema.UserResolver         { return userResolver{} }
 type mutationResolver struct{ *resolver }
 
 func (r mutationResolver) Register(ctx context.Context, in schema.RegisterInput) (*schema.RegisterPayload, error) {
+	if err := passwordOp(ctx); err != nil {
+		return nil, err
+	}
 	u, err := r.svc.Register(ctx, in.Email, in.Password, clientInfo(ctx))
 	if err != nil {
 		return nil, err
@@ -31,6 +34,9 @@ func (r mutationResolver) Register(ctx context.Context, in schema.RegisterInput)
 }
 
 func (r mutationResolver) Login(ctx context.Context, in schema.LoginInput) (*auth.LoginResult, error) {
+	if err := passwordOp(ctx); err != nil {
+		return nil, err
+	}
 	res, err := r.svc.Login(ctx, in.Email, in.Password, clientInfo(ctx))
 	if err != nil {
 		return nil, err
@@ -55,6 +61,9 @@ func (r mutationResolver) RefreshToken(ctx context.Context, token string) (*auth
 }
 
 func (r mutationResolver) ChangePassword(ctx context.Context, in schema.ChangePasswordInput) (bool, error) {
+	if err := passwordOp(ctx); err != nil {
+		return false, err
+	}
 	return r.withCaller(ctx, func(ctx context.Context, c auth.Caller) error {
 		return r.svc.ChangePassword(ctx, c, in.OldPassword, in.NewPassword)
 	})
