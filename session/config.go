@@ -18,7 +18,9 @@ import (
 )
 
 // Config configures a SessionValidator. The zero value of every optional
-// field is a sane default. Either JWTSecret or AuthURL is required.
+// field is a sane default. Either JWTSecret or AuthURL is required, and so
+// is a revocation source (Redis or AuthURL) unless IgnoreRevocations says
+// otherwise.
 type Config struct {
 	// JWTSecret is the shared HS256 secret of the quick-start mode. When it
 	// is set, tokens are verified with it and the JWKS is never fetched.
@@ -92,6 +94,15 @@ type Config struct {
 	// The default, fail-open, keeps validating on the local state.
 	FailClosed bool
 
+	// IgnoreRevocations lets a validator with a JWTSecret run without a
+	// revocation source (neither Redis nor AuthURL). It gives up logout:
+	// a token stays valid until its exp after its user logged out, its
+	// device session was revoked, its password was changed or its refresh
+	// token was stolen. Without it, NewSessionValidator refuses that
+	// configuration (ErrNoRevocationSource); with it, the validator logs a
+	// warning at start. It cannot be combined with a revocation source.
+	IgnoreRevocations bool
+
 	// HTTPClient is used for AuthURL. Default: a client with a 10s timeout
 	// for JWKS and no timeout for the feed stream.
 	HTTPClient *http.Client
@@ -99,7 +110,8 @@ type Config struct {
 	// registered (see Collector). Registration errors fail
 	// NewSessionValidator.
 	Metrics prometheus.Registerer
-	// Logger receives operational messages; never tokens. Default: discard.
+	// Logger receives operational messages and the warnings of degraded
+	// modes; never tokens. Default slog.Default().
 	Logger *slog.Logger
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
@@ -111,6 +123,13 @@ var errNoKeySource = errors.New("session: JWT secret is required (set Config.JWT
 func (c Config) withDefaults() (Config, error) {
 	if c.JWTSecret == "" && c.AuthURL == "" {
 		return c, errNoKeySource
+	}
+	hasSource := c.RedisClient != nil || c.RedisAddr != "" || c.AuthURL != ""
+	if !hasSource && !c.IgnoreRevocations {
+		return c, ErrNoRevocationSource
+	}
+	if hasSource && c.IgnoreRevocations {
+		return c, errors.New("session: IgnoreRevocations is only for a validator without a revocation source; unset it, or unset RedisAddr, RedisClient and AuthURL")
 	}
 	if c.AuthURL != "" {
 		u, err := url.Parse(c.AuthURL)
@@ -153,7 +172,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.HTTPClient = &http.Client{}
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = slog.Default()
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

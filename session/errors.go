@@ -35,6 +35,11 @@ var (
 	ErrStale = errors.New("session: revocation state is stale")
 )
 
+// ErrNoRevocationSource is returned by NewSessionValidator for a JWTSecret
+// with neither Redis nor AuthURL: such a validator would accept revoked
+// tokens until they expire. Its message names the fix.
+var ErrNoRevocationSource = errors.New("session: no revocation source: revoked tokens would stay valid until they expire (set Config.RedisAddr or Config.AuthURL to receive revocations, or Config.IgnoreRevocations to accept that)")
+
 // classify maps errors of the token package onto this package's sentinels,
 // keeping the cause for logs.
 func classify(err error) error {

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,11 +19,13 @@ func mint(secret, userID string) string {
 	return raw
 }
 
-// A validator in the quick-start mode: a shared secret, no revocation
-// source (add RedisAddr or AuthURL to see logouts).
+// A validator with the quick start's shared secret. A real service also
+// sets RedisAddr (or AuthURL) to see logouts; this example has no
+// revocation source and says so with IgnoreRevocations.
 func ExampleNewSessionValidator() {
 	v, err := session.NewSessionValidator(session.Config{
-		JWTSecret: "your-super-secret-jwt-key-here",
+		JWTSecret:         "your-super-secret-jwt-key-here",
+		IgnoreRevocations: true,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -48,9 +51,20 @@ func ExampleNewSessionValidator_missingSecret() {
 	// session: JWT secret is required (set Config.JWTSecret, or Config.AuthURL to use the auth service's public keys)
 }
 
+// A secret without Redis or AuthURL would accept revoked tokens until they
+// expire: the validator refuses it and names the fix.
+func ExampleNewSessionValidator_noRevocationSource() {
+	_, err := session.NewSessionValidator(session.Config{JWTSecret: "your-super-secret-jwt-key-here"})
+	fmt.Println(errors.Is(err, session.ErrNoRevocationSource))
+	fmt.Println(err)
+	// Output:
+	// true
+	// session: no revocation source: revoked tokens would stay valid until they expire (set Config.RedisAddr or Config.AuthURL to receive revocations, or Config.IgnoreRevocations to accept that)
+}
+
 // Protecting routes: rejected requests get 401 "Invalid or expired token".
 func ExampleHTTPMiddleware() {
-	v, _ := session.NewSessionValidator(session.Config{JWTSecret: "your-super-secret-jwt-key-here"})
+	v, _ := session.NewSessionValidator(session.Config{JWTSecret: "your-super-secret-jwt-key-here", IgnoreRevocations: true})
 	defer v.Close()
 
 	api := session.HTTPMiddleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +88,7 @@ func ExampleHTTPMiddleware() {
 
 // One protected route among public ones.
 func ExampleRequireAuth() {
-	v, _ := session.NewSessionValidator(session.Config{JWTSecret: "your-super-secret-jwt-key-here"})
+	v, _ := session.NewSessionValidator(session.Config{JWTSecret: "your-super-secret-jwt-key-here", IgnoreRevocations: true})
 	defer v.Close()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/protected", session.RequireAuth(v, func(w http.ResponseWriter, r *http.Request) {

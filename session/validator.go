@@ -50,8 +50,10 @@ type SessionValidator struct {
 
 // NewSessionValidator builds a validator from cfg and starts keeping its
 // revocation state in sync; call Close when done. It returns an error for an
-// invalid configuration; it does not wait for Redis or the auth service
-// (until their first answer the validator reports ErrNotReady).
+// invalid configuration, including ErrNoRevocationSource for a JWTSecret
+// without Redis or AuthURL (unless Config.IgnoreRevocations); it does not
+// wait for Redis or the auth service (until their first answer the
+// validator reports ErrNotReady).
 func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -124,8 +126,8 @@ func (v *SessionValidator) newSyncer() error {
 			URL: cfg.AuthURL + revoke.FeedPath, HTTPClient: cfg.HTTPClient,
 			Clock: cfg.Clock, Logger: cfg.Logger,
 		})
-	default:
-		cfg.Logger.Warn("session: no Redis and no AuthURL configured: revocations (logout) will not be seen; tokens stay valid until they expire")
+	default: // IgnoreRevocations, checked by withDefaults
+		cfg.Logger.Warn("session: IgnoreRevocations: no Redis and no AuthURL configured: revocations (logout) will not be seen; tokens stay valid until they expire")
 	}
 	if err != nil {
 		return fmt.Errorf("session: revocation sync: %w", err)

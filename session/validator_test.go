@@ -1,9 +1,11 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -62,8 +64,11 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"no key source", session.Config{}, "JWT secret is required"},
 		{"bad auth url", session.Config{AuthURL: "localhost:8080"}, "must be an http(s) URL"},
-		{"negative skew", session.Config{JWTSecret: secret, ClockSkew: -time.Second}, "ClockSkew"},
-		{"negative lifetime", session.Config{JWTSecret: secret, MaxTokenLifetime: -time.Second}, "MaxTokenLifetime"},
+		{"negative lifetime", session.Config{JWTSecret: secret, IgnoreRevocations: true, MaxTokenLifetime: -time.Second}, "MaxTokenLifetime"},
+		{"negative skew", session.Config{JWTSecret: secret, IgnoreRevocations: true, ClockSkew: -time.Second}, "ClockSkew"},
+		{"secret without revocation source", session.Config{JWTSecret: secret}, "set Config.RedisAddr or Config.AuthURL"},
+		{"ignoring revocations from Redis", session.Config{JWTSecret: secret, RedisAddr: "127.0.0.1:1", IgnoreRevocations: true}, "IgnoreRevocations"},
+		{"ignoring revocations from the feed", session.Config{AuthURL: "http://127.0.0.1:1", IgnoreRevocations: true}, "IgnoreRevocations"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,8 +80,46 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestNoRevocationSource: a secret alone is refused with ErrNoRevocationSource;
+// the explicit opt-out is accepted and warns on slog.Default() when no
+// Logger is configured.
+func TestNoRevocationSource(t *testing.T) {
+	if _, err := session.NewSessionValidator(session.Config{JWTSecret: secret}); !errors.Is(err, session.ErrNoRevocationSource) {
+		t.Fatalf("secret alone: got %v; want ErrNoRevocationSource", err)
+	}
+	var buf syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
+	if !strings.Contains(buf.String(), "IgnoreRevocations") {
+		t.Fatalf("default logger got %q; want the IgnoreRevocations warning", buf.String())
+	}
+	if h := v.Health(); h.Source != "none" || !h.Ready {
+		t.Fatalf("Health: got %+v; want ready with source none", h)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 func TestValidateAccessToken(t *testing.T) {
-	v := newValidator(t, session.Config{JWTSecret: secret})
+	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	iss := issuer(t, secret, nil)
 	good, _ := access(t, iss, "user-1", "sess-1")
 	refresh, _, _ := iss.IssueRefresh("user-1", "sess-1", 0, time.Now(), time.Now().Add(time.Hour))
@@ -128,8 +171,8 @@ func TestWrongIssuerAndAudience(t *testing.T) {
 	iss := issuer(t, secret, nil)
 	raw, _ := access(t, iss, "u", "s")
 	for name, cfg := range map[string]session.Config{
-		"issuer":   {JWTSecret: secret, Issuer: "someone-else"},
-		"audience": {JWTSecret: secret, Audience: "billing"},
+		"issuer":   {JWTSecret: secret, IgnoreRevocations: true, Issuer: "someone-else"},
+		"audience": {JWTSecret: secret, IgnoreRevocations: true, Audience: "billing"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := newValidator(t, cfg).ValidateAccessToken(raw); !errors.Is(err, session.ErrInvalidClaims) {
@@ -197,7 +240,7 @@ func TestMaxTokenLifetime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newValidator(t, session.Config{JWTSecret: secret, MaxTokenLifetime: tt.max})
+			v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true, MaxTokenLifetime: tt.max})
 			_, err := v.ValidateAccessToken(tt.raw)
 			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("got %v; want %v", err, tt.want)
@@ -327,7 +370,7 @@ func TestStalenessPolicy(t *testing.T) {
 }
 
 func TestMiddleware(t *testing.T) {
-	v := newValidator(t, session.Config{JWTSecret: secret})
+	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	raw, c := access(t, issuer(t, secret, nil), "user-9", "s")
 	h := session.HTTPMiddleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := session.GetUserID(r.Context())
@@ -371,7 +414,7 @@ func TestMiddleware(t *testing.T) {
 }
 
 func TestOptionalMiddleware(t *testing.T) {
-	v := newValidator(t, session.Config{JWTSecret: secret})
+	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	raw, _ := access(t, issuer(t, secret, nil), "user-5", "s")
 	h := session.OptionalHTTPMiddleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := session.GetUserID(r.Context())
@@ -393,7 +436,7 @@ func TestOptionalMiddleware(t *testing.T) {
 
 func TestMetricsRegistered(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	v := newValidator(t, session.Config{JWTSecret: secret, Metrics: reg})
+	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true, Metrics: reg})
 	raw, _ := access(t, issuer(t, secret, nil), "u", "s")
 	v.ValidateAccessToken(raw)
 	v.ValidateAccessToken("garbage")
@@ -421,7 +464,7 @@ func TestMetricsRegistered(t *testing.T) {
 			t.Errorf("%s: got %v; want %v", name, got[name], want)
 		}
 	}
-	if _, err := session.NewSessionValidator(session.Config{JWTSecret: secret, Metrics: reg}); err == nil {
+	if _, err := session.NewSessionValidator(session.Config{JWTSecret: secret, IgnoreRevocations: true, Metrics: reg}); err == nil {
 		t.Fatal("registering twice on one registry must fail")
 	}
 }

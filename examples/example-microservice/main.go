@@ -14,6 +14,10 @@
 // (and so forge any token) or hide logouts. Set it only for in-cluster
 // traffic on a network you control (a Compose network, a Kubernetes Service
 // behind a network policy or a mesh with mTLS); elsewhere use https.
+//
+// JWT_SECRET alone is refused at start: without REDIS_ADDR or AUTH_URL the
+// service would never see a logout and would accept revoked tokens until
+// they expire.
 package main
 
 import (
@@ -95,6 +99,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	return srv.Shutdown(shutdown)
 }
 
+// errNoRevocationSource is session.ErrNoRevocationSource in the words of
+// this command's environment.
+var errNoRevocationSource = errors.New("JWT_SECRET alone would accept revoked tokens until they expire: set REDIS_ADDR (revocations from Redis) or AUTH_URL (the auth service's revocation feed, e.g. http://localhost:8080)")
+
 // loadConfig reads the environment into a validator Config and a port.
 func loadConfig(getenv func(string) string) (session.Config, string, error) {
 	cfg := session.Config{
@@ -106,6 +114,9 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 	}
 	if cfg.JWTSecret == "" && cfg.RedisAddr == "" && cfg.AuthURL == "" {
 		cfg.AuthURL = "http://localhost:8080"
+	}
+	if cfg.RedisAddr == "" && cfg.AuthURL == "" {
+		return cfg, "", errNoRevocationSource
 	}
 	if v := getenv("REDIS_DB"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -20,7 +20,9 @@ func TestLoadConfig(t *testing.T) {
 		err     string
 	}{
 		{"nothing: the auth service's feed and keys", map[string]string{}, "http://localhost:8080", "8081", ""},
-		{"secret: no auth URL", map[string]string{"JWT_SECRET": "s"}, "", "8081", ""},
+		{"secret alone: refused, naming the fix", map[string]string{"JWT_SECRET": "s"}, "", "", "set REDIS_ADDR"},
+		{"secret and redis: no auth URL", map[string]string{"JWT_SECRET": "s", "REDIS_ADDR": "r:6379"}, "", "8081", ""},
+		{"secret and auth URL", map[string]string{"JWT_SECRET": "s", "AUTH_URL": "http://auth:9000"}, "http://auth:9000", "8081", ""},
 		{"redis: no auth URL", map[string]string{"REDIS_ADDR": "r:6379"}, "", "8081", ""},
 		{"explicit auth URL", map[string]string{"AUTH_URL": "https://auth:9000", "PORT": "9090"}, "https://auth:9000", "9090", ""},
 		{"plain http opted in", map[string]string{"AUTH_URL": "http://auth:9000", "ALLOW_INSECURE_AUTH_URL": "true"}, "http://auth:9000", "8081", ""},

@@ -97,8 +97,10 @@ type Config struct {
 	// MaxSessionsPerUser evicts the oldest sessions beyond this count; 0 = no cap.
 	MaxSessionsPerUser int
 
+	// Logger receives internal failures (default slog.Default()).
 	Logger *slog.Logger
-	Clock  func() time.Time
+	// Clock returns the current time (default time.Now).
+	Clock func() time.Time
 }
 
 // Service implements the auth service's use cases. It is safe for
@@ -143,7 +145,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.PasswordPolicy = func(string) error { return nil }
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = slog.Default()
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now

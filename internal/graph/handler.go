@@ -41,7 +41,7 @@ type Config struct {
 	// MaxBodyBytes bounds a POST body; larger ones get 413. Default 1 MiB.
 	MaxBodyBytes int64
 	// Logger receives internal errors and recovered panics, each with its
-	// request id. Default: discard.
+	// request id. Default slog.Default().
 	Logger *slog.Logger
 	// ClientInfo describes the client of a request (resolved IP behind
 	// trusted proxies, User-Agent). Default: the peer address of
@@ -74,7 +74,7 @@ func (c *Config) fill() error {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = slog.Default()
 	}
 	if c.ClientInfo == nil {
 		c.ClientInfo = peerClientInfo

@@ -62,7 +62,11 @@ type Server struct {
 
 // New opens storage and connections and wires the service. It fails fast,
 // with an error naming the variable to fix, when a dependency is unreachable.
+// A nil log means slog.Default().
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	s.streams, s.endStreams = context.WithCancel(context.Background())
 	ok := false

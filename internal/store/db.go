@@ -38,7 +38,8 @@ const openTimeout = 15 * time.Second
 
 // Options configures Open. The zero value is usable.
 type Options struct {
-	// Logger receives migration and connection messages. Nil discards them.
+	// Logger receives migration and connection messages. Default
+	// slog.Default().
 	Logger *slog.Logger
 	// MaxOpenConns bounds the connection pool: for PostgreSQL the whole
 	// pool (default 20), for SQLite the reading connections (default
@@ -64,7 +65,7 @@ type DB struct {
 // PostgreSQL server yields an error naming the host, never the password.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = slog.Default()
 	}
 	if opts.MaxOpenConns < 0 {
 		return nil, errors.New("store: MaxOpenConns must not be negative")
