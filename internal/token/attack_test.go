@@ -119,6 +119,10 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 	c := toMap(t, accessClaims)
 	hdr := map[string]any{"alg": "EdDSA", "kid": kid, "typ": "at+jwt"}
 	ed := func(h, cl map[string]any) string { return forge(t, h, cl, edSign) }
+	edRaw := func(h, cl string) string {
+		input := b64.EncodeToString([]byte(h)) + "." + b64.EncodeToString([]byte(cl))
+		return input + "." + b64.EncodeToString(edSign([]byte(input)))
+	}
 	parts := strings.Split(access, ".")
 	tampered := parts[0] + "." + b64.EncodeToString([]byte(strings.Replace(mustDecode(t, parts[1]), "user-1", "admin", 1))) + "." + parts[2]
 
@@ -150,6 +154,10 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"jwk", v, ed(with(hdr, "jwk", map[string]any{"kty": "OKP", "crv": "Ed25519", "x": b64.EncodeToString(foreign.Public().(ed25519.PublicKey))}), c), token.TypeAccess, token.ErrForbiddenHeader},
 		{"x5c", v, ed(with(hdr, "x5c", []string{"MIIB"}), c), token.TypeAccess, token.ErrForbiddenHeader},
 		{"crit", v, ed(with(hdr, "crit", []string{"exp"}), c), token.TypeAccess, token.ErrForbiddenHeader},
+		{"b64 false (unencoded payload)", v, ed(with(hdr, "b64", false), c), token.TypeAccess, token.ErrForbiddenHeader},
+		{"repeated unknown header member", v, edRaw(`{"alg":"EdDSA","kid":"`+kid+`","typ":"at+jwt","x":1,"x":2}`, mustJSON(t, c)), token.TypeAccess, token.ErrMalformed},
+		{"repeated unknown claim", v, edRaw(mustJSON(t, hdr), strings.Replace(mustJSON(t, c), "{", `{"x":1,"x":1,`, 1)), token.TypeAccess, token.ErrMalformed},
+		{"repeated claim, escaped", v, edRaw(mustJSON(t, hdr), strings.Replace(mustJSON(t, c), "{", `{"s\u0075b":"admin",`, 1)), token.TypeAccess, token.ErrMalformed},
 		{"tampered payload", v, tampered, token.TypeAccess, token.ErrSignature},
 		{"foreign key, valid kid", v, forge(t, hdr, c, func(in []byte) []byte { return ed25519.Sign(foreign, in) }), token.TypeAccess, token.ErrSignature},
 		{"signature stripped", v, parts[0] + "." + parts[1] + ".", token.TypeAccess, token.ErrSignature},
@@ -202,6 +210,15 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 	}
 }
 
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func mustDecode(t *testing.T, s string) string {
 	t.Helper()
 	b, err := b64.DecodeString(s)
@@ -220,7 +237,7 @@ var ed25519L, _ = new(big.Int).SetString("72370055773322622139731865630429942408
 // twinSignature returns another encoding of sig that the bare primitive of
 // alg also accepts (ES256: (r, n-s); EdDSA: S+L; RS256: s+N), or nil where
 // the algorithm has none (HS256).
-func twinSignature(t *testing.T, alg string, sig []byte, pub any) []byte {
+func twinSignature(t testing.TB, alg string, sig []byte, pub any) []byte {
 	t.Helper()
 	switch alg {
 	case token.AlgES256:

@@ -30,7 +30,7 @@ type Claims struct {
 
 // UnmarshalJSON decodes claims, accepting aud as a string or an array and
 // NumericDate values with a fraction (truncated). Member names match
-// exactly; a repeated known member is an error.
+// exactly; a repeated member is an error.
 func (c *Claims) UnmarshalJSON(b []byte) error {
 	parsed, err := parseClaims(b)
 	if err != nil {
@@ -40,33 +40,15 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// claimBit numbers the known claims for duplicate detection.
-var claimBit = map[string]uint16{
-	"iss": 1 << 0, "sub": 1 << 1, "aud": 1 << 2, "exp": 1 << 3, "nbf": 1 << 4,
-	"iat": 1 << 5, "jti": 1 << 6, "sid": 1 << 7, "type": 1 << 8, "gen": 1 << 9,
-}
-
 // parseClaims reads a claims object; unknown members are skipped and null
 // counts as absent.
 func parseClaims(data []byte) (Claims, error) {
 	var c Claims
-	var seen uint16
-	err := scanObject(data, func(key []byte, keyEsc bool, v jsonValue) error {
-		name, err := memberName(key, keyEsc)
-		if err != nil {
-			return err
-		}
-		bit, known := claimBit[string(name)]
-		if !known {
-			return nil
-		}
-		if seen&bit != 0 {
-			return errJSON
-		}
-		seen |= bit
+	err := scanObject(data, func(name []byte, v jsonValue) error {
 		if v.kind == jsonNull {
 			return nil
 		}
+		var err error
 		switch string(name) {
 		case "iss":
 			c.Issuer, err = v.str()
@@ -95,14 +77,4 @@ func parseClaims(data []byte) (Claims, error) {
 		return Claims{}, err
 	}
 	return c, nil
-}
-
-// memberName returns a member name, unescaped if needed. Callers compare
-// it with string(name), which does not allocate.
-func memberName(key []byte, escaped bool) ([]byte, error) {
-	if !escaped {
-		return key, nil
-	}
-	s, err := unescape(key)
-	return []byte(s), err
 }

@@ -19,7 +19,8 @@ var (
 	ErrAlgorithm = errors.New("token: algorithm not accepted")
 	// ErrUnknownKey: no trusted key has the token's kid.
 	ErrUnknownKey = errors.New("token: unknown signing key")
-	// ErrForbiddenHeader: the header carries jku, x5u, jwk, x5c or crit.
+	// ErrForbiddenHeader: the header carries jku, x5u, jwk, x5c, crit or b64
+	// (RFC 7797: go-jose would verify such a token over another input).
 	ErrForbiddenHeader = errors.New("token: forbidden header parameter")
 	// ErrSignature: the signature does not verify.
 	ErrSignature = errors.New("token: invalid signature")

@@ -12,8 +12,9 @@ import (
 // reads on every request, the JOSE header and the claims. It is several
 // times cheaper than encoding/json with reflection, matches member names
 // exactly (encoding/json matches them case-insensitively), and rejects
-// duplicate known members, so no two JOSE parsers can read one token
-// differently.
+// an object whose members repeat a name (after unescaping), as go-jose does,
+// so no two JOSE parsers can read one token differently
+// (FuzzVerifyDifferential checks this against go-jose).
 
 var errJSON = errors.New("token: invalid JSON")
 
@@ -52,8 +53,45 @@ func (v jsonValue) str() (string, error) {
 	return unescape(v.raw)
 }
 
-// scanObject calls member for each member of the JSON object data, in order.
-func scanObject(data []byte, member func(key []byte, keyEscaped bool, v jsonValue) error) error {
+// memberSet remembers the member names of one object to detect repeats:
+// a linear scan for the few members of a real token, a map beyond.
+type memberSet struct {
+	few  [16][]byte
+	n    int
+	many map[string]struct{}
+}
+
+// add records name and reports false if it was already there.
+func (s *memberSet) add(name []byte) bool {
+	if s.many != nil {
+		if _, dup := s.many[string(name)]; dup {
+			return false
+		}
+		s.many[string(name)] = struct{}{}
+		return true
+	}
+	for _, seen := range s.few[:s.n] {
+		if string(seen) == string(name) {
+			return false
+		}
+	}
+	if s.n < len(s.few) {
+		s.few[s.n] = name
+		s.n++
+		return true
+	}
+	s.many = make(map[string]struct{}, 2*len(s.few))
+	for _, seen := range s.few {
+		s.many[string(seen)] = struct{}{}
+	}
+	s.many[string(name)] = struct{}{}
+	return true
+}
+
+// scanObject calls member for each member of the JSON object data, in order,
+// with the member's unescaped name (valid only during the call). A repeated
+// name is an error.
+func scanObject(data []byte, member func(name []byte, v jsonValue) error) error {
 	i := skipWS(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return errJSON
@@ -62,6 +100,7 @@ func scanObject(data []byte, member func(key []byte, keyEscaped bool, v jsonValu
 	if i < len(data) && data[i] == '}' {
 		return endOfInput(data, i+1)
 	}
+	var names memberSet
 	for {
 		if i >= len(data) || data[i] != '"' {
 			return errJSON
@@ -69,6 +108,16 @@ func scanObject(data []byte, member func(key []byte, keyEscaped bool, v jsonValu
 		key, keyEsc, next, err := scanString(data, i)
 		if err != nil {
 			return err
+		}
+		if keyEsc {
+			s, err := unescape(key)
+			if err != nil {
+				return err
+			}
+			key = []byte(s)
+		}
+		if !names.add(key) {
+			return errJSON
 		}
 		i = skipWS(data, next)
 		if i >= len(data) || data[i] != ':' {
@@ -78,7 +127,7 @@ func scanObject(data []byte, member func(key []byte, keyEscaped bool, v jsonValu
 		if err != nil {
 			return err
 		}
-		if err := member(key, keyEsc, v); err != nil {
+		if err := member(key, v); err != nil {
 			return err
 		}
 		i = skipWS(data, next)

@@ -18,7 +18,12 @@ func TestParseClaims(t *testing.T) {
 		{`{"aud":[]}`, Claims{Audience: []string{}}, true},
 		{`{}`, Claims{}, true},
 		{`{"sub":"a","sub":"b"}`, Claims{}, false},
-		{`{"SUB":"a"}`, Claims{}, true}, // names match exactly
+		{`{"x":1,"x":1}`, Claims{}, false},
+		{`{"a":1,"\u0061":2}`, Claims{}, false},
+		{`{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":9,"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"b7":7,"a3":3}`, Claims{}, false},
+		{`{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":9,"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"b7":7,"sub":"x"}`, Claims{Subject: "x"}, true},
+		{`{"x":{"a":1,"a":2}}`, Claims{}, true}, // nested objects are skipped, as by go-jose
+		{`{"SUB":"a"}`, Claims{}, true},         // names match exactly
 		{`{"sub":1}`, Claims{}, false},
 		{`{"aud":[1]}`, Claims{}, false},
 		{`{"gen":1.5}`, Claims{}, false},

@@ -121,38 +121,24 @@ func NewVerifier(keys VerificationKeys, cfg VerifierConfig) (*Verifier, error) {
 // verifyHeader is the part of the JOSE header Verify looks at.
 type verifyHeader struct {
 	alg, kid, typ string
-	forbidden     bool // jku, x5u, jwk, x5c or crit present
+	forbidden     bool // jku, x5u, jwk, x5c, crit or b64 present
 }
 
-// parseHeader reads a JOSE header; a repeated alg, kid or typ is an error.
+// parseHeader reads a JOSE header; a repeated member is an error.
 func parseHeader(data []byte) (verifyHeader, error) {
 	var h verifyHeader
-	var seen uint8
-	err := scanObject(data, func(key []byte, keyEsc bool, v jsonValue) error {
-		name, err := memberName(key, keyEsc)
-		if err != nil {
-			return err
-		}
-		var dst *string
-		var bit uint8
+	err := scanObject(data, func(name []byte, v jsonValue) error {
+		var err error
 		switch string(name) {
 		case "alg":
-			dst, bit = &h.alg, 1
+			h.alg, err = v.str()
 		case "kid":
-			dst, bit = &h.kid, 2
+			h.kid, err = v.str()
 		case "typ":
-			dst, bit = &h.typ, 4
-		case "jku", "x5u", "jwk", "x5c", "crit":
+			h.typ, err = v.str()
+		case "jku", "x5u", "jwk", "x5c", "crit", "b64":
 			h.forbidden = true
-			return nil
-		default:
-			return nil
 		}
-		if seen&bit != 0 {
-			return errJSON
-		}
-		seen |= bit
-		*dst, err = v.str()
 		return err
 	})
 	return h, err
