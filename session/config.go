@@ -156,6 +156,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxTokenLifetime < 0 {
 		return c, errors.New("session: MaxTokenLifetime must not be negative")
 	}
+	if c.MaxTokenLifetime == 0 {
+		c.MaxTokenLifetime = token.DefaultRefreshTTL
+	}
 	if c.AccessTokenCacheTTL == 0 {
 		c.AccessTokenCacheTTL = 5 * time.Minute
 	}
