@@ -33,6 +33,12 @@ var (
 	// revocation state is older than Config.MaxStaleness. Not a statement
 	// about the token.
 	ErrStale = errors.New("session: revocation state is stale")
+	// ErrUnsupported: the revocation state holds an entry of a protocol
+	// version or kind this version cannot interpret (written by a newer
+	// auth service), so it cannot tell which tokens are revoked and refuses
+	// them all until the entry expires. Upgrade the service. Not a
+	// statement about the token.
+	ErrUnsupported = errors.New("session: revocation state holds entries this version cannot interpret; upgrade")
 )
 
 // ErrNoRevocationSource is returned by NewSessionValidator for a JWTSecret

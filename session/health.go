@@ -24,17 +24,29 @@ type Health struct {
 	Revocations int
 	// Source names the revocation transport: "redis", "feed" or "none".
 	Source string
+	// Problem, when set, says what keeps the revocation state from being
+	// trusted: no layout marker under the Redis prefix (a wrong
+	// REDIS_PREFIX or REDIS_DB, or Redis lost its data), an issuer or
+	// audience other than the auth service's, or entries of a protocol
+	// this version cannot interpret.
+	Problem string
 }
 
 // String explains the state in one line, e.g. for a /health endpoint.
 func (h Health) String() string {
 	switch {
+	case !h.Ready && h.Problem != "":
+		return "not ready: " + h.Problem
+	case h.Rejecting && h.Problem != "":
+		return "rejecting tokens: " + h.Problem
 	case !h.Ready:
 		return "not ready: revocation state or signing keys not loaded yet"
 	case h.Rejecting:
 		return fmt.Sprintf("rejecting tokens: revocation state stale for %s (fail-closed)", h.Staleness.Round(time.Millisecond))
 	case h.Degraded:
 		return fmt.Sprintf("degraded: revocation state stale for %s; validating on local state (fail-open)", h.Staleness.Round(time.Millisecond))
+	case h.Problem != "":
+		return "degraded: " + h.Problem
 	}
 	return "OK"
 }
@@ -50,11 +62,16 @@ func (v *SessionValidator) Health() Health {
 			h.Staleness = max(0, v.cfg.Clock().Sub(st.LastSync))
 		}
 		h.Degraded = h.Ready && h.Staleness > v.cfg.MaxStaleness
+		h.Problem = st.Problem
 		h.Source = "feed"
 		if v.cfg.RedisAddr != "" || v.cfg.RedisClient != nil {
 			h.Source = "redis"
 		}
 	}
-	h.Rejecting = !h.Ready || (h.Degraded && v.cfg.FailClosed)
+	if n, why := v.revoked.Unsupported(); n > 0 {
+		h.Degraded, h.Problem = true, fmt.Sprintf("%d revocation entries this version cannot interpret (%s); refusing every token until they expire: upgrade this service", n, why)
+		h.Rejecting = true
+	}
+	h.Rejecting = h.Rejecting || !h.Ready || (h.Degraded && v.cfg.FailClosed)
 	return h
 }

@@ -26,6 +26,7 @@ type syncer interface {
 // claims never leave the cache: callers get a clone.
 type cachedToken struct {
 	claims *Claims
+	kid    string    // the signing key's kid, checked against key revocations
 	until  time.Time // min(exp, cached-at + cache TTL)
 }
 
@@ -119,12 +120,12 @@ func (v *SessionValidator) newSyncer() error {
 			v.rdb = rdb
 		}
 		v.sync, err = revoke.NewRedisSync(v.revoked, rdb, revoke.RedisSyncConfig{
-			Prefix: cfg.RedisPrefix, Clock: cfg.Clock, Logger: cfg.Logger,
+			Prefix: cfg.RedisPrefix, Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	case cfg.AuthURL != "":
 		v.sync, err = revoke.NewFeedSync(v.revoked, revoke.FeedSyncConfig{
 			URL: cfg.AuthURL + revoke.FeedPath, HTTPClient: cfg.HTTPClient,
-			Clock: cfg.Clock, Logger: cfg.Logger,
+			Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	default: // IgnoreRevocations, checked by withDefaults
 		cfg.Logger.Warn("session: IgnoreRevocations: no Redis and no AuthURL configured: revocations (logout) will not be seen; tokens stay valid until they expire")
@@ -217,9 +218,9 @@ func (v *SessionValidator) ValidateRefreshToken(raw string) (*Claims, error) {
 }
 
 func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
-	c, err := v.verify(raw, typ, cacheTTL)
+	c, kid, err := v.verify(raw, typ, cacheTTL)
 	if err == nil {
-		err = v.checkRevoked(c)
+		err = v.checkRevoked(c, kid)
 	}
 	v.metrics.observe(err)
 	if err != nil {
@@ -229,25 +230,26 @@ func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*C
 }
 
 // verify checks the token's signature and claims, using the cache of
-// recently verified token strings.
-func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
+// recently verified token strings, and returns the claims and the kid of
+// the signing key.
+func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Claims, string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, ErrMissingToken
+		return nil, "", ErrMissingToken
 	}
 	now := v.cfg.Clock()
 	if ct, ok := v.cache.Get(raw); ok && ct.claims.Type == typ {
 		if now.Before(ct.until) {
-			return ct.claims.clone(), nil
+			return ct.claims.clone(), ct.kid, nil
 		}
 		v.cache.Remove(raw)
 	}
 	if !v.keysReady.Load() {
-		return nil, ErrNotReady
+		return nil, "", ErrNotReady
 	}
 	tc, err := v.verifier.Verify(raw, typ)
 	if err != nil {
-		return nil, classify(err)
+		return nil, "", classify(err)
 	}
 	c := claimsFrom(tc)
 	if cacheTTL > 0 {
@@ -255,14 +257,16 @@ func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Cla
 		if exp := c.ExpiresAt.Add(v.cfg.ClockSkew); exp.Before(until) {
 			until = exp
 		}
-		v.cache.Add(raw, cachedToken{claims: c, until: until})
-		return c.clone(), nil
+		v.cache.Add(raw, cachedToken{claims: c, kid: tc.KeyID, until: until})
+		return c.clone(), tc.KeyID, nil
 	}
-	return c, nil
+	return c, tc.KeyID, nil
 }
 
-// checkRevoked applies the revocation state and the staleness policy.
-func (v *SessionValidator) checkRevoked(c *Claims) error {
+// checkRevoked applies the revocation state and the staleness policy. While
+// the state holds an entry this version cannot interpret, it cannot tell
+// which tokens are revoked, so it refuses them all.
+func (v *SessionValidator) checkRevoked(c *Claims, kid string) error {
 	if v.sync != nil {
 		st := v.sync.Status()
 		if !st.Ready {
@@ -272,7 +276,12 @@ func (v *SessionValidator) checkRevoked(c *Claims) error {
 			return ErrStale
 		}
 	}
-	if kind, ok := v.revoked.Check(c.TokenID, c.SessionID, c.UserID, c.IssuedAt.Unix()); ok {
+	if n, why := v.revoked.Unsupported(); n > 0 {
+		return fmt.Errorf("%w: %s", ErrUnsupported, why)
+	}
+	if kind, ok := v.revoked.CheckToken(revoke.Token{
+		ID: c.TokenID, SessionID: c.SessionID, Subject: c.UserID, KeyID: kid, IssuedAt: c.IssuedAt.Unix(),
+	}); ok {
 		return fmt.Errorf("%w (by %s)", ErrRevoked, kind)
 	}
 	return nil
@@ -281,5 +290,5 @@ func (v *SessionValidator) checkRevoked(c *Claims) error {
 // isUnavailable reports whether err says nothing about the token but about
 // the validator's own state (answered 503, not 401).
 func isUnavailable(err error) bool {
-	return errors.Is(err, ErrNotReady) || errors.Is(err, ErrStale)
+	return errors.Is(err, ErrNotReady) || errors.Is(err, ErrStale) || errors.Is(err, ErrUnsupported)
 }

@@ -257,6 +257,9 @@ func redisPair(t *testing.T, cfg session.Config) (*revoke.RedisStore, *session.S
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := store.EnsureLayout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	cfg.JWTSecret, cfg.RedisAddr = secret, rs.Addr
 	v := newValidator(t, cfg)
 	waitFor(t, "validator ready", func() bool { return v.Health().Ready })

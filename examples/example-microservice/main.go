@@ -111,6 +111,13 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 		RedisPassword:   getenv("REDIS_PASSWORD"),
 		RedisMasterName: getenv("REDIS_MASTER_NAME"),
 		AuthURL:         getenv("AUTH_URL"),
+		// Read like the auth service reads them, so a non-default value
+		// set on both sides works; a mismatch shows in /health and the
+		// log at start-up (the auth service records its ISSUER and
+		// AUDIENCE beside the revocation state).
+		Issuer:      strings.TrimSpace(getenv("ISSUER")),
+		Audience:    strings.TrimSpace(getenv("AUDIENCE")),
+		RedisPrefix: strings.TrimSpace(getenv("REDIS_PREFIX")),
 	}
 	if cfg.JWTSecret == "" && cfg.RedisAddr == "" && cfg.AuthURL == "" {
 		cfg.AuthURL = "http://localhost:8080"

@@ -86,3 +86,16 @@ func TestHealthFailClosed(t *testing.T) {
 	rs.Stop()
 	waitHealth(503, "fail-closed")
 }
+
+// TestLoadConfigMatchesAuthService: ISSUER, AUDIENCE and REDIS_PREFIX are
+// read under the auth service's names, so one environment serves both.
+func TestLoadConfigMatchesAuthService(t *testing.T) {
+	env := map[string]string{"REDIS_ADDR": "r:6379", "ISSUER": "https://auth.example", "AUDIENCE": "billing", "REDIS_PREFIX": "staging:"}
+	cfg, _, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Issuer != env["ISSUER"] || cfg.Audience != env["AUDIENCE"] || cfg.RedisPrefix != env["REDIS_PREFIX"] {
+		t.Errorf("got issuer %q audience %q prefix %q; want %q %q %q", cfg.Issuer, cfg.Audience, cfg.RedisPrefix, env["ISSUER"], env["AUDIENCE"], env["REDIS_PREFIX"])
+	}
+}

@@ -111,6 +111,9 @@ func BenchmarkRedisSnapshot1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := store.EnsureLayout(ctx); err != nil {
+		b.Fatal(err)
+	}
 	wantLen := func(b *testing.B, set *revoke.Set) {
 		if n := set.Len(); n != million {
 			b.Fatalf("loaded %d entries; want %d", n, million)

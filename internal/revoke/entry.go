@@ -20,7 +20,9 @@ const Channel = "token_invalidation"
 // Kind says what a revocation names.
 type Kind string
 
-// The three granularities of revocation.
+// The granularities of revocation. A newer auth service may add kinds; a
+// validator that meets a kind it does not know refuses every token until
+// that entry expires (see Entry.Understood and docs/REVOCATION.md).
 const (
 	// KindToken revokes one access token, named by its jti.
 	KindToken Kind = "jti"
@@ -28,10 +30,27 @@ const (
 	KindSession Kind = "sid"
 	// KindUser revokes every token of one user (sub) issued before Entry.Before.
 	KindUser Kind = "sub"
+	// KindKey revokes every token signed by one signing key, named by its
+	// kid (a withdrawn key: leaked or retired early).
+	KindKey Kind = "kid"
 )
+
+// ProtocolVersion is the version of the revocation protocol this package
+// speaks: the layout marker in Redis, every Redis log entry and pub/sub
+// message, every feed event and every journal row carry it. The rule
+// (docs/REVOCATION.md, "Compatibility"): a change an older reader could
+// ignore safely keeps the version; anything an older reader would misread
+// raises it. A reader treats an entry of a higher version, or of a kind it
+// does not know, as not understood and refuses every token while that
+// entry is live; it never ignores it.
+const ProtocolVersion = 1
 
 // Entry is one revocation. It never contains a raw token: only identifiers.
 type Entry struct {
+	// V is the protocol version the entry was written in. Writers set
+	// ProtocolVersion; zero (absent) reads as 1, the version before the
+	// field existed.
+	V    int    `json:"v,omitempty"`
 	Kind Kind   `json:"kind"`
 	ID   string `json:"id"`
 	// Before applies to KindUser only: tokens whose iat (unix seconds) is
@@ -58,10 +77,23 @@ var ErrInvalidEntry = errors.New("revoke: invalid entry")
 // maxIDLen bounds identifiers so hostile input cannot bloat revocation state.
 const maxIDLen = 256
 
-// Validate reports whether e is well formed.
+// ErrUnsupported is returned (wrapped with ErrInvalidEntry) for an entry or
+// layout this version cannot interpret: a newer protocol version or an
+// unknown kind. A reader must not
+// ignore such an entry: it cannot tell which tokens it revokes.
+var ErrUnsupported = errors.New("revoke: unsupported revocation protocol")
+
+// version is e's protocol version, absent meaning 1.
+func (e Entry) version() int { return max(e.V, 1) }
+
+// Validate reports whether e is well formed and of a version and kind this
+// package understands (ErrUnsupported otherwise).
 func (e Entry) Validate() error {
+	if e.version() > ProtocolVersion {
+		return fmt.Errorf("%w: %w: entry of protocol version %d (this version speaks %d)", ErrInvalidEntry, ErrUnsupported, e.V, ProtocolVersion)
+	}
 	switch e.Kind {
-	case KindToken, KindSession:
+	case KindToken, KindSession, KindKey:
 		if e.Before != 0 {
 			return fmt.Errorf("%w: before is only valid for kind %q", ErrInvalidEntry, KindUser)
 		}
@@ -70,7 +102,7 @@ func (e Entry) Validate() error {
 			return fmt.Errorf("%w: kind %q needs before", ErrInvalidEntry, KindUser)
 		}
 	default:
-		return fmt.Errorf("%w: unknown kind %q", ErrInvalidEntry, e.Kind)
+		return fmt.Errorf("%w: %w: unknown kind %.40q", ErrInvalidEntry, ErrUnsupported, e.Kind)
 	}
 	if e.ID == "" || len(e.ID) > maxIDLen {
 		return fmt.Errorf("%w: id must be 1..%d bytes", ErrInvalidEntry, maxIDLen)
@@ -79,6 +111,14 @@ func (e Entry) Validate() error {
 		return fmt.Errorf("%w: exp is required", ErrInvalidEntry)
 	}
 	return nil
+}
+
+// stamp sets the protocol version a writer records.
+func (e Entry) stamp() Entry {
+	if e.V == 0 {
+		e.V = ProtocolVersion
+	}
+	return e
 }
 
 // Live reports whether e can still affect a token at time now.

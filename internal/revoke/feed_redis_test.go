@@ -1,6 +1,7 @@
 package revoke_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/authmesh/authmesh/internal/revoke"
@@ -14,6 +15,9 @@ func TestFeedServesRedisStore(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	rs, err := revoke.NewRedisStore(srv.Client(t), revoke.RedisStoreConfig{Logger: sqlFeedLogger})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.EnsureLayout(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	sqlRevoke(t, rs, "early")

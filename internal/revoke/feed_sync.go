@@ -34,6 +34,10 @@ type FeedSyncConfig struct {
 	// MaxEventBytes bounds one event (a snapshot is one event), so a hostile
 	// server cannot exhaust memory. Default 256 MiB.
 	MaxEventBytes int
+	// Issuer and Audience, when set, must match those the auth service
+	// names in its snapshots' layout; otherwise the sync is not Ready and
+	// Status.Problem says why (every token would fail verification).
+	Issuer, Audience string
 	// PruneInterval is how often expired entries are dropped from the set
 	// (checked as events arrive). Default 1m.
 	PruneInterval time.Duration
@@ -77,6 +81,7 @@ type FeedSync struct {
 	lastSync               atomic.Int64 // unix nanoseconds, 0: never
 	cursor                 atomic.Pointer[string]
 	eventsApplied, resyncs atomic.Uint64
+	problem                atomic.Pointer[string]
 	running                sync.Mutex
 
 	// Run's goroutine only:
@@ -126,6 +131,7 @@ func NewFeedSync(set *Set, cfg FeedSyncConfig) (*FeedSync, error) {
 	}
 	f := &FeedSync{set: set, cfg: cfg, url: u.String(), log: cfg.Logger}
 	f.cursor.Store(new(string))
+	f.problem.Store(new(string))
 	return f, nil
 }
 
@@ -137,6 +143,7 @@ func (f *FeedSync) Status() Status {
 		Cursor:        *f.cursor.Load(),
 		EventsApplied: f.eventsApplied.Load(),
 		Resyncs:       f.resyncs.Load(),
+		Problem:       *f.problem.Load(),
 	}
 	if ns := f.lastSync.Load(); ns != 0 {
 		st.LastSync = time.Unix(0, ns)
@@ -243,6 +250,19 @@ func (f *FeedSync) apply(m feedMessage) bool {
 	switch m.Name {
 	case FeedEventSnapshot:
 		f.set.ApplyAll(m.Snapshot.Entries)
+		if l := m.Snapshot.Layout; l != nil {
+			if err := l.check(f.cfg.Issuer, f.cfg.Audience); err != nil {
+				// Not Ready, and no cursor: the next connection loads a
+				// snapshot again and sees whether the mismatch is fixed.
+				if p := err.Error(); *f.problem.Load() != p {
+					f.log.Error("revoke: feed: "+p, "url", f.url)
+					f.problem.Store(&p)
+				}
+				f.connected.Store(false)
+				return false
+			}
+		}
+		f.problem.Store(new(string))
 		f.snapshots++
 		if f.snapshots > 1 {
 			f.resyncs.Add(1)
@@ -253,9 +273,10 @@ func (f *FeedSync) apply(m feedMessage) bool {
 		f.ready.Store(true)
 	case FeedEventRevocation:
 		if !f.set.Apply(m.Event.Entry) {
-			// A kind this version does not know: it cannot check it
-			// anyway. Skip it rather than stall the feed.
-			f.log.Warn("revoke: feed: skipping invalid entry", "cursor", m.Cursor, "kind", m.Event.Kind)
+			// Malformed, or of a version or kind this version cannot
+			// interpret: the Set remembers the latter and the validator
+			// refuses every token while it is live. The feed goes on.
+			f.log.Warn("revoke: feed: entry not applied", "cursor", m.Cursor, "kind", m.Event.Kind, "err", m.Event.Validate())
 		}
 		f.cursor.Store(&m.Cursor)
 		f.eventsApplied.Add(1)

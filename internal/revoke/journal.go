@@ -50,6 +50,9 @@ type JournalConfig struct {
 	Clock func() time.Time
 	// Logger receives poll and prune failures. Default slog.Default().
 	Logger *slog.Logger
+	// Issuer and Audience are named in every snapshot's layout, so feed
+	// clients configured otherwise report the mismatch at start-up.
+	Issuer, Audience string
 }
 
 // Defaults of JournalConfig.
@@ -117,6 +120,7 @@ func (s *JournalStore) Revoke(ctx context.Context, e Entry) (Event, error) {
 	if e.At == 0 {
 		e.At = s.cfg.Clock().Unix()
 	}
+	e = e.stamp()
 	seq, err := s.j.AppendRevocation(ctx, e)
 	if err != nil {
 		return Event{}, fmt.Errorf("revoke: append to journal: %w", err)
@@ -134,9 +138,10 @@ func (s *JournalStore) Snapshot(ctx context.Context) (Snapshot, error) {
 	s.advance(head)
 	entries := make([]Entry, len(evs))
 	for i, ev := range evs {
-		entries[i] = ev.Entry
+		entries[i] = ev.Entry.stamp()
 	}
-	return Snapshot{Cursor: formatSeq(head), Entries: entries}, nil
+	layout := &Layout{V: ProtocolVersion, Issuer: s.cfg.Issuer, Audience: s.cfg.Audience}
+	return Snapshot{Cursor: formatSeq(head), Layout: layout, Entries: entries}, nil
 }
 
 // Since returns up to limit events after cursor. A cursor that is not a
@@ -164,6 +169,9 @@ func (s *JournalStore) Since(ctx context.Context, cursor string, limit int) ([]E
 	evs, err := s.j.RevocationsSince(ctx, seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("revoke: read journal: %w", err)
+	}
+	for i := range evs {
+		evs[i].Entry = evs[i].Entry.stamp()
 	}
 	return evs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,21 @@ type RedisStoreConfig struct {
 	ReplicaTimeout time.Duration
 	// PruneInterval is how often Run forgets expired entries (default 1m).
 	PruneInterval time.Duration
+	// Journal, when set, is the record of every revocation (the database):
+	// Revoke appends to it before Redis takes the entry, and when Redis has
+	// lost its data (the layout marker is gone, or the log lost writes this
+	// store made) the store re-seeds Redis from it. Without a Journal a
+	// store that finds the marker gone installs a new one over whatever
+	// Redis holds: revocations made before the loss are lost. Only tests
+	// and benchmarks should do without.
+	Journal Journal
+	// Issuer and Audience are recorded in the layout marker, so validators
+	// configured otherwise report the mismatch at start-up.
+	Issuer, Audience string
+	// LayoutCheckInterval is how often Run checks that Redis still holds
+	// the layout marker and every write, and re-seeds it otherwise
+	// (default 1s).
+	LayoutCheckInterval time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
 	// Logger receives operational messages (default slog.Default()).
@@ -51,9 +67,17 @@ type RedisStore struct {
 	minRep  int
 	repWait time.Duration
 	every   time.Duration
+	check   time.Duration
 	now     func() time.Time
 	log     *slog.Logger
 	fan     fanout
+	journal Journal
+	layout  Layout // Epoch unset: what this store writes into the marker
+
+	layoutMu sync.Mutex // one EnsureLayout at a time
+	epoch    string     // guarded by layoutMu: the epoch last seen in force
+	lastMu   sync.Mutex
+	lastID   streamID // the newest log id this store wrote
 }
 
 var (
@@ -66,7 +90,7 @@ func NewRedisStore(client redis.UniversalClient, cfg RedisStoreConfig) (*RedisSt
 	if client == nil {
 		return nil, errors.New("revoke: NewRedisStore: nil client")
 	}
-	if cfg.LogMaxLen < 0 || cfg.PruneInterval < 0 || cfg.MinReplicas < 0 || cfg.ReplicaTimeout < 0 {
+	if cfg.LogMaxLen < 0 || cfg.PruneInterval < 0 || cfg.MinReplicas < 0 || cfg.ReplicaTimeout < 0 || cfg.LayoutCheckInterval < 0 {
 		return nil, errors.New("revoke: NewRedisStore: LogMaxLen, MinReplicas and intervals must not be negative")
 	}
 	if cfg.Prefix == "" {
@@ -84,6 +108,9 @@ func NewRedisStore(client redis.UniversalClient, cfg RedisStoreConfig) (*RedisSt
 	if cfg.ReplicaTimeout == 0 {
 		cfg.ReplicaTimeout = time.Second
 	}
+	if cfg.LayoutCheckInterval == 0 {
+		cfg.LayoutCheckInterval = DefaultLayoutCheckInterval
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -93,13 +120,18 @@ func NewRedisStore(client redis.UniversalClient, cfg RedisStoreConfig) (*RedisSt
 	s := &RedisStore{
 		client: client, keys: newRedisKeys(cfg.Prefix), channel: cfg.Channel,
 		maxLen: cfg.LogMaxLen, minRep: cfg.MinReplicas, repWait: cfg.ReplicaTimeout, every: cfg.PruneInterval, now: cfg.Clock, log: cfg.Logger,
+		check: cfg.LayoutCheckInterval, journal: cfg.Journal,
+		layout: Layout{V: ProtocolVersion, Issuer: cfg.Issuer, Audience: cfg.Audience},
 	}
 	s.fan = fanout{client: client, channel: cfg.Channel, log: cfg.Logger}
 	return s, nil
 }
 
-// Revoke records e and publishes it on the channel in one atomic script.
-// Revoking an already revoked subject succeeds and keeps the later expiry.
+// Revoke records e in the Journal (when set), then in Redis, and
+// publishes it on the channel, the Redis part in one atomic script. It
+// succeeds only once both took it; retrying a failed Revoke is safe, and
+// revoking an already revoked subject succeeds and keeps the later expiry.
+// When Redis has lost its data, Revoke re-seeds it first.
 func (s *RedisStore) Revoke(ctx context.Context, e Entry) (Event, error) {
 	if err := e.Validate(); err != nil {
 		return Event{}, err
@@ -107,22 +139,48 @@ func (s *RedisStore) Revoke(ctx context.Context, e Entry) (Event, error) {
 	if e.At == 0 {
 		e.At = s.now().Unix()
 	}
-	e = clampEntry(e)
+	e = clampEntry(e.stamp())
+	if s.journal != nil {
+		if _, err := s.journal.AppendRevocation(ctx, e); err != nil {
+			return Event{}, fmt.Errorf("revoke: record revocation: %w", err)
+		}
+	}
 	msg, err := messagePrefix(e)
 	if err != nil {
 		return Event{}, fmt.Errorf("revoke: encode event: %w", err)
 	}
-	args := []any{field(e), e.Expires, e.Before, s.maxLen, s.channel, string(e.Kind), e.ID, e.At, msg}
-	var id string
-	if s.minRep > 0 {
-		id, err = s.revokeReplicated(ctx, args)
-	} else {
-		id, err = revokeScript.Run(ctx, s.client, s.keys, args...).Text()
+	args := []any{field(e), e.Expires, e.Before, s.maxLen, s.channel, string(e.Kind), e.ID, e.At, msg, e.V}
+	id, err := s.runRevoke(ctx, args)
+	if isScriptError(err, "NOLAYOUT") {
+		if err = s.EnsureLayout(ctx); err == nil {
+			id, err = s.runRevoke(ctx, args)
+		}
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("revoke: store revocation: %w", err)
 	}
+	if sid, ok := parseStreamID(id); ok {
+		s.lastMu.Lock()
+		if s.lastID.less(sid) {
+			s.lastID = sid
+		}
+		s.lastMu.Unlock()
+	}
 	return Event{Entry: e, Cursor: id}, nil
+}
+
+func (s *RedisStore) runRevoke(ctx context.Context, args []any) (string, error) {
+	if s.minRep > 0 {
+		return s.revokeReplicated(ctx, args)
+	}
+	return revokeScript.Run(ctx, s.client, s.keys[:4], args...).Text()
+}
+
+// isScriptError reports whether err is the error reply a script raised
+// with the given code.
+func isScriptError(err error, code string) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), code)
 }
 
 // ErrNotReplicated is returned by Revoke when fewer than MinReplicas
@@ -144,11 +202,14 @@ func (s *RedisStore) revokeReplicated(ctx context.Context, args []any) (string, 
 	var run *redis.Cmd
 	var wait *redis.Cmd
 	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
-		run = revokeScript.Eval(ctx, p, s.keys, args...)
+		run = revokeScript.Eval(ctx, p, s.keys[:4], args...)
 		wait = p.Do(ctx, "WAIT", s.minRep, s.repWait.Milliseconds())
 		return nil
 	})
 	if err != nil {
+		return "", err
+	}
+	if err := run.Err(); err != nil {
 		return "", err
 	}
 	if n, _ := wait.Int64(); n < int64(s.minRep) {
@@ -167,7 +228,7 @@ const snapshotBatch = 10_000
 // events after it may be included too, which is harmless.
 func (s *RedisStore) Snapshot(ctx context.Context) (Snapshot, error) {
 	entries := []Entry{} // an empty snapshot still encodes as []
-	cursor, err := s.scan(ctx, func(b scanBatch) {
+	cursor, layout, err := s.scan(ctx, func(b scanBatch) {
 		if cap(entries) == 0 && len(b.entries) > 0 {
 			est := b.estimate(len(b.entries))
 			entries = make([]Entry, 0, est+est/16) // spare: growing copies it all
@@ -177,7 +238,7 @@ func (s *RedisStore) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{Cursor: cursor, Entries: entries}, nil
+	return Snapshot{Cursor: cursor, Layout: &layout, Entries: entries}, nil
 }
 
 // SnapshotFunc is Snapshot streamed: it calls fn with the live entries one
@@ -188,7 +249,8 @@ func (s *RedisStore) Snapshot(ctx context.Context) (Snapshot, error) {
 // have seen some entries: they are genuine revocations, but the state is
 // complete only once SnapshotFunc returns nil.
 func (s *RedisStore) SnapshotFunc(ctx context.Context, fn func(batch []Entry)) (string, error) {
-	return s.scan(ctx, func(b scanBatch) { fn(b.entries) })
+	cursor, _, err := s.scan(ctx, func(b scanBatch) { fn(b.entries) })
+	return cursor, err
 }
 
 // scanBatch is one decoded HSCAN page.
@@ -221,18 +283,31 @@ type scanPage struct {
 // scan reads the log position, then HSCANs the entries hash, calling fn
 // for each page. The next HSCAN is sent while the previous page is decoded
 // and consumed, so Redis, the reply parsing and fn overlap.
-func (s *RedisStore) scan(ctx context.Context, fn func(scanBatch)) (string, error) {
+//
+// It reads the layout marker in the same round trip and fails with
+// ErrLayoutMissing when there is none, or ErrUnsupported for a newer
+// layout: the entries would not be the auth service's complete state.
+func (s *RedisStore) scan(ctx context.Context, fn func(scanBatch)) (string, Layout, error) {
 	// One round trip, executed in order: the position is read first.
 	var last *redis.XMessageSliceCmd
 	var hlen *redis.IntCmd
+	var marker *redis.MapStringStringCmd
 	if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		marker = p.HGetAll(ctx, s.keys.layout())
 		last = p.XRevRangeN(ctx, s.keys.log(), "+", "-", 1)
 		hlen = p.HLen(ctx, s.keys.entries())
 		return nil
 	}); err != nil {
-		return "", fmt.Errorf("revoke: read log position: %w", err)
+		return "", Layout{}, fmt.Errorf("revoke: read log position: %w", err)
 	}
-	cursor := zeroCursor
+	layout, ok := parseLayout(marker.Val())
+	if !ok {
+		return "", Layout{}, ErrLayoutMissing
+	}
+	if layout.V > ProtocolVersion {
+		return "", layout, layout.check("", "")
+	}
+	cursor := zeroCursor + epochSep + layout.Epoch
 	if msgs := last.Val(); len(msgs) > 0 {
 		cursor = msgs[0].ID
 	}
@@ -256,7 +331,7 @@ func (s *RedisStore) scan(ctx context.Context, fn func(scanBatch)) (string, erro
 			break // fn may have cancelled ctx: it gets no further batch
 		}
 		if page.err != nil {
-			return "", fmt.Errorf("revoke: scan revocations: %w", page.err)
+			return "", Layout{}, fmt.Errorf("revoke: scan revocations: %w", page.err)
 		}
 		if buf == nil {
 			buf = make([]Entry, 0, len(page.kv)/2)
@@ -264,21 +339,21 @@ func (s *RedisStore) scan(ctx context.Context, fn func(scanBatch)) (string, erro
 		buf = buf[:0]
 		for i := 0; i+1 < len(page.kv); i += 2 {
 			e, err := decodeStored(page.kv[i], page.kv[i+1])
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrUnsupported) {
 				s.log.Warn("revoke: skipping malformed stored revocation", "field", page.kv[i], "err", err)
 				continue
-			}
+			} // an unsupported entry goes on: the Set must see it to refuse tokens
 			if e.Live(now) {
 				buf = append(buf, e)
 			}
 		}
 		fn(scanBatch{entries: buf, fields: len(page.kv) / 2, total: hlen.Val()})
 		if page.last {
-			return cursor, nil
+			return cursor, layout, nil
 		}
 	}
 	// The scanner stopped early: ctx is done.
-	return "", fmt.Errorf("revoke: scan revocations: %w", context.Cause(ctx))
+	return "", Layout{}, fmt.Errorf("revoke: scan revocations: %w", context.Cause(ctx))
 }
 
 // scanPages sends every HSCAN page of the entries hash to pages, each as
@@ -305,39 +380,51 @@ func (s *RedisStore) scanPages(ctx context.Context, pages chan<- scanPage) {
 // Since returns up to limit events after cursor, oldest first. It returns
 // ErrCursorExpired when the log was trimmed past the cursor, when the
 // cursor was never in this log (Redis lost data or failed over), and for a
-// malformed cursor: in each case the reader must load a snapshot.
+// malformed cursor: in each case the reader must load a snapshot. It
+// returns ErrLayoutMissing when Redis holds no layout marker.
 func (s *RedisStore) Since(ctx context.Context, cursor string, limit int) ([]Event, error) {
-	if _, ok := parseStreamID(cursor); !ok {
-		return nil, ErrCursorExpired
+	events, _, err := s.since(ctx, cursor, limit)
+	return events, err
+}
+
+// since is Since that also returns the epoch of the layout it read from.
+func (s *RedisStore) since(ctx context.Context, cursor string, limit int) ([]Event, string, error) {
+	id, epoch, _ := strings.Cut(cursor, epochSep)
+	if _, ok := parseStreamID(id); !ok || (epoch != "" && id != zeroCursor) {
+		return nil, "", ErrCursorExpired
 	}
 	if limit <= 0 {
 		limit = 1000
 	}
-	res, err := sinceScript.Run(ctx, s.client, []string{s.keys.log()}, cursor, limit).Slice()
+	res, err := sinceScript.Run(ctx, s.client, []string{s.keys.log(), s.keys.layout()}, id, limit, epoch).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("revoke: read log: %w", err)
+		return nil, "", fmt.Errorf("revoke: read log: %w", err)
 	}
-	if len(res) == 0 || res[0] != int64(1) {
-		return nil, ErrCursorExpired
+	if len(res) == 0 || res[0] == int64(2) {
+		return nil, "", ErrLayoutMissing
 	}
-	if len(res) < 2 {
-		return nil, nil
+	epoch, _ = res[1].(string)
+	if res[0] != int64(1) {
+		return nil, epoch, ErrCursorExpired
 	}
-	raw, _ := res[1].([]any)
+	if len(res) < 3 {
+		return nil, epoch, nil
+	}
+	raw, _ := res[2].([]any)
 	events := make([]Event, 0, len(raw))
 	for _, r := range raw {
 		m, ok := xmessage(r)
 		if !ok {
-			return nil, errors.New("revoke: read log: unexpected reply")
+			return nil, "", errors.New("revoke: read log: unexpected reply")
 		}
 		ev, err := decodeStreamEvent(m)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrUnsupported) {
 			s.log.Warn("revoke: skipping malformed log entry", "cursor", m.ID, "err", err)
 			continue
-		}
+		} // an unsupported entry goes on: the Set must see it to refuse tokens
 		events = append(events, ev)
 	}
-	return events, nil
+	return events, epoch, nil
 }
 
 // xmessage converts one stream entry returned by a script ({id, {k, v,
@@ -386,20 +473,37 @@ func (s *RedisStore) Prune(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
-// Run prunes expired entries every PruneInterval until ctx is done, and
+// Run prunes expired entries (from Redis and the Journal) every
+// PruneInterval and, every
+// LayoutCheckInterval, checks that Redis still holds the revocation state
+// (re-seeding it from the Journal when it lost it), until ctx is done; it
 // returns ctx's error.
 func (s *RedisStore) Run(ctx context.Context) error {
 	t := time.NewTicker(s.every)
 	defer t.Stop()
+	check := time.NewTicker(s.check)
+	defer check.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-check.C:
+			err := s.checkLayout(ctx)
+			if err != nil && !failing && ctx.Err() == nil {
+				s.log.Warn("revoke: checking the Redis revocation state failed", "err", err)
+			}
+			failing = err != nil
 		case <-t.C:
 			if n, err := s.Prune(ctx, s.now()); err != nil {
 				s.log.Warn("revoke: pruning revocations failed", "err", err)
 			} else if n > 0 {
 				s.log.Debug("revoke: pruned expired revocations", "count", n)
+			}
+			if s.journal != nil {
+				if _, err := s.journal.PruneRevocations(ctx, s.now()); err != nil && ctx.Err() == nil {
+					s.log.Warn("revoke: pruning the revocation journal failed", "err", err)
+				}
 			}
 		}
 	}

@@ -28,7 +28,7 @@ func TestRedisStoreRevokePublishesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
-	if ev.Entry != e || ev.Cursor == "" {
+	if e.V = revoke.ProtocolVersion; ev.Entry != e || ev.Cursor == "" {
 		t.Fatalf("Revoke returned %+v; want entry %+v with a cursor", ev, e)
 	}
 	waitFor(t, "the pub/sub message", func() bool { return len(sub.messages()) == 1 })
@@ -44,7 +44,7 @@ func TestRedisStoreRevokePublishesJSON(t *testing.T) {
 	_ = json.Unmarshal([]byte(payload), &fields)
 	for k := range fields {
 		switch k {
-		case "kind", "id", "exp", "at", "cursor":
+		case "v", "kind", "id", "exp", "at", "cursor":
 		default:
 			t.Errorf("message has unexpected field %q", k)
 		}
@@ -366,8 +366,8 @@ func TestRedisStoreSnapshotEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Snapshot: %v", err)
 	}
-	if snap.Cursor != "0-0" || snap.Entries == nil || len(snap.Entries) != 0 {
-		t.Errorf("Snapshot = %+v; want cursor 0-0 and an empty, non-nil list", snap)
+	if !strings.HasPrefix(snap.Cursor, "0-0@") || snap.Entries == nil || len(snap.Entries) != 0 {
+		t.Errorf("Snapshot = %+v; want cursor 0-0@epoch and an empty, non-nil list", snap)
 	}
 }
 
@@ -393,7 +393,10 @@ func TestRedisStoreSnapshotFuncStops(t *testing.T) {
 	t.Run("Redis gone", func(t *testing.T) {
 		gone := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), MaxRetries: -1, DialTimeout: time.Second})
 		defer gone.Close()
-		s := newStore(t, gone, revoke.RedisStoreConfig{})
+		s, err := revoke.NewRedisStore(gone, revoke.RedisStoreConfig{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.SnapshotFunc(context.Background(), func([]revoke.Entry) { t.Error("fn called") }); err == nil {
 			t.Error("SnapshotFunc without Redis succeeded")
 		}

@@ -21,6 +21,10 @@ type RedisSyncConfig struct {
 	Prefix string
 	// Channel is the pub/sub channel (default Channel).
 	Channel string
+	// Issuer and Audience, when set, must match those the auth service
+	// recorded in the layout marker; otherwise the sync is not Ready and
+	// Status.Problem says why (every token would fail verification).
+	Issuer, Audience string
 	// PollInterval is how often the log is read even when pub/sub is quiet:
 	// it catches anything pub/sub dropped and refreshes Status.LastSync.
 	// Default 1s.
@@ -55,6 +59,8 @@ type RedisSync struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	onEvent func(Event)
+	issuer  string
+	aud     string
 
 	running atomic.Bool
 	wake    chan struct{} // (re)subscribed: catch up now
@@ -65,6 +71,7 @@ type RedisSync struct {
 	subscribed bool
 	logOK      bool
 	maxSeen    streamID // newest event counted, from either path
+	epoch      string   // layout epoch the Set is synced against (syncLoop only)
 }
 
 // NewRedisSync returns a synchroniser that fills set from client, which it
@@ -101,6 +108,7 @@ func NewRedisSync(set *Set, client redis.UniversalClient, cfg RedisSyncConfig) (
 		set: set, client: client, log: reader, channel: reader.channel,
 		poll: cfg.PollInterval, prune: cfg.PruneInterval, batch: cfg.BatchSize,
 		now: cfg.Clock, logger: cfg.Logger, onEvent: cfg.OnEvent,
+		issuer: cfg.Issuer, aud: cfg.Audience,
 		wake: make(chan struct{}, 1),
 	}
 	s.status.Store(&Status{})
@@ -153,14 +161,22 @@ func (s *RedisSync) syncLoop(ctx context.Context) {
 }
 
 // catchUp brings the Set up to the end of the log: from the cursor, or
-// from a snapshot when there is no cursor yet or the log no longer reaches
-// back to it. On success the Set held everything up to the moment it
-// started, which becomes LastSync.
+// from a snapshot when there is no cursor yet, the log no longer reaches
+// back to it, or the layout epoch changed (the auth service re-seeded Redis
+// after data loss). On success the Set held everything up to the moment it
+// started, which becomes LastSync. A missing layout marker stops it: before
+// the first Ready (wrong prefix or database, or a Redis that lost its data)
+// the sync stays not Ready; afterwards it keeps its Set, stops advancing
+// LastSync, and loads a snapshot once the marker is back.
 func (s *RedisSync) catchUp(ctx context.Context) {
 	start := s.now()
 	s.mu.Lock()
 	cursor := s.st.Cursor
 	s.mu.Unlock()
+	epoch := s.epoch
+	if epoch == "" {
+		cursor = ""
+	}
 	for snapshots := 0; ; {
 		if cursor == "" {
 			if snapshots++; snapshots > 2 {
@@ -168,19 +184,26 @@ func (s *RedisSync) catchUp(ctx context.Context) {
 				return
 			}
 			var err error
-			if cursor, err = s.loadSnapshot(ctx); err != nil {
-				s.fail(err)
+			if cursor, epoch, err = s.loadSnapshot(ctx); err != nil {
+				s.failLayout(err)
 				return
 			}
 		}
-		events, err := s.log.Since(ctx, cursor, s.batch)
+		events, now, err := s.log.since(ctx, cursor, s.batch)
+		if err == nil || errors.Is(err, ErrCursorExpired) {
+			if now != epoch {
+				s.logger.Warn("revoke: the Redis revocation state was re-seeded (new epoch); loading a snapshot", "epoch", now, "was", epoch)
+				cursor = ""
+				continue
+			}
+		}
 		if errors.Is(err, ErrCursorExpired) {
 			s.logger.Info("revoke: revocation log no longer reaches the cursor; loading a snapshot", "cursor", cursor)
 			cursor = ""
 			continue
 		}
 		if err != nil {
-			s.fail(err)
+			s.failLayout(err)
 			return
 		}
 		if len(events) > 0 {
@@ -190,27 +213,55 @@ func (s *RedisSync) catchUp(ctx context.Context) {
 		if len(events) < s.batch {
 			// Ready only now, with LastSync: the snapshot alone may miss
 			// revocations written between its cursor and its scan.
-			s.update(func() { s.logOK, s.st.Ready, s.st.LastSync = true, true, start })
+			s.epoch = epoch
+			s.update(func() { s.logOK, s.st.Ready, s.st.LastSync, s.st.Problem = true, true, start, "" })
 			return
 		}
 	}
 }
 
+// failLayout records a failed read; a missing or foreign layout also
+// forgets the epoch, so that the next success starts from a snapshot.
+func (s *RedisSync) failLayout(err error) {
+	var problem string
+	switch {
+	case errors.Is(err, ErrLayoutMissing):
+		problem = "no revocation layout marker in Redis: check that REDIS_PREFIX and REDIS_DB match the auth service's, or Redis lost its data and the auth service has not re-seeded it yet"
+		if s.Status().Ready {
+			problem = "the revocation layout marker vanished from Redis (data loss); keeping the last known state until the auth service re-seeds it"
+		}
+	case errors.Is(err, ErrUnsupported), errors.Is(err, ErrLayoutMismatch):
+		problem = err.Error()
+	default:
+		s.fail(err)
+		return
+	}
+	s.epoch = ""
+	if s.Status().Problem != problem {
+		s.logger.Error("revoke: "+problem, "prefix", s.log.keys.layout())
+	}
+	s.update(func() { s.logOK, s.st.Problem = false, problem })
+}
+
 // loadSnapshot applies a full snapshot, batch by batch as it is scanned,
-// and returns its cursor. Entries applied before a failed scan are genuine
-// revocations, so they stay; the cursor moves only once the whole scan
-// succeeded, and catchUp marks the Set Ready once the log after it is read.
-func (s *RedisSync) loadSnapshot(ctx context.Context) (string, error) {
+// and returns its cursor and layout epoch. Entries applied before a failed
+// scan are genuine revocations, so they stay; the cursor moves only once
+// the whole scan succeeded, and catchUp marks the Set Ready once the log
+// after it is read.
+func (s *RedisSync) loadSnapshot(ctx context.Context) (string, string, error) {
 	applied, first := 0, true
-	cursor, err := s.log.scan(ctx, func(b scanBatch) {
+	cursor, layout, err := s.log.scan(ctx, func(b scanBatch) {
 		if first && len(b.entries) > 0 {
 			first = false
 			s.set.reserve(kindEstimates(b))
 		}
 		applied += s.set.ApplyAll(b.entries)
 	})
+	if err == nil {
+		err = layout.check(s.issuer, s.aud)
+	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	s.update(func() {
 		if s.st.Ready {
@@ -218,8 +269,8 @@ func (s *RedisSync) loadSnapshot(ctx context.Context) (string, error) {
 		}
 		s.st.Cursor = cursor
 	})
-	s.logger.Debug("revoke: loaded revocation snapshot", "entries", applied, "cursor", cursor)
-	return cursor, nil
+	s.logger.Debug("revoke: loaded revocation snapshot", "entries", applied, "cursor", cursor, "epoch", layout.Epoch)
+	return cursor, layout.Epoch, nil
 }
 
 // kindEstimates extrapolates the kinds on the first page of a snapshot to
@@ -268,12 +319,21 @@ func (s *RedisSync) applyLogged(events []Event) {
 }
 
 // applyMessage applies one pub/sub message. It does not move the cursor:
-// only the log proves that nothing before an event was missed.
+// only the log proves that nothing before an event was missed. A layout
+// announcement wakes the reader. An entry this version cannot interpret
+// goes to the Set, which then refuses every token while it is live.
 func (s *RedisSync) applyMessage(payload string) {
-	ev, err := decodeMessage(payload)
-	if err != nil {
+	ev, layout, err := decodeMessage(payload)
+	if layout != "" {
+		s.wakeReader()
+		return
+	}
+	if err != nil && !errors.Is(err, ErrUnsupported) {
 		s.logger.Warn("revoke: ignoring malformed revocation message", "err", err)
 		return
+	}
+	if err != nil {
+		s.logger.Error("revoke: revocation this version cannot interpret; refusing every token while it is in force (upgrade this service)", "err", err)
 	}
 	if ev.Live(s.now()) {
 		s.set.Apply(ev.Entry)
@@ -354,14 +414,19 @@ func (s *RedisSync) listen(ctx context.Context) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
 				s.update(func() { s.subscribed = true })
-				select {
-				case s.wake <- struct{}{}:
-				default:
-				}
+				s.wakeReader()
 			}
 		case *redis.Message:
 			s.applyMessage(m.Payload)
 		}
+	}
+}
+
+// wakeReader asks the reader to catch up now.
+func (s *RedisSync) wakeReader() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -3,6 +3,7 @@ package revoke_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,10 +202,20 @@ func TestRedisSyncStatus(t *testing.T) {
 	if st := rs.Status(); st.Ready && st.Cursor == "" {
 		t.Errorf("ready without a cursor: %+v", st)
 	}
+	// No auth service has written the layout marker yet: never Ready, and
+	// the problem names the settings to check.
+	waitFor(t, "the missing layout reported", func() bool { return rs.Status().Problem != "" })
+	if st := rs.Status(); st.Ready || !strings.Contains(st.Problem, "REDIS_PREFIX") {
+		t.Errorf("Status without a layout marker = %+v; want not Ready and a problem naming REDIS_PREFIX", st)
+	}
+	newStore(t, srv.Client(t), revoke.RedisStoreConfig{})
 	waitFor(t, "in sync", func() bool { st := rs.Status(); return st.Ready && st.Connected && !st.LastSync.IsZero() })
+	if p := rs.Status().Problem; p != "" {
+		t.Errorf("Problem = %q once the marker is there; want none", p)
+	}
 	st := rs.Status()
-	if !st.LastSync.Equal(now) || st.Cursor != "0-0" || st.Resyncs != 0 {
-		t.Errorf("Status = %+v; want LastSync %v, cursor 0-0, no resyncs", st, now)
+	if !st.LastSync.Equal(now) || !strings.HasPrefix(st.Cursor, "0-0@") || st.Resyncs != 0 {
+		t.Errorf("Status = %+v; want LastSync %v, cursor 0-0@epoch, no resyncs", st, now)
 	}
 }
 

@@ -1,6 +1,7 @@
 package revoke
 
 import (
+	"errors"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -27,6 +28,17 @@ type Set struct {
 	tokens   map[key]uint32 // jti → expires
 	sessions map[key]uint32 // sid → expires
 	users    map[key]userCut
+	keys     map[key]uint32 // kid → expires
+	// unsupported holds the entries this version cannot interpret (a newer
+	// protocol version or kind), by kind and id: while one is live, every
+	// token is refused (see Unsupported).
+	unsupported map[string]unsupportedEntry
+}
+
+// unsupportedEntry is a live entry the set could not interpret.
+type unsupportedEntry struct {
+	expires uint32
+	why     string
 }
 
 // NewSet returns an empty set.
@@ -37,6 +49,7 @@ func NewSet() *Set {
 		tokens:   make(map[key]uint32),
 		sessions: make(map[key]uint32),
 		users:    make(map[key]userCut),
+		keys:     make(map[key]uint32),
 	}
 }
 
@@ -63,9 +76,14 @@ func clampUnix(v int64) uint32 {
 	return uint32(v)
 }
 
-// Apply adds e to the set. Invalid entries are ignored and reported false.
+// Apply adds e to the set and reports whether it was applied. Malformed
+// entries are ignored. An entry this version cannot interpret
+// (ErrUnsupported: a newer protocol version or an unknown kind) is not
+// ignored: it is remembered until it expires, and meanwhile Unsupported
+// reports it so that the validator refuses every token.
 func (s *Set) Apply(e Entry) bool {
-	if e.Validate() != nil {
+	if err := e.Validate(); err != nil {
+		s.noteUnsupported(e, err)
 		return false
 	}
 	k := s.key(e.ID)
@@ -92,7 +110,50 @@ func (s *Set) applyLocked(k key, e Entry) {
 		c.before = max(c.before, clampUnix(e.Before))
 		c.expires = max(c.expires, exp)
 		s.users[k] = c
+	case KindKey:
+		if exp > s.keys[k] {
+			s.keys[k] = exp
+		}
 	}
+}
+
+// noteUnsupported remembers an entry that failed validation with
+// ErrUnsupported. An entry without an expiry is kept for good.
+func (s *Set) noteUnsupported(e Entry, err error) {
+	if !errors.Is(err, ErrUnsupported) {
+		return
+	}
+	exp := clampUnix(e.Expires)
+	if e.Expires <= 0 {
+		exp = 1<<32 - 1
+	}
+	f := string(e.Kind) + ":" + e.ID
+	if len(f) > 2*maxIDLen {
+		f = f[:2*maxIDLen]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unsupported == nil {
+		s.unsupported = make(map[string]unsupportedEntry)
+	}
+	if u, ok := s.unsupported[f]; !ok || exp > u.expires {
+		s.unsupported[f] = unsupportedEntry{expires: exp, why: err.Error()}
+	}
+}
+
+// Unsupported returns how many live entries the set holds that this
+// version cannot interpret, and why one of them was not understood. While
+// it is positive the set cannot tell which tokens are revoked: the
+// validator must refuse them all.
+func (s *Set) Unsupported() (n int, why string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, u := range s.unsupported {
+		if why == "" || u.why < why {
+			why = u.why // deterministic: the smallest reason
+		}
+	}
+	return len(s.unsupported), why
 }
 
 // applyChunk is how many entries ApplyAll merges per lock acquisition, so
@@ -113,13 +174,19 @@ func (s *Set) ApplyAll(entries []Entry) int {
 			keys = append(keys, s.key(e.ID)) // hashed outside the lock
 		}
 		s.mu.Lock()
+		var bad []Entry
 		for i, e := range chunk {
 			if e.Validate() == nil {
 				s.applyLocked(keys[i], e)
 				n++
+			} else {
+				bad = append(bad, e)
 			}
 		}
 		s.mu.Unlock()
+		for _, e := range bad {
+			s.noteUnsupported(e, e.Validate())
+		}
 	}
 	return n
 }
@@ -143,10 +210,32 @@ func (s *Set) reserve(tokens, sessions, users int) {
 
 // Check reports whether a token with the given jti, sid, sub and iat (unix
 // seconds) is revoked, and by which kind of entry. Empty identifiers match
-// nothing.
+// nothing. It ignores key revocations; CheckToken sees them.
 func (s *Set) Check(jti, sid, sub string, iat int64) (Kind, bool) {
+	return s.CheckToken(Token{ID: jti, SessionID: sid, Subject: sub, IssuedAt: iat})
+}
+
+// Token is what a revocation can name in a token.
+type Token struct {
+	ID        string // jti
+	SessionID string // sid
+	Subject   string // sub
+	KeyID     string // kid of the signing key
+	IssuedAt  int64  // iat, unix seconds
+}
+
+// CheckToken reports whether t is revoked, and by which kind of entry.
+// Empty identifiers match nothing. Entries the set cannot interpret are not
+// consulted here: callers check Unsupported.
+func (s *Set) CheckToken(t Token) (Kind, bool) {
+	jti, sid, sub, iat := t.ID, t.SessionID, t.Subject, t.IssuedAt
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if t.KeyID != "" && len(s.keys) > 0 {
+		if _, ok := s.keys[s.key(t.KeyID)]; ok {
+			return KindKey, true
+		}
+	}
 	if jti != "" && len(s.tokens) > 0 {
 		if _, ok := s.tokens[s.key(jti)]; ok {
 			return KindToken, true
@@ -190,6 +279,18 @@ func (s *Set) Prune(now time.Time) int {
 			n++
 		}
 	}
+	for k, exp := range s.keys {
+		if exp <= t {
+			delete(s.keys, k)
+			n++
+		}
+	}
+	for f, u := range s.unsupported {
+		if u.expires <= t {
+			delete(s.unsupported, f)
+			n++
+		}
+	}
 	return n
 }
 
@@ -197,5 +298,5 @@ func (s *Set) Prune(now time.Time) int {
 func (s *Set) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.tokens) + len(s.sessions) + len(s.users)
+	return len(s.tokens) + len(s.sessions) + len(s.users) + len(s.keys) + len(s.unsupported)
 }

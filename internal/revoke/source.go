@@ -13,7 +13,10 @@ var ErrCursorExpired = errors.New("revoke: cursor expired, load a snapshot")
 // Snapshot is the complete live revocation state as of Cursor: applying the
 // entries, then every event after Cursor, yields the current state.
 type Snapshot struct {
-	Cursor  string  `json:"cursor"`
+	Cursor string `json:"cursor"`
+	// Layout describes the store the snapshot was read from (absent from
+	// auth services that predate it).
+	Layout  *Layout `json:"layout,omitempty"`
 	Entries []Entry `json:"entries"`
 }
 
@@ -45,4 +48,7 @@ type Status struct {
 	Cursor        string    // position of the last applied event
 	EventsApplied uint64    // events applied since start
 	Resyncs       uint64    // snapshots loaded after the first
+	// Problem, when set, says why the state cannot be trusted or kept
+	// current: no layout marker, a newer protocol, an issuer mismatch.
+	Problem string
 }

@@ -103,7 +103,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // revocation journal.
 func (s *Server) openRevocations(ctx context.Context) error {
 	if len(s.cfg.RedisAddrs) == 0 {
-		js, err := revoke.NewJournalStore(s.db, revoke.JournalConfig{Logger: s.log})
+		js, err := revoke.NewJournalStore(s.db, revoke.JournalConfig{
+			Issuer: s.cfg.Issuer, Audience: s.cfg.Audience, Logger: s.log,
+		})
 		if err != nil {
 			return fmt.Errorf("revocation journal: %w", err)
 		}
@@ -116,11 +118,17 @@ func (s *Server) openRevocations(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("REDIS_ADDR=%v: Redis unreachable: %w", s.cfg.RedisAddrs, err)
 	}
+	// The database is the record of every revocation: Redis is re-seeded
+	// from it whenever it loses its data.
 	rs, err := revoke.NewRedisStore(s.rdb, revoke.RedisStoreConfig{
-		Prefix: s.cfg.RedisPrefix, MinReplicas: s.cfg.RedisMinReplicas, Logger: s.log,
+		Prefix: s.cfg.RedisPrefix, MinReplicas: s.cfg.RedisMinReplicas, Journal: s.db,
+		Issuer: s.cfg.Issuer, Audience: s.cfg.Audience, Logger: s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("revocation store: %w", err)
+	}
+	if err := rs.EnsureLayout(ctx); err != nil {
+		return fmt.Errorf("REDIS_ADDR=%v: revocation layout: %w", s.cfg.RedisAddrs, err)
 	}
 	s.revs = rs
 	return nil

@@ -39,8 +39,8 @@ func (db *DB) AppendRevocation(ctx context.Context, e revoke.Entry) (int64, erro
 		}
 	}
 	var seq int64
-	err = tx.QueryRowContext(ctx, db.q("INSERT INTO revocations (kind, subject, issued_before, expires, made_at) VALUES (?, ?, ?, ?, ?) RETURNING seq"),
-		string(e.Kind), e.ID, e.Before, e.Expires, e.At).Scan(&seq)
+	err = tx.QueryRowContext(ctx, db.q("INSERT INTO revocations (kind, subject, issued_before, expires, made_at, version) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"),
+		string(e.Kind), e.ID, e.Before, e.Expires, e.At, max(e.V, 1)).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("store: append revocation: %w", err)
 	}
@@ -59,7 +59,7 @@ func (db *DB) RevocationsSince(ctx context.Context, seq int64, limit int) ([]rev
 		limit = DefaultRevocationPage
 	}
 	limit = min(limit, MaxRevocationPage)
-	rows, err := db.query(ctx, "SELECT seq, kind, subject, issued_before, expires, made_at FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit)
+	rows, err := db.query(ctx, "SELECT seq, kind, subject, issued_before, expires, made_at, version FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: revocations since %d: %w", seq, err)
 	}
@@ -80,7 +80,7 @@ func (db *DB) LiveRevocations(ctx context.Context, now time.Time) ([]revoke.Even
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM revocations").Scan(&last); err != nil {
 		return nil, 0, fmt.Errorf("store: live revocations: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, db.q("SELECT seq, kind, subject, issued_before, expires, made_at FROM revocations WHERE expires > ? ORDER BY seq"), now.Unix())
+	rows, err := tx.QueryContext(ctx, db.q("SELECT seq, kind, subject, issued_before, expires, made_at, version FROM revocations WHERE expires > ? ORDER BY seq"), now.Unix())
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: live revocations: %w", err)
 	}
@@ -125,7 +125,7 @@ func scanEvents(rows *sql.Rows) ([]revoke.Event, error) {
 			seq  int64
 			kind string
 		)
-		if err := rows.Scan(&seq, &kind, &ev.ID, &ev.Before, &ev.Expires, &ev.At); err != nil {
+		if err := rows.Scan(&seq, &kind, &ev.ID, &ev.Before, &ev.Expires, &ev.At, &ev.V); err != nil {
 			return nil, fmt.Errorf("store: read revocations: %w", err)
 		}
 		ev.Kind = revoke.Kind(kind)
