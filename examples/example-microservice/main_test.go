@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
@@ -49,8 +50,10 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-// TestHealthFailClosed: /health says OK while in sync and answers 503 with
-// an explanation once the revocation state is stale and FAIL_CLOSED is set.
+// TestHealthFailClosed: /health answers 503 and names REDIS_PREFIX while no
+// auth service has written the layout marker, says OK once in sync, and
+// answers 503 with an explanation once the revocation state is stale and
+// FAIL_CLOSED is set.
 func TestHealthFailClosed(t *testing.T) {
 	rs := testenv.StartRedis(t)
 	env := map[string]string{
@@ -81,6 +84,14 @@ func TestHealthFailClosed(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+	waitHealth(503, "REDIS_PREFIX")
+	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureLayout(ctx); err != nil {
+		t.Fatal(err)
 	}
 	waitHealth(200, "OK")
 	rs.Stop()
