@@ -52,10 +52,18 @@ func (s *memKeyStore) records() []token.KeyRecord {
 
 var _ token.KeyStore = (*memKeyStore)(nil)
 
-// fakeClock is a settable clock.
+// fakeClock is a settable clock whose After channels fire when Advance
+// reaches their deadline.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu      sync.Mutex
+	t       time.Time
+	waiters []clockWaiter
+}
+
+// clockWaiter is a pending After.
+type clockWaiter struct {
+	at time.Time
+	c  chan time.Time
 }
 
 func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
@@ -66,10 +74,44 @@ func (c *fakeClock) Now() time.Time {
 	return c.t
 }
 
+// After is time.After on the fake time.
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.t
+		return ch
+	}
+	c.waiters = append(c.waiters, clockWaiter{at: c.t.Add(d), c: ch})
+	return ch
+}
+
+// Waiting reports whether someone waits for the fake time to reach now+d.
+func (c *fakeClock) Waiting(d time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiters {
+		if w.at.Equal(c.t.Add(d)) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+	pending := c.waiters[:0]
+	for _, w := range c.waiters {
+		if w.at.After(c.t) {
+			pending = append(pending, w)
+			continue
+		}
+		w.c <- c.t
+	}
+	c.waiters = pending
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -37,9 +37,13 @@ type RemoteKeysConfig struct {
 	MinRefetchInterval time.Duration
 	// Logger receives fetch failures and skipped keys (default slog.Default()).
 	Logger *slog.Logger
-	// Clock timestamps refreshes (default time.Now). Scheduling uses real
-	// timers.
+	// Clock timestamps refreshes and measures the time since the last
+	// fetch (default time.Now).
 	Clock func() time.Time
+	// After schedules Run's waits: it returns a channel that receives once
+	// d has passed on Clock (default time.After). Tests inject it together
+	// with Clock to step time instead of sleeping.
+	After func(d time.Duration) <-chan time.Time
 }
 
 // RemoteKeys is a JWKS client: the verification keys of a validator that
@@ -84,6 +88,9 @@ func NewRemoteKeys(cfg RemoteKeysConfig) (*RemoteKeys, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
 	}
 	r := &RemoteKeys{cfg: cfg, poke: make(chan struct{}, 1)}
 	r.set.Store(&remoteSet{})
@@ -135,29 +142,26 @@ func (r *RemoteKeys) Algorithms() []string { return asymmetricAlgorithms() }
 // MinRefetchInterval, after a failure) and after unknown kids, at most once
 // per MinRefetchInterval, until ctx is done.
 func (r *RemoteKeys) Run(ctx context.Context) {
-	last := time.Now() // Start has just fetched
-	timer := time.NewTimer(r.nextDelay())
-	defer timer.Stop()
+	last := r.cfg.Clock() // Start has just fetched
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-timer.C:
+		case <-r.cfg.After(r.nextDelay()):
 		case <-r.poke:
-			if wait := r.cfg.MinRefetchInterval - time.Since(last); wait > 0 {
+			if wait := r.cfg.MinRefetchInterval - r.cfg.Clock().Sub(last); wait > 0 {
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(wait):
+				case <-r.cfg.After(wait):
 				}
 			}
 		}
-		last = time.Now()
+		last = r.cfg.Clock()
 		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
 			r.cfg.Logger.Warn("token: JWKS refresh failed; keeping the last good keys",
 				"url", r.cfg.URL, "err", err)
 		}
-		timer.Reset(r.nextDelay())
 	}
 }
 

@@ -155,27 +155,46 @@ func TestRemoteKeysLifecycle(t *testing.T) {
 	}
 }
 
+// TestRemoteKeysUnknownKidRateLimit: a flood of unknown kids costs at most
+// one JWKS fetch per MinRefetchInterval. Time is a fake clock stepped by the
+// test; Run's waits are observed on it, never slept through.
 func TestRemoteKeysUnknownKidRateLimit(t *testing.T) {
 	ring := newKeySource(t, token.AlgEdDSA, nil)
 	srv := newJWKSServer(t, mergeJWKS(t, ring))
-	const minRefetch = 200 * time.Millisecond
-	remote := newRemote(t, srv.URL, minRefetch)
+	const minRefetch = 10 * time.Second
+	clk := newFakeClock(time.Unix(1_700_000_000, 0))
+	remote, err := token.NewRemoteKeys(token.RemoteKeysConfig{
+		URL: srv.URL, RefreshInterval: time.Hour, MinRefetchInterval: minRefetch,
+		Logger: discardLogger(), Clock: clk.Now, After: clk.After,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := remote.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	runRemote(t, remote)
-	start, before := time.Now(), srv.hits.Load()
-	for time.Since(start) < time.Second {
-		if _, err := remote.VerificationKey("attacker-chosen-kid", token.AlgEdDSA); !errors.Is(err, token.ErrUnknownKey) {
-			t.Fatalf("VerificationKey = %v; want ErrUnknownKey", err)
+	flood := func() {
+		t.Helper()
+		for range 100 {
+			if _, err := remote.VerificationKey("attacker-chosen-kid", token.AlgEdDSA); !errors.Is(err, token.ErrUnknownKey) {
+				t.Fatalf("VerificationKey = %v; want ErrUnknownKey", err)
+			}
 		}
-		time.Sleep(time.Millisecond)
 	}
-	elapsed := time.Since(start)
-	fetches := srv.hits.Load() - before
-	limit := int64(elapsed/minRefetch) + 2
-	if fetches < 1 || fetches > limit {
-		t.Errorf("unknown-kid fetches in %v = %d; want 1..%d", elapsed, fetches, limit)
+	for round := int64(1); round <= 3; round++ {
+		flood()
+		// Run, poked, now waits out the interval: nothing is fetched yet.
+		waitFor(t, "Run waiting for MinRefetchInterval", func() bool { return clk.Waiting(minRefetch) })
+		if got := srv.hits.Load(); got != round {
+			t.Fatalf("round %d: %d fetches before the interval passed; want %d", round, got, round)
+		}
+		clk.Advance(minRefetch - time.Second)
+		if got := srv.hits.Load(); got != round {
+			t.Fatalf("round %d: %d fetches 1s before the interval passed; want %d", round, got, round)
+		}
+		clk.Advance(time.Second)
+		waitFor(t, "the rate-limited refetch", func() bool { return srv.hits.Load() == round+1 })
 	}
 }
 
