@@ -6,7 +6,7 @@ import (
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
-// mode is one way to deploy authmesh (DESIGN §2), given by the auth
+// mode is one way to deploy authmesh (docs/OPERATIONS.md, Modes), given by the auth
 // service's environment; a microservice is configured to match (deploy).
 type mode struct {
 	name string

@@ -3,7 +3,7 @@
 # embedded default: SQLite under ./data, asymmetric keys, revocations over the
 # auth service's feed. Nothing else to install. Ctrl-C stops both.
 #
-# Any variable of DESIGN.md §3 (JWT_SECRET, REDIS_ADDR, DATABASE_URL, ...)
+# Any variable of docs/CONFIGURATION.md (JWT_SECRET, REDIS_ADDR, DATABASE_URL, ...)
 # set in the environment is passed through to both processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."

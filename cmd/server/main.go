@@ -1,6 +1,6 @@
 // Command server is the authmesh auth service: GraphQL API for accounts and
 // sessions, key publication (JWKS), the revocation feed, health and metrics.
-// Configuration comes from the environment (see DESIGN.md §3 and the README).
+// Configuration comes from the environment (see docs/CONFIGURATION.md).
 package main
 
 import (

@@ -1,4 +1,5 @@
-// Package ratelimit limits login and registration attempts (DESIGN §6):
+// Package ratelimit limits login and registration attempts
+// (docs/CONFIGURATION.md, docs/SECURITY.md):
 // failures per account and client, failures per account across clients
 // (which slows an attacker without locking the owner out), attempts per
 // client IP, and registrations per client IP.

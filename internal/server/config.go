@@ -16,7 +16,7 @@ import (
 	"github.com/authmesh/authmesh/internal/token"
 )
 
-// Config is the auth service's configuration (DESIGN §3). LoadConfig reads
+// Config is the auth service's configuration (docs/CONFIGURATION.md). LoadConfig reads
 // it from the environment; tests build it directly.
 type Config struct {
 	Port              int           // PORT, default 8080 (0: any free port)

@@ -10,7 +10,7 @@ import (
 	"github.com/authmesh/authmesh/internal/ratelimit"
 )
 
-// Limits are the login and registration limits (DESIGN §6), each "N/period"
+// Limits are the login and registration limits (docs/CONFIGURATION.md), each "N/period"
 // in the environment: LOGIN_LIMIT_ACCOUNT_CLIENT, LOGIN_LIMIT_ACCOUNT,
 // LOGIN_LIMIT_CLIENT, REGISTER_LIMIT.
 type Limits struct {

@@ -14,7 +14,7 @@ import (
 	"github.com/authmesh/authmesh/internal/token"
 )
 
-// routes lists the whole HTTP API of the auth service (DESIGN §4).
+// routes lists the whole HTTP API of the auth service (docs/API.md).
 func (s *Server) routes() (http.Handler, error) {
 	client, err := s.clientResolver()
 	if err != nil {

@@ -12,7 +12,8 @@ const (
 	typRefresh = "rt+jwt"
 )
 
-// Claims are the claims of an authmesh access or refresh token (DESIGN §5).
+// Claims are the claims of an authmesh access or refresh token
+// (docs/API.md, Tokens).
 // Times are unix seconds.
 type Claims struct {
 	Issuer    string   `json:"iss"`
