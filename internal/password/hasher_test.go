@@ -60,7 +60,12 @@ func TestDefaultParams(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if got, want := h.Params(), password.DefaultParams(); got != want {
+	// OWASP's argon2id minimum, written out: not computed by DefaultParams.
+	want := password.Params{Memory: 19456, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	if got := password.DefaultParams(); got != want {
+		t.Fatalf("DefaultParams() = %+v; want %+v", got, want)
+	}
+	if got := h.Params(); got != want {
 		t.Fatalf("Params() = %+v; want %+v", got, want)
 	}
 	enc, err := h.Hash(context.Background(), "Test1234!")
