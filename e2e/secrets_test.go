@@ -93,6 +93,12 @@ func accountLifecycle(t *testing.T, auth, svc *proc, email string) secrets {
 	gql(t, auth.URL, fmt.Sprintf(`mutation { register(input: {email: %q, password: %q}) { message } }`, email, oldPw), "").field(t, "register", &reg)
 	s1 := keep(login(t, auth.URL, base))
 	s2 := keep(login(t, auth.URL, base))
+	// Device tokens: one issued, then presented and re-issued. (Kept as a
+	// pair: the microservice must refuse both as access and refresh tokens.)
+	var d1, d2 struct{ DeviceToken string }
+	gql(t, auth.URL, fmt.Sprintf(`mutation { login(input: {email: %q, password: %q}) { deviceToken } }`, email, oldPw), "").field(t, "login", &d1)
+	gql(t, auth.URL, fmt.Sprintf(`mutation { login(input: {email: %q, password: %q, deviceToken: %q}) { deviceToken } }`, email, oldPw, d1.DeviceToken), "").field(t, "login", &d2)
+	s.tokens = append(s.tokens, d1.DeviceToken, d2.DeviceToken)
 
 	for _, wrong := range []string{"Wrong-Guess-0ne!", "Old-Passw0rd-Secret", "old-passw0rd-secret!"} {
 		s.passwords = append(s.passwords, wrong)

@@ -82,6 +82,14 @@ func rateLimited(retry time.Duration) *Error {
 var errInvalidCredentials = newError(CodeInvalidCredentials, "email or password is incorrect")
 
 // Login checks credentials and starts a device session.
+//
+// Failed attempts are limited per account (see Limiter). A client that
+// presents a valid device token of the account (client.DeviceToken) is a
+// device the account knows and is charged on a budget of its own, so
+// failures from elsewhere never lock the owner out of a device they have
+// used. Every successful login returns a device token for the client to
+// present next time: the one presented (re-issued with a fresh lifetime)
+// or a new device's.
 func (s *Service) Login(ctx context.Context, email, password string, client ClientInfo) (LoginResult, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -90,10 +98,14 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	if password == "" {
 		return LoginResult{}, newError(CodeBadUserInput, "password is required")
 	}
+	device, err := s.knownDevice(ctx, email, client.DeviceToken)
+	if err != nil {
+		return LoginResult{}, err
+	}
 	// The attempt is charged before the hash runs: concurrent guesses
 	// cannot all slip past a budget that was only read.
 	if s.cfg.Limiter != nil {
-		retry, err := s.cfg.Limiter.ReserveLogin(ctx, email, client.IP, "")
+		retry, err := s.cfg.Limiter.ReserveLogin(ctx, email, client.IP, device)
 		if err != nil {
 			return LoginResult{}, internal("check login limit", err)
 		}
@@ -106,11 +118,52 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		return LoginResult{}, err
 	}
 	if s.cfg.Limiter != nil {
-		if err := s.cfg.Limiter.LoginSucceeded(ctx, email, client.IP, ""); err != nil {
+		if err := s.cfg.Limiter.LoginSucceeded(ctx, email, client.IP, device); err != nil {
 			s.log.Error("record successful login", "err", err)
 		}
 	}
-	return s.startSession(ctx, u, client)
+	res, err := s.startSession(ctx, u, client)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if device == "" {
+		device = uuid.NewString()
+	}
+	res.DeviceExpiresAt = s.now().Add(s.cfg.RefreshTTL)
+	res.DeviceToken, _, err = s.cfg.Issuer.IssueDevice(u.ID, device, s.now(), res.DeviceExpiresAt)
+	if err != nil {
+		return LoginResult{}, internal("issue device token", err)
+	}
+	return res, nil
+}
+
+// maxDeviceTokenLen bounds a presented device token; longer ones are
+// ignored (treated as an unknown device).
+const maxDeviceTokenLen = 4 << 10
+
+// knownDevice returns the device id of raw when it is a valid device token
+// of the account of email, and "" otherwise: a missing, malformed, expired
+// or foreign device token makes the client an unknown device, never an
+// error, so it cannot tell whether an email has an account.
+func (s *Service) knownDevice(ctx context.Context, email, raw string) (string, error) {
+	if raw == "" || len(raw) > maxDeviceTokenLen {
+		return "", nil
+	}
+	c, err := s.cfg.Verifier.Verify(raw, token.TypeDevice)
+	if err != nil {
+		return "", nil
+	}
+	u, err := s.cfg.Store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", internal("load user", err)
+	}
+	if u.ID != c.Subject {
+		return "", nil
+	}
+	return c.ID, nil
 }
 
 // checkPassword verifies credentials in time that does not depend on whether

@@ -127,3 +127,49 @@ func TestChangePasswordVerifiesOldPassword(t *testing.T) {
 		t.Fatalf("login with the unchanged password: %v", err)
 	}
 }
+
+// TestKnownDeviceIsNotLockedOut: failures from unknown devices spend the
+// account's shared budget, and then a login from yet another unknown device
+// is refused; the owner presenting the device token of an earlier login
+// logs in regardless. A device token of another account, or garbage,
+// counts as no device token.
+func TestKnownDeviceIsNotLockedOut(t *testing.T) {
+	e := newEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "a.db"))
+	ctx := context.Background()
+	owner := e.signup(t, "victim@example.com")
+	other := e.signup(t, "other@example.com")
+	if owner.DeviceToken == "" || owner.DeviceToken == other.DeviceToken {
+		t.Fatalf("login: got device tokens %q and %q; want one each", owner.DeviceToken, other.DeviceToken)
+	}
+	e.limited(t)
+	for n := 0; n < 4; n++ {
+		for i := 0; i < 5; i++ {
+			_, err := e.svc.Login(ctx, "victim@example.com", "wrong", auth.ClientInfo{IP: fmt.Sprintf("203.0.%d.%d", n, i)})
+			wantCode(t, err, auth.CodeInvalidCredentials)
+		}
+	}
+	for _, tc := range []struct {
+		name, device string
+		code         auth.Code
+	}{
+		{"no device token", "", auth.CodeRateLimited},
+		{"garbage device token", "not-a-token", auth.CodeRateLimited},
+		{"another account's device token", other.DeviceToken, auth.CodeRateLimited},
+		{"an access token", owner.Token, auth.CodeRateLimited},
+		{"the owner's device token", owner.DeviceToken, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.svc.Login(ctx, "victim@example.com", "Test1234!", auth.ClientInfo{IP: "192.0.2.99", DeviceToken: tc.device})
+			if tc.code != "" {
+				wantCode(t, err, tc.code)
+				return
+			}
+			if err != nil {
+				t.Fatalf("got %v; want a login", err)
+			}
+			if res.DeviceToken == "" {
+				t.Error("got no device token; want the device's, re-issued")
+			}
+		})
+	}
+}

@@ -44,6 +44,7 @@ var _ Store = (*store.DB)(nil)
 type Issuer interface {
 	IssueAccess(userID, sessionID string, issuedAt time.Time) (string, token.Claims, error)
 	IssueRefresh(userID, sessionID string, gen int64, issuedAt, expiresAt time.Time) (string, token.Claims, error)
+	IssueDevice(userID, deviceID string, issuedAt, expiresAt time.Time) (string, token.Claims, error)
 }
 
 // Verifier checks tokens; *token.Verifier implements it.

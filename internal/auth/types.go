@@ -10,6 +10,10 @@ import "time"
 type ClientInfo struct {
 	IP        string // resolved client IP (trusted proxies honoured)
 	UserAgent string
+	// DeviceToken is the device token the client presented (its device
+	// cookie, or the login input's deviceToken), or "". It is a credential
+	// for a rate-limit budget: never log or store it.
+	DeviceToken string
 }
 
 // Caller is an authenticated request's identity, taken from a verified
@@ -39,6 +43,10 @@ type LoginResult struct {
 	Email        string
 	SessionID    string
 	ExpiresAt    time.Time // access token expiry
+	// DeviceToken marks this client as a device the account knows (see
+	// Service.Login); DeviceExpiresAt is when it lapses.
+	DeviceToken     string
+	DeviceExpiresAt time.Time
 }
 
 // TokenPair is what a successful refresh returns.

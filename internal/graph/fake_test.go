@@ -103,7 +103,14 @@ func (f *fakeService) Login(_ context.Context, email, password string, c auth.Cl
 	at, rt := f.next("access"), f.next("refresh")
 	f.access[at] = auth.Caller{UserID: u.user.ID, SessionID: sid, TokenID: at, ExpiresAt: f.now.Add(15 * time.Minute)}
 	f.refresh[rt] = sid
-	return auth.LoginResult{Token: at, RefreshToken: rt, UserID: u.user.ID, Email: email, SessionID: sid, ExpiresAt: f.now.Add(15 * time.Minute)}, nil
+	device := c.DeviceToken
+	if device == "" {
+		device = f.next("device")
+	}
+	return auth.LoginResult{
+		Token: at, RefreshToken: rt, UserID: u.user.ID, Email: email, SessionID: sid, ExpiresAt: f.now.Add(15 * time.Minute),
+		DeviceToken: device, DeviceExpiresAt: f.now.Add(360 * time.Hour),
+	}, nil
 }
 
 func (f *fakeService) Authenticate(_ context.Context, token string) (auth.Caller, error) {

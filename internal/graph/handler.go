@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -157,7 +158,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeBadRequest(w, status, msg)
 		return
 	}
-	req := &request{id: id, token: bearerToken(authz), client: h.cfg.ClientInfo(r), svc: h.svc}
+	client := h.cfg.ClientInfo(r)
+	if c, err := r.Cookie(DeviceCookie); err == nil {
+		client.DeviceToken = c.Value
+	}
+	req := &request{id: id, token: bearerToken(authz), client: client, svc: h.svc}
 	ctx := graphql.StartOperationTrace(withRequest(r.Context(), req))
 
 	opCtx, errs := h.exec.CreateOperationContext(ctx, params)
@@ -175,7 +180,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	responses, ctx := h.exec.DispatchOperation(ctx, opCtx)
-	writeResponse(w, http.StatusOK, responses(ctx))
+	resp := responses(ctx)
+	if req.device != "" {
+		setDeviceCookie(w, r, req.device, req.deviceExpires)
+	}
+	writeResponse(w, http.StatusOK, resp)
+}
+
+// DeviceCookie is the cookie that carries a login's device token to the
+// next login from the same browser. It is HttpOnly (scripts cannot read
+// it), SameSite=Strict and limited to the GraphQL path; it is no
+// credential for anything but a rate-limit budget.
+const DeviceCookie = "authmesh_device"
+
+// setDeviceCookie sets the device cookie; Secure when the request came
+// over TLS (directly or, per X-Forwarded-Proto, through a proxy).
+func setDeviceCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name: DeviceCookie, Value: token, Path: r.URL.Path, Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+	})
 }
 
 // params reads the operation of a POST body or GET URL. A non-zero status

@@ -2,6 +2,8 @@ package graph_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,6 +41,46 @@ func TestOnePasswordOperationPerRequest(t *testing.T) {
 				if err.Extensions["code"] != "BAD_USER_INPUT" {
 					t.Errorf("error %v: got code %v; want BAD_USER_INPUT", err.Path, err.Extensions["code"])
 				}
+			}
+		})
+	}
+}
+
+// TestDeviceToken: a login answers a deviceToken and sets it as an HttpOnly
+// cookie; the next login's device token is the cookie's, or the input's
+// when one is given.
+func TestDeviceToken(t *testing.T) {
+	e := newEnv(t, graph.Config{})
+	ok(t, e.post(`mutation { register(input: {email: "a@b.c", password: "Test1234!"}) { message } }`, nil, ""))
+	r := ok(t, e.post(`mutation { login(input: {email: "a@b.c", password: "Test1234!"}) { deviceToken } }`, nil, ""))
+	var lr struct{ DeviceToken string }
+	r.field(t, "login", &lr)
+	cookies := (&http.Response{Header: r.header}).Cookies()
+	if len(cookies) != 1 || cookies[0].Name != graph.DeviceCookie || cookies[0].Value != lr.DeviceToken ||
+		!cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode || cookies[0].Path != "/graphql" || cookies[0].Expires.IsZero() {
+		t.Fatalf("Set-Cookie: got %v; want one HttpOnly, SameSite=Strict %s cookie on /graphql holding %q", r.header["Set-Cookie"], graph.DeviceCookie, lr.DeviceToken)
+	}
+	for _, tc := range []struct {
+		name, cookie, input, want string
+	}{
+		{"cookie", lr.DeviceToken, "", lr.DeviceToken},
+		{"input", "", "from-input", "from-input"},
+		{"input wins over cookie", lr.DeviceToken, "from-input", "from-input"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			input := ""
+			if tc.input != "" {
+				input = fmt.Sprintf(`, deviceToken: %q`, tc.input)
+			}
+			body := fmt.Sprintf(`{"query": %q}`, `mutation { login(input: {email: "a@b.c", password: "Test1234!"`+input+`}) { deviceToken } }`)
+			req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: graph.DeviceCookie, Value: tc.cookie})
+			}
+			ok(t, e.do(req))
+			if got := e.fake.clients[len(e.fake.clients)-1].DeviceToken; got != tc.want {
+				t.Errorf("device token given to the service: got %q; want %q", got, tc.want)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
 )
@@ -32,6 +33,10 @@ type request struct {
 
 	// passwordOps counts the fields of this request that hash a password.
 	passwordOps atomic.Int32
+	// device is the device token a login of this request issued, for the
+	// handler to set as a cookie (at most one login runs per request).
+	device        string
+	deviceExpires time.Time
 }
 
 // maxPasswordOps bounds the fields that hash a password (login, register,

@@ -37,9 +37,16 @@ func (r mutationResolver) Login(ctx context.Context, in schema.LoginInput) (*aut
 	if err := passwordOp(ctx); err != nil {
 		return nil, err
 	}
-	res, err := r.svc.Login(ctx, in.Email, in.Password, clientInfo(ctx))
+	client := clientInfo(ctx)
+	if in.DeviceToken != nil && *in.DeviceToken != "" {
+		client.DeviceToken = *in.DeviceToken
+	}
+	res, err := r.svc.Login(ctx, in.Email, in.Password, client)
 	if err != nil {
 		return nil, err
+	}
+	if req := requestFrom(ctx); req != nil {
+		req.device, req.deviceExpires = res.DeviceToken, res.DeviceExpiresAt
 	}
 	return &res, nil
 }

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -14,8 +15,12 @@ import (
 // is safe for concurrent use.
 type Redis struct {
 	limiter *redis_rate.Limiter
+	client  redis.UniversalClient
 	prefix  string
 }
+
+// redisRatePrefix is what redis_rate puts before every key.
+const redisRatePrefix = "rate:"
 
 var _ Store = (*Redis)(nil)
 
@@ -25,7 +30,7 @@ func NewRedis(client redis.UniversalClient, prefix string) (*Redis, error) {
 	if client == nil {
 		return nil, fmt.Errorf("ratelimit: nil Redis client")
 	}
-	return &Redis{limiter: redis_rate.NewLimiter(client), prefix: prefix}, nil
+	return &Redis{limiter: redis_rate.NewLimiter(client), client: client, prefix: prefix}, nil
 }
 
 func rrLimit(l Limit) redis_rate.Limit {
@@ -60,11 +65,32 @@ func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
 	return out, nil
 }
 
-// Refund implements Store: a negative-cost call moves the bucket's
-// theoretical arrival time back by one event (redis_rate leaves a bucket
-// that would become full as it is, at most one event short of full).
+// refundScript moves a redis_rate bucket's theoretical arrival time back
+// by one emission interval (ARGV[1], seconds), on Redis' clock and in
+// redis_rate's epoch, deleting the bucket when that makes it full. (A
+// negative-cost redis_rate call would leave a bucket that becomes full
+// untouched, one event short.)
+var refundScript = redis.NewScript(`
+redis.replicate_commands()
+local tat = redis.call("GET", KEYS[1])
+if not tat then
+  return 0
+end
+local now = redis.call("TIME")
+now = (now[1] - 1483228800) + (now[2] / 1000000)
+local new_tat = tonumber(tat) - tonumber(ARGV[1])
+if new_tat <= now then
+  redis.call("DEL", KEYS[1])
+else
+  redis.call("SET", KEYS[1], new_tat, "EX", math.ceil(new_tat - now))
+end
+return 1
+`)
+
+// Refund implements Store.
 func (r *Redis) Refund(ctx context.Context, key string, l Limit) error {
-	if _, err := r.limiter.AllowN(ctx, r.prefix+key, rrLimit(l), -1); err != nil {
+	interval := strconv.FormatFloat(l.interval().Seconds(), 'f', -1, 64)
+	if err := refundScript.Run(ctx, r.client, []string{redisRatePrefix + r.prefix + key}, interval).Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil

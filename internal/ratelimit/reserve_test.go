@@ -45,6 +45,12 @@ var reserveScenarios = []struct {
 				t.Fatalf("success %d: got %+v; want allowed (successes never spend the account budget)", i, d)
 			}
 		}
+		// The whole budget is left: 20 failures from 20 networks pass.
+		for i := 1; i <= 20; i++ {
+			if d := attempt(t, l, "owner@example.com", fmt.Sprintf("203.0.%d.1", i)); !d.Allowed {
+				t.Fatalf("failure %d after the successes: got %+v; want allowed", i, d)
+			}
+		}
 	}},
 	{"a known device has a budget of its own", func(t *testing.T, l *ratelimit.Login) {
 		// Attackers on 20 networks spend the account's shared budget.

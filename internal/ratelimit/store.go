@@ -1,8 +1,9 @@
 // Package ratelimit limits login and registration attempts
-// (docs/CONFIGURATION.md, docs/SECURITY.md):
-// failures per account and client, failures per account across clients
-// (which slows an attacker without locking the owner out), attempts per
-// client IP, and registrations per client IP.
+// (docs/CONFIGURATION.md, docs/SECURITY.md): failures per account and
+// client, per account and client network, per account across clients
+// (which slows distributed guessing), per account and known device (a
+// budget of the owner's own that nobody else can spend), attempts per
+// client IP (IPv6 per /64), and registrations per client IP.
 //
 // Limits are GCRA buckets in a Store: Redis (shared by every replica) or
 // process memory (the embedded, single-process mode). Both behave alike.

@@ -4,12 +4,17 @@ package token
 const (
 	TypeAccess  = "access"
 	TypeRefresh = "refresh"
+	// TypeDevice is a device token: "device D has logged into user U",
+	// which earns the device a login-failure budget of its own. It grants
+	// no access.
+	TypeDevice = "device"
 )
 
-// JOSE typ header values of the two token types.
+// JOSE typ header values of the token types.
 const (
 	typAccess  = "at+jwt"
 	typRefresh = "rt+jwt"
+	typDevice  = "dt+jwt"
 )
 
 // Claims are the claims of an authmesh access or refresh token

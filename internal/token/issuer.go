@@ -120,6 +120,30 @@ func (i *Issuer) IssueRefresh(userID, sessionID string, gen int64, issuedAt, exp
 	return raw, c, err
 }
 
+// IssueDevice signs a device token: device deviceID has logged into user
+// userID. Its jti and sid are deviceID; iat and nbf are issuedAt, exp is
+// expiresAt. It grants no access (its type is TypeDevice): the auth service
+// uses it only to give a device the account knows a login-failure budget
+// of its own.
+func (i *Issuer) IssueDevice(userID, deviceID string, issuedAt, expiresAt time.Time) (string, Claims, error) {
+	if err := checkIDs(userID, deviceID); err != nil {
+		return "", Claims{}, err
+	}
+	switch {
+	case issuedAt.IsZero() || !expiresAt.After(issuedAt):
+		return "", Claims{}, errorf(ErrInvalidInput, "device token must expire after it is issued")
+	case issuedAt.After(i.cfg.Clock().Add(maxIssueSkew)):
+		return "", Claims{}, errorf(ErrInvalidInput, "issuedAt %v is in the future", issuedAt)
+	}
+	c := Claims{
+		Issuer: i.cfg.Issuer, Subject: userID, Audience: slices.Clone(i.cfg.Audience),
+		ExpiresAt: expiresAt.Unix(), NotBefore: issuedAt.Unix(), IssuedAt: issuedAt.Unix(),
+		ID: deviceID, SessionID: deviceID, Type: TypeDevice,
+	}
+	raw, err := i.sign(c, typDevice)
+	return raw, c, err
+}
+
 func checkIDs(userID, sessionID string) error {
 	if userID == "" || sessionID == "" || len(userID) > maxIDLen || len(sessionID) > maxIDLen {
 		return errorf(ErrInvalidInput, "user and session ids must be 1..%d bytes", maxIDLen)

@@ -144,8 +144,8 @@ func parseHeader(data []byte) (verifyHeader, error) {
 	return h, err
 }
 
-// Verify checks raw as a token of type wantType (TypeAccess or TypeRefresh)
-// and returns its claims. The error wraps exactly one of the package's
+// Verify checks raw as a token of type wantType (TypeAccess, TypeRefresh
+// or TypeDevice) and returns its claims. The error wraps exactly one of the package's
 // verification sentinels. The algorithm is never taken from the token: it
 // must be allowed and be the algorithm of the key named by kid.
 func (v *Verifier) Verify(raw string, wantType string) (Claims, error) {
@@ -230,10 +230,15 @@ func decodeSegment(dst, seg []byte) (out, rest []byte, ok bool) {
 
 // checkClaims validates the authenticated header typ and claims.
 func (v *Verifier) checkClaims(w *Claims, typ, wantType string) error {
-	wantTyp := typAccess
-	if wantType == TypeRefresh {
+	var wantTyp string
+	switch wantType {
+	case TypeAccess:
+		wantTyp = typAccess
+	case TypeRefresh:
 		wantTyp = typRefresh
-	} else if wantType != TypeAccess {
+	case TypeDevice:
+		wantTyp = typDevice
+	default:
 		return ErrTokenType
 	}
 	if w.Type != wantType || !(strings.EqualFold(typ, wantTyp) || strings.EqualFold(typ, "application/"+wantTyp)) {

@@ -14,6 +14,8 @@ type ChangePasswordInput struct {
 type LoginInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// The deviceToken of an earlier login from this device, for clients without cookies.
+	DeviceToken *string `json:"deviceToken,omitempty"`
 }
 
 type Mutation struct {
