@@ -43,7 +43,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	defer srv.Close()
 	return srv.ListenAndServe(ctx, func(addr string) {
-		fmt.Fprintf(stdout, "authmesh auth service listening on %s (GraphQL at /graphql, playground at /playground)\n", addr)
+		playground := ""
+		if cfg.Playground {
+			playground = ", playground at /playground"
+		}
+		fmt.Fprintf(stdout, "authmesh auth service listening on %s (GraphQL at /graphql%s)\n", addr, playground)
 		if ready != nil {
 			ready <- addr
 		}

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -22,6 +24,14 @@ type FeedConfig struct {
 	// MaxClients bounds concurrent streams; beyond it the handler answers
 	// 503 with Retry-After. Default 10000.
 	MaxClients int
+	// MaxClientsPerAddr bounds concurrent streams from one client address
+	// (as ClientAddr reports it); beyond it the handler answers 429 with
+	// Retry-After. The default, 1000, lets a fleet of validators share
+	// one NAT address.
+	MaxClientsPerAddr int
+	// ClientAddr returns the address a request's streams are counted
+	// under. Default: the host of the request's RemoteAddr.
+	ClientAddr func(*http.Request) string
 	// WriteTimeout bounds each write to a stream (a snapshot is one write),
 	// so a client that stops reading is dropped. It replaces the server's
 	// WriteTimeout for streams. Default 1m.
@@ -32,9 +42,12 @@ type FeedConfig struct {
 
 // Defaults of FeedConfig.
 const (
-	DefaultFeedHeartbeat    = 5 * time.Second
-	DefaultFeedMaxClients   = 10000
-	DefaultFeedWriteTimeout = time.Minute
+	DefaultFeedHeartbeat  = 5 * time.Second
+	DefaultFeedMaxClients = 10000
+	// DefaultFeedMaxClientsPerAddr fits a fleet of validators behind one
+	// NAT address.
+	DefaultFeedMaxClientsPerAddr = 1000
+	DefaultFeedWriteTimeout      = time.Minute
 )
 
 // feedBatch is how many events one Since call asks for.
@@ -50,6 +63,9 @@ type FeedHandler struct {
 	cfg     FeedConfig
 	log     *slog.Logger
 	clients atomic.Int64
+
+	addrMu sync.Mutex
+	byAddr map[string]int // open streams per client address
 }
 
 var _ http.Handler = (*FeedHandler)(nil)
@@ -62,7 +78,7 @@ func NewFeedHandler(src Source, cfg FeedConfig) (*FeedHandler, error) {
 	if src == nil {
 		return nil, errors.New("revoke: NewFeedHandler: nil Source")
 	}
-	if cfg.Heartbeat < 0 || cfg.MaxClients < 0 || cfg.WriteTimeout < 0 {
+	if cfg.Heartbeat < 0 || cfg.MaxClients < 0 || cfg.MaxClientsPerAddr < 0 || cfg.WriteTimeout < 0 {
 		return nil, errors.New("revoke: NewFeedHandler: negative setting")
 	}
 	if cfg.Heartbeat == 0 {
@@ -71,19 +87,30 @@ func NewFeedHandler(src Source, cfg FeedConfig) (*FeedHandler, error) {
 	if cfg.MaxClients == 0 {
 		cfg.MaxClients = DefaultFeedMaxClients
 	}
+	if cfg.MaxClientsPerAddr == 0 {
+		cfg.MaxClientsPerAddr = DefaultFeedMaxClientsPerAddr
+	}
+	if cfg.ClientAddr == nil {
+		cfg.ClientAddr = remoteHost
+	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = DefaultFeedWriteTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &FeedHandler{src: src, cfg: cfg, log: cfg.Logger}, nil
+	return &FeedHandler{src: src, cfg: cfg, log: cfg.Logger, byAddr: make(map[string]int)}, nil
 }
 
 // Clients returns the number of open streams.
 func (h *FeedHandler) Clients() int { return int(h.clients.Load()) }
 
 // ServeHTTP serves one feed request.
+//
+// Only a stream, once admitted, lifts the connection's read deadline (see
+// serveStream): every other answer, and every refusal, leaves the server's
+// ReadTimeout in force, so a request that declares a body and never sends
+// it is closed by the server instead of holding the connection.
 func (h *FeedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -101,7 +128,43 @@ func (h *FeedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.clients.Add(-1)
+	addr := h.cfg.ClientAddr(r)
+	if !h.admitAddr(addr) {
+		w.Header().Set("Retry-After", feedRetryAfter)
+		writeFeedError(w, http.StatusTooManyRequests, "too many feed streams from this client address")
+		return
+	}
+	defer h.releaseAddr(addr)
 	h.serveStream(w, r)
+}
+
+// admitAddr counts one more stream from addr, unless it already has
+// MaxClientsPerAddr.
+func (h *FeedHandler) admitAddr(addr string) bool {
+	h.addrMu.Lock()
+	defer h.addrMu.Unlock()
+	if h.byAddr[addr] >= h.cfg.MaxClientsPerAddr {
+		return false
+	}
+	h.byAddr[addr]++
+	return true
+}
+
+func (h *FeedHandler) releaseAddr(addr string) {
+	h.addrMu.Lock()
+	defer h.addrMu.Unlock()
+	if h.byAddr[addr]--; h.byAddr[addr] <= 0 {
+		delete(h.byAddr, addr)
+	}
+}
+
+// remoteHost is the default ClientAddr: the peer's IP address.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (h *FeedHandler) serveSnapshotJSON(w http.ResponseWriter, r *http.Request) {
@@ -170,6 +233,12 @@ func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
 		snap, cursor = &s, s.Cursor
 	}
 
+	// The stream is admitted and about to be served: only now may it
+	// outlive the server's ReadTimeout (net/http cancels a request's
+	// context when the connection's read deadline passes). Unsupported:
+	// keep the server's.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
 	hd := w.Header()
 	hd.Set("Content-Type", FeedContentType)
 	hd.Set("Cache-Control", "no-cache")
@@ -177,7 +246,7 @@ func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	st := &feedStream{
 		h:      h,
-		rc:     http.NewResponseController(w),
+		rc:     rc,
 		sse:    sseWriter{w: bufio.NewWriterSize(w, 32<<10)},
 		cursor: cursor,
 	}

@@ -41,15 +41,23 @@ type Config struct {
 	TrustedProxies    string        // TRUSTED_PROXIES
 	Env               string        // AUTH_ENV: development or production
 	Introspection     bool          // GRAPHQL_INTROSPECTION: default on outside production
-	MaxSessions       int           // MAX_SESSIONS_PER_USER: 0 = no cap
+	Playground        bool          // GRAPHQL_PLAYGROUND: serve GET /playground; default on outside production
+	MaxSessions       int           // MAX_SESSIONS_PER_USER: default DefaultMaxSessions; 0 = no cap
 	PasswordMemoryKiB uint32        // ARGON2_MEMORY_KIB (tests lower it); default OWASP 19456
 	PasswordTime      uint32        // ARGON2_ITERATIONS; default 2
 	RateLimits        bool          // RATE_LIMITS: default on; "off" disables (load tests only)
+	MaxConnections    int           // MAX_CONNECTIONS: open client connections; default from the file-descriptor limit
+	FeedStreamsPerIP  int           // FEED_MAX_STREAMS_PER_CLIENT: feed streams from one client address, default 1000
 	Limits            Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
 
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
 	Warnings []string
 }
+
+// DefaultMaxSessions is MAX_SESSIONS_PER_USER's default: more devices and
+// browsers than a person uses, few enough that one account cannot grow the
+// session table without bound (logging in once more ends the oldest).
+const DefaultMaxSessions = 100
 
 // LoadConfig reads the configuration from getenv. An error names the
 // offending variable in one line.
@@ -58,7 +66,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Port: 8080, Issuer: token.DefaultIssuer, RedisPrefix: revoke.DefaultRedisPrefix, DataDir: "./data",
 		AccessTTL: token.DefaultAccessTTL, RefreshTTL: token.DefaultRefreshTTL, RefreshGrace: auth.DefaultRefreshGrace,
 		Env: "development", SigningAlgorithm: "EdDSA", RateLimits: true,
-		PasswordMemoryKiB: 19456, PasswordTime: 2,
+		PasswordMemoryKiB: 19456, PasswordTime: 2, MaxSessions: DefaultMaxSessions,
 	}
 	var errs []error
 	var err error
@@ -115,6 +123,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("TRUSTED_PROXIES", &c.TrustedProxies)
 	str("AUTH_ENV", &c.Env)
 	integer("MAX_SESSIONS_PER_USER", &c.MaxSessions, 0, 1_000_000)
+	integer("MAX_CONNECTIONS", &c.MaxConnections, 16, 10_000_000)
+	integer("FEED_MAX_STREAMS_PER_CLIENT", &c.FeedStreamsPerIP, 1, 10_000_000)
 	var mem, iter int
 	integer("ARGON2_MEMORY_KIB", &mem, 1024, 4<<20)
 	integer("ARGON2_ITERATIONS", &iter, 1, 100)
@@ -133,6 +143,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Introspection = c.Env != "production"
 	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_INTROSPECTION"))); v != "" {
 		c.Introspection = v == "on" || v == "true" || v == "1"
+	}
+	c.Playground = c.Env != "production"
+	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_PLAYGROUND"))); v != "" {
+		c.Playground = v == "on" || v == "true" || v == "1"
 	}
 	if len(errs) > 0 {
 		return c, errs[0]
@@ -182,6 +196,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxTokenLifetime < max(c.AccessTTL, c.RefreshTTL) {
 		return fmt.Errorf("MAX_TOKEN_LIFETIME=%s is shorter than ACCESS_TOKEN_TTL or REFRESH_TOKEN_TTL: the service would refuse its own tokens", c.MaxTokenLifetime)
+	}
+	if err := c.connectionBound(); err != nil {
+		return err
 	}
 	if c.RefreshGrace > time.Minute {
 		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshGrace)

@@ -24,7 +24,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.Port != 8080 || c.Issuer != token.DefaultIssuer || c.AccessTTL != token.DefaultAccessTTL ||
 		c.RefreshTTL != token.DefaultRefreshTTL || c.RefreshGrace != auth.DefaultRefreshGrace || c.Env != "development" ||
 		c.RedisPrefix != revoke.DefaultRedisPrefix || c.MaxTokenLifetime != token.DefaultRefreshTTL ||
-		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddrs) != 0 || !c.Introspection || !c.RateLimits {
+		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddrs) != 0 || !c.Introspection || !c.RateLimits ||
+		!c.Playground || c.MaxSessions != server.DefaultMaxSessions || c.MaxSessions < 1 || c.MaxConnections < 16 {
 		t.Fatalf("got %+v", c)
 	}
 	want := server.Limits{
@@ -57,6 +58,9 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"SIGNING_ALG": "HS512"}, "SIGNING_ALG"},
 		{map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32), "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
 		{map[string]string{"LOGIN_LIMIT_CLIENT": "lots"}, "LOGIN_LIMIT_CLIENT"},
+		{map[string]string{"MAX_CONNECTIONS": "3"}, "MAX_CONNECTIONS"},
+		{map[string]string{"MAX_CONNECTIONS": "9999999"}, "MAX_CONNECTIONS"},
+		{map[string]string{"FEED_MAX_STREAMS_PER_CLIENT": "0"}, "FEED_MAX_STREAMS_PER_CLIENT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -96,8 +100,8 @@ func TestLoadConfigShortSecretWarnsOutsideProduction(t *testing.T) {
 		t.Fatalf("got warnings %q; want one about JWT_SECRET", c.Warnings)
 	}
 	c, err = server.LoadConfig(env(map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32)}))
-	if err != nil || c.Introspection {
-		t.Fatalf("production: got %+v, %v; want introspection off", c, err)
+	if err != nil || c.Introspection || c.Playground {
+		t.Fatalf("production: got %+v, %v; want introspection and the playground off", c, err)
 	}
 }
 

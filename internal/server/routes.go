@@ -26,7 +26,12 @@ func (s *Server) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	feed, err := revoke.NewFeedHandler(s.revs, revoke.FeedConfig{Logger: s.log})
+	feed, err := revoke.NewFeedHandler(s.revs, revoke.FeedConfig{
+		MaxClients:        s.feedMaxClients(),
+		MaxClientsPerAddr: s.cfg.FeedStreamsPerIP,
+		ClientAddr:        func(r *http.Request) string { return client(r).IP },
+		Logger:            s.log,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +41,11 @@ func (s *Server) routes() (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.instrument("graphql", api))
-	mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
+	notFound := "not found: the API is POST /graphql"
+	if s.cfg.Playground {
+		mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
+		notFound += "; see /playground"
+	}
 	mux.Handle("GET "+token.JWKSPath, s.instrument("jwks", token.JWKSHandler(s.keys)))
 	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
 	mux.Handle(revoke.FeedPath, s.streaming(feed))
@@ -46,9 +55,18 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /readyz", s.instrument("readyz", http.HandlerFunc(s.ready)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", s.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found: the API is POST /graphql; see /playground"})
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": notFound})
 	})))
 	return mux, nil
+}
+
+// feedMaxClients lets streams take most connections, never all: the API
+// and the health checks keep a tenth of MAX_CONNECTIONS.
+func (s *Server) feedMaxClients() int {
+	if s.cfg.MaxConnections <= 0 {
+		return 0 // the feed's default
+	}
+	return max(min(revoke.DefaultFeedMaxClients, s.cfg.MaxConnections*9/10), 1)
 }
 
 // discovery serves a minimal OpenID-style discovery document. It lists
@@ -97,14 +115,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// streaming adapts a long-lived response (the SSE feed): it lifts the
-// server's read deadline (net/http cancels a request's context when the
-// connection's read deadline passes, which would cut every stream after
-// ReadTimeout), and it ends the stream when the server starts shutting down
-// (Shutdown waits for handlers, and a stream never returns on its own).
+// streaming adapts a long-lived response (the SSE feed): it ends the stream
+// when the server starts shutting down (Shutdown waits for handlers, and a
+// stream never returns on its own). The feed itself lifts the read deadline,
+// and only for a stream it admits, so a refused or stalled request is still
+// cut by ReadTimeout.
 func (s *Server) streaming(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		stop := context.AfterFunc(s.streams, cancel)

@@ -208,10 +208,13 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	if err != nil {
 		return fmt.Errorf("PORT=%d: %w", s.cfg.Port, err)
 	}
+	if s.cfg.MaxConnections > 0 {
+		ln = limitListener(ln, s.cfg.MaxConnections)
+	}
 	srv := &http.Server{
 		Handler: s.handler, MaxHeaderBytes: 64 << 10,
 		// A client must send its whole request within 10s; the feed lifts
-		// the deadline for its long-lived streams (see streaming).
+		// the deadline only for a stream it has admitted.
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}

@@ -37,6 +37,27 @@ func call(t *testing.T, h http.Handler, method, path string) (int, http.Header, 
 	return rec.Code, rec.Header(), string(b)
 }
 
+func TestPlaygroundOnlyWhenEnabled(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want int
+	}{
+		{"development default", map[string]string{}, 200},
+		{"production default", map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("s", 32)}, 404},
+		{"turned off", map[string]string{"GRAPHQL_PLAYGROUND": "off"}, 404},
+		{"turned on in production", map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("s", 32), "GRAPHQL_PLAYGROUND": "on"}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, body := call(t, newServer(t, tt.vars).Handler(), http.MethodGet, "/playground")
+			if code != tt.want || (tt.want == 404 && strings.Contains(body, "playground")) {
+				t.Fatalf("GET /playground: got %d %q; want %d", code, body, tt.want)
+			}
+		})
+	}
+}
+
 func TestPublicEndpoints(t *testing.T) {
 	for _, mode := range []struct {
 		name    string
