@@ -67,6 +67,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AccessTTL: token.DefaultAccessTTL, RefreshTTL: token.DefaultRefreshTTL, RefreshGrace: auth.DefaultRefreshGrace,
 		Env: "development", SigningAlgorithm: "EdDSA", RateLimits: true,
 		PasswordMemoryKiB: 19456, PasswordTime: 2, MaxSessions: DefaultMaxSessions,
+		FeedStreamsPerIP: revoke.DefaultFeedMaxClientsPerAddr,
 	}
 	var errs []error
 	var err error
