@@ -218,7 +218,12 @@ func (v *SessionValidator) ValidateRefreshToken(raw string) (*Claims, error) {
 }
 
 func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
-	c, kid, err := v.verify(raw, typ, cacheTTL)
+	var c *Claims
+	var kid string
+	err := v.notReadyForGood()
+	if err == nil {
+		c, kid, err = v.verify(raw, typ, cacheTTL)
+	}
 	if err == nil {
 		err = v.checkRevoked(c, kid)
 	}
@@ -261,6 +266,21 @@ func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Cla
 		return c.clone(), tc.KeyID, nil
 	}
 	return c, tc.KeyID, nil
+}
+
+// notReadyForGood returns ErrNotReady, before any token is looked at, while
+// the revocation source reports a problem that keeps the first Ready away
+// (no layout marker, another issuer or audience than the auth service's):
+// the answer is then 503 with the reason in Health, not a 401 for every
+// token the configuration mismatch makes look invalid.
+func (v *SessionValidator) notReadyForGood() error {
+	if v.sync == nil {
+		return nil
+	}
+	if st := v.sync.Status(); !st.Ready && st.Problem != "" {
+		return fmt.Errorf("%w: %s", ErrNotReady, st.Problem)
+	}
+	return nil
 }
 
 // checkRevoked applies the revocation state and the staleness policy. While

@@ -1,6 +1,12 @@
 // Command server is the authmesh auth service: GraphQL API for accounts and
 // sessions, key publication (JWKS), the revocation feed, health and metrics.
 // Configuration comes from the environment (see docs/CONFIGURATION.md).
+//
+// With arguments it runs an operator command against the same database and
+// Redis instead of serving:
+//
+//	server keys withdraw KID   withdraw a signing key (leaked, or retired
+//	                           early) and revoke every token it signed
 package main
 
 import (
@@ -19,16 +25,20 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
 		// One line, whatever the driver's error looks like.
 		fmt.Fprintln(os.Stderr, "authmesh:", strings.Join(strings.Fields(err.Error()), " "))
 		os.Exit(1)
 	}
 }
 
-// run reads the configuration, starts the service and blocks until ctx is
-// done. When ready is not nil it receives the listening address.
-func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+// run reads the configuration, then runs the operator command in args or,
+// without args, starts the service and blocks until ctx is done. When ready
+// is not nil it receives the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	if len(args) > 0 && !isKeysWithdraw(args) {
+		return fmt.Errorf("unknown command %q; usage: server [keys withdraw KID]", strings.Join(args, " "))
+	}
 	cfg, err := server.LoadConfig(getenv)
 	if err != nil {
 		return err
@@ -42,6 +52,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	defer srv.Close()
+	if len(args) > 0 {
+		if err := srv.WithdrawKey(ctx, args[2]); err != nil {
+			return fmt.Errorf("keys withdraw %s: %w", args[2], err)
+		}
+		fmt.Fprintf(stdout, "signing key %s withdrawn: it no longer signs, and validators refuse the tokens it signed\n", args[2])
+		return nil
+	}
 	return srv.ListenAndServe(ctx, func(addr string) {
 		playground := ""
 		if cfg.Playground {
@@ -52,4 +69,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 			ready <- addr
 		}
 	})
+}
+
+// isKeysWithdraw reports whether args are "keys withdraw KID".
+func isKeysWithdraw(args []string) bool {
+	return len(args) == 3 && args[0] == "keys" && args[1] == "withdraw" && args[2] != ""
 }

@@ -27,7 +27,7 @@ func TestRunFailsFastNamingTheVariable(t *testing.T) {
 			tt.env["DATA_DIR"] = t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			err := run(ctx, func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
+			err := run(ctx, nil, func(k string) string { return tt.env[k] }, io.Discard, io.Discard, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v; want an error naming %s", err, tt.want)
 			}
@@ -45,7 +45,7 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, getenv, io.Discard, io.Discard, ready) }()
+	go func() { done <- run(ctx, nil, getenv, io.Discard, io.Discard, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:

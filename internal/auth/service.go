@@ -86,6 +86,8 @@ type Config struct {
 	Verifier  Verifier
 	Passwords Passwords
 	Limiter   Limiter // optional
+	// Keys withdraws signing keys (WithdrawKey); nil with a shared secret.
+	Keys KeyWithdrawer
 	// Device turns a User-Agent into a device type and name. Optional.
 	Device func(userAgent string) (deviceType, deviceName string)
 	// PasswordPolicy checks a new password; returns a caller-safe error.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -254,7 +255,7 @@ func (f *FeedSync) apply(m feedMessage) bool {
 			if err := l.check(f.cfg.Issuer, f.cfg.Audience); err != nil {
 				// Not Ready, and no cursor: the next connection loads a
 				// snapshot again and sees whether the mismatch is fixed.
-				if p := err.Error(); *f.problem.Load() != p {
+				if p := strings.TrimPrefix(err.Error(), "revoke: "); *f.problem.Load() != p {
 					f.log.Error("revoke: feed: "+p, "url", f.url)
 					f.problem.Store(&p)
 				}

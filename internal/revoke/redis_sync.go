@@ -231,7 +231,7 @@ func (s *RedisSync) failLayout(err error) {
 			problem = "the revocation layout marker vanished from Redis (data loss); keeping the last known state until the auth service re-seeds it"
 		}
 	case errors.Is(err, ErrUnsupported), errors.Is(err, ErrLayoutMismatch):
-		problem = err.Error()
+		problem = strings.TrimPrefix(err.Error(), "revoke: ")
 	default:
 		s.fail(err)
 		return

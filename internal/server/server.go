@@ -25,6 +25,11 @@ import (
 	"github.com/authmesh/authmesh/internal/token"
 )
 
+// keyReloadInterval is how often every replica re-reads the signing keys:
+// a key withdrawn by `keys withdraw` stops signing everywhere within it. A
+// read is one small query.
+const keyReloadInterval = 5 * time.Second
+
 // keySource is what the service needs of its keys: signing, verification
 // and publication.
 type keySource interface {
@@ -148,6 +153,7 @@ func (s *Server) openKeys(ctx context.Context) error {
 	ring, err := token.NewKeyRing(ctx, s.db, token.KeyRingConfig{
 		Algorithm: s.cfg.SigningAlgorithm, AccessTokenTTL: s.cfg.AccessTTL, RefreshTokenTTL: s.cfg.RefreshTTL,
 		KeyEncryptionSecret: []byte(s.cfg.KeyEncryptionKey), Logger: s.log,
+		MaintainEvery: keyReloadInterval,
 	})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
@@ -188,8 +194,12 @@ func (s *Server) newService() (*auth.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	var keys auth.KeyWithdrawer
+	if s.ring != nil {
+		keys = s.ring
+	}
 	return auth.New(auth.Config{
-		Store: s.db, Revoker: s.revs, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
+		Store: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
 		Device: func(ua string) (string, string) {
 			d := device.Parse(ua)
 			return d.Type, d.Name
@@ -253,6 +263,12 @@ func (s *Server) background() []func(context.Context) {
 		runs = append(runs, s.ring.Run)
 	}
 	return runs
+}
+
+// WithdrawKey withdraws the signing key kid and revokes the tokens it
+// signed (auth.Service.WithdrawKey); the `keys withdraw` command runs it.
+func (s *Server) WithdrawKey(ctx context.Context, kid string) error {
+	return s.svc.WithdrawKey(ctx, kid)
 }
 
 // Handler returns the service's HTTP handler (for tests).

@@ -43,4 +43,7 @@ func (db *DB) LockKeys(ctx context.Context) (unlock func(), err error) {
 	}, nil
 }
 
-var _ token.KeyLocker = (*DB)(nil)
+var (
+	_ token.KeyLocker  = (*DB)(nil)
+	_ token.KeyUpdater = (*DB)(nil)
+)

@@ -58,6 +58,20 @@ func (db *DB) PutKey(ctx context.Context, k token.KeyRecord) error {
 	return nil
 }
 
+// UpdateKey stores k's signing and publication times for the key with its
+// ID (a withdrawn key). Updating an unknown key is an error.
+func (db *DB) UpdateKey(ctx context.Context, k token.KeyRecord) error {
+	res, err := db.exec(ctx, "UPDATE signing_keys SET sign_from = ?, sign_until = ?, publish_until = ? WHERE id = ?",
+		micros(k.SignFrom), micros(k.SignUntil), micros(k.PublishUntil), k.ID)
+	if err != nil {
+		return fmt.Errorf("store: update key %q: %w", k.ID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("store: update key %q: %w", k.ID, ErrNotFound)
+	}
+	return nil
+}
+
 // DeleteKey removes the key with id. Deleting an unknown key is not an
 // error, so replicas retiring the same key do not trip over each other.
 func (db *DB) DeleteKey(ctx context.Context, id string) error {

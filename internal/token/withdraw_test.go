@@ -1,0 +1,69 @@
+package token_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/token"
+)
+
+// updatableStore is a memKeyStore that can also update a key's times.
+type updatableStore struct{ *memKeyStore }
+
+func (s updatableStore) UpdateKey(ctx context.Context, rec token.KeyRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.recs {
+		if r.ID == rec.ID {
+			s.recs[i].SignFrom, s.recs[i].SignUntil, s.recs[i].PublishUntil = rec.SignFrom, rec.SignUntil, rec.PublishUntil
+			return nil
+		}
+	}
+	return errors.New("updatableStore: no such key")
+}
+
+// A withdrawn key stops signing and verifying at once, leaves the JWKS, and
+// is replaced by a key that signs from now; withdrawing is idempotent.
+func TestKeyRingWithdraw(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
+	ring := newRing(t, updatableStore{&memKeyStore{}}, token.KeyRingConfig{
+		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 2 * time.Hour, ClockSkew: time.Minute, Clock: clock.Now,
+	})
+	iss, v := pair(t, ring, clock.Now)
+	k0 := signingKid(t, ring)
+	old, _, err := iss.IssueAccess("user", "sess", clock.Now())
+	if err != nil {
+		t.Fatalf("Access: %v", err)
+	}
+	ctx := context.Background()
+	until, err := ring.Withdraw(ctx, k0)
+	if err != nil {
+		t.Fatalf("Withdraw: %v", err)
+	}
+	if want := t0.Add(2*time.Hour + time.Minute); !until.Equal(want) {
+		t.Errorf("Withdraw returned %v; want %v (the longest TTL plus skew)", until, want)
+	}
+	k1 := signingKid(t, ring)
+	if k1 == k0 {
+		t.Fatalf("still signing with withdrawn key %s", k0)
+	}
+	if kids := jwksKids(t, ring); slices.Contains(kids, k0) || !slices.Contains(kids, k1) {
+		t.Errorf("JWKS = %v; want %s and not %s", kids, k1, k0)
+	}
+	if _, err := v.Verify(old, token.TypeAccess); !errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("Verify(token of the withdrawn key) = %v; want ErrUnknownKey", err)
+	}
+	if _, err := ring.Withdraw(ctx, k0); err != nil {
+		t.Errorf("Withdraw again: %v; want success", err)
+	}
+	if signingKid(t, ring) != k1 {
+		t.Errorf("withdrawing again replaced the key again")
+	}
+	if _, err := ring.Withdraw(ctx, "no-such-kid"); !errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("Withdraw(unknown) = %v; want ErrUnknownKey", err)
+	}
+}
