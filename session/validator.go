@@ -256,16 +256,16 @@ func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Cla
 	if err != nil {
 		return nil, "", classify(err)
 	}
-	c := claimsFrom(tc)
+	c, kid := claimsFrom(tc), token.KeyIDOf(raw)
 	if cacheTTL > 0 {
 		until := now.Add(cacheTTL)
 		if exp := c.ExpiresAt.Add(v.cfg.ClockSkew); exp.Before(until) {
 			until = exp
 		}
-		v.cache.Add(raw, cachedToken{claims: c, kid: tc.KeyID, until: until})
-		return c.clone(), tc.KeyID, nil
+		v.cache.Add(raw, cachedToken{claims: c, kid: kid, until: until})
+		return c.clone(), kid, nil
 	}
-	return c, tc.KeyID, nil
+	return c, kid, nil
 }
 
 // notReadyForGood returns ErrNotReady, before any token is looked at, while

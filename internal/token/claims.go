@@ -32,10 +32,6 @@ type Claims struct {
 	Type      string   `json:"type"`
 	// Generation counts the refreshes of a device session; refresh tokens only.
 	Generation int64 `json:"gen,omitempty"`
-	// KeyID is the kid of the key that signed the token (from the JOSE
-	// header, set by Verify; not a claim), so that a withdrawn key's
-	// tokens can be refused.
-	KeyID string `json:"-"`
 }
 
 // UnmarshalJSON decodes claims, accepting aud as a string or an array and

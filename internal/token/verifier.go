@@ -211,7 +211,6 @@ func (v *Verifier) Verify(raw string, wantType string) (Claims, error) {
 	if err := v.checkClaims(&c, h.typ, wantType); err != nil {
 		return Claims{}, err
 	}
-	c.KeyID = h.kid
 	return c, nil
 }
 

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -59,4 +60,23 @@ func (r *KeyRing) Withdraw(ctx context.Context, kid string) (time.Time, error) {
 		return now.Add(r.retention()), nil
 	}
 	return time.Time{}, fmt.Errorf("token: withdraw key %q: %w", kid, ErrUnknownKey)
+}
+
+// KeyIDOf returns the kid in the JOSE header of raw, or "" when there is
+// none or the header is unreadable. It verifies nothing: call it on a token
+// Verify accepted, to check the key that signed it against revocations.
+func KeyIDOf(raw string) string {
+	head, _, ok := strings.Cut(raw, ".")
+	if !ok || len(head) > 4096 {
+		return ""
+	}
+	b, err := b64.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	h, err := parseHeader(b)
+	if err != nil || len(h.kid) > maxKidLen {
+		return ""
+	}
+	return h.kid
 }
