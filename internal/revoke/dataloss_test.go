@@ -1,0 +1,101 @@
+package revoke_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/testenv"
+)
+
+// Redis loses its data (FLUSHALL; a restart without persistence): the auth
+// service's store notices, re-seeds Redis from the database (the journal),
+// and both a validator that was running and one started afterwards reject
+// every revoked token and accept live ones. The time to re-seed is logged.
+func TestRedisDataLossIsReseededFromTheJournal(t *testing.T) {
+	tests := []struct {
+		name string
+		lose func(t *testing.T, srv *testenv.RedisServer, c redis.UniversalClient)
+	}{
+		{"FLUSHALL", func(t *testing.T, _ *testenv.RedisServer, c redis.UniversalClient) {
+			if err := c.FlushAll(context.Background()).Err(); err != nil {
+				t.Fatalf("FLUSHALL: %v", err)
+			}
+		}},
+		{"restart without persistence", func(t *testing.T, srv *testenv.RedisServer, _ redis.UniversalClient) {
+			srv.Restart()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testenv.StartRedis(t, "--appendonly", "no")
+			c := srv.Client(t)
+			db := openSQLJournal(t, sqliteDSN(t))
+			store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); _ = store.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+
+			running := revoke.NewSet()
+			rs := startSync(t, running, srv.Client(t), revoke.RedisSyncConfig{})
+			waitFor(t, "the running validator ready", func() bool { return rs.Status().Ready })
+			before := revokeTokens(t, store, "before-loss", 20)
+			waitFor(t, "the running validator has every revocation", allRevoked(running, before))
+
+			lost := time.Now()
+			tt.lose(t, srv, c)
+			later := revoke.NewSet()
+			ls := startSync(t, later, srv.Client(t), revoke.RedisSyncConfig{})
+			waitFor(t, "the validator started after the loss ready", func() bool { return ls.Status().Ready })
+			t.Logf("Redis re-seeded and a new validator ready %s after the loss", time.Since(lost).Round(time.Millisecond))
+			if !allRevoked(later, before)() {
+				t.Fatal("the validator started after the loss became ready without every revocation")
+			}
+			waitFor(t, "the running validator resynced", func() bool { return rs.Status().Resyncs > 0 && rs.Status().Connected })
+			t.Logf("the running validator resynced %s after the loss", time.Since(lost).Round(time.Millisecond))
+
+			after := revokeTokens(t, store, "after-loss", 5)
+			for name, set := range map[string]*revoke.Set{"running": running, "started later": later} {
+				waitFor(t, name+": the revocations made after the re-seed", allRevoked(set, after))
+				if !allRevoked(set, before)() {
+					t.Errorf("%s: lost a revocation made before the loss", name)
+				}
+				for i := range 10 {
+					if revoked(set, fmt.Sprint("live-", i)) {
+						t.Errorf("%s: live-%d reported revoked", name, i)
+					}
+				}
+			}
+		})
+	}
+}
+
+// A revocation made while Redis holds no layout marker re-seeds Redis
+// first, then succeeds: it is in the journal and in Redis, and nothing
+// revoked earlier is lost.
+func TestRevokeAfterDataLossReseedsFirst(t *testing.T) {
+	srv := testenv.StartRedis(t, "--appendonly", "no")
+	c := srv.Client(t)
+	db := openSQLJournal(t, sqliteDSN(t))
+	store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+	before := revokeTokens(t, store, "before", 3)
+	if err := c.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Since(context.Background(), "0-0", 10); !errors.Is(err, revoke.ErrLayoutMissing) {
+		t.Errorf("Since after FLUSHALL = %v; want ErrLayoutMissing", err)
+	}
+	after := revokeTokens(t, store, "after", 1) // no Run: Revoke itself re-seeds
+	set := revoke.NewSet()
+	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+	waitFor(t, "ready", func() bool { return rs.Status().Ready })
+	if !allRevoked(set, append(before, after...))() {
+		t.Error("a revocation is missing after the re-seed")
+	}
+}
