@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -103,4 +106,56 @@ func BenchmarkVerifyEdDSARatio(b *testing.B) {
 	b.ReportMetric(float64(full.Nanoseconds())/float64(b.N), "ns/verify")
 	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "ns/bare")
 	b.ReportMetric(float64(full)/float64(bare), "ratio")
+}
+
+// BenchmarkVerifyVsGoJose alternates a full Verify and go-jose v4's
+// equivalent (jwt.ParseSigned with the algorithm pinned, signature check,
+// claims decoded into jwt.Claims plus sid/type/gen, time and issuer checks)
+// of the same access token in one loop, so machine load hits both alike,
+// and reports their ratio. It is the reason the hand-written verifier stays
+// on the request path (docs/PERFORMANCE.md).
+func BenchmarkVerifyVsGoJose(b *testing.B) {
+	for _, alg := range allAlgs {
+		b.Run(alg, func(b *testing.B) {
+			v, raw, keys := benchPair(b, alg)
+			sk, _ := keys.SigningKey()
+			pub, _ := keys.VerificationKey(sk.KeyID(), alg)
+			algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}
+			viaJose := func() error {
+				tok, err := jwt.ParseSigned(raw, algs)
+				if err != nil {
+					return err
+				}
+				var std jwt.Claims
+				var ext struct {
+					SessionID string `json:"sid"`
+					Type      string `json:"type"`
+					Gen       int64  `json:"gen"`
+				}
+				if err := tok.Claims(pub, &std, &ext); err != nil {
+					return err
+				}
+				return std.ValidateWithLeeway(jwt.Expected{Issuer: token.DefaultIssuer, AnyAudience: jwt.Audience{"api"}}, 30*time.Second)
+			}
+			if err := viaJose(); err != nil {
+				b.Fatal(err)
+			}
+			var ours, theirs time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := v.Verify(raw, token.TypeAccess); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := viaJose(); err != nil {
+					b.Fatal(err)
+				}
+				ours += t1.Sub(t0)
+				theirs += time.Since(t1)
+			}
+			b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ns/ours")
+			b.ReportMetric(float64(theirs.Nanoseconds())/float64(b.N), "ns/go-jose")
+			b.ReportMetric(float64(theirs)/float64(ours), "go-jose/ours")
+		})
+	}
 }

@@ -1,107 +1,59 @@
 package token
 
 import (
+	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
+
+	jose "github.com/go-jose/go-jose/v4"
+	josejson "github.com/go-jose/go-jose/v4/json"
 )
+
+// JWK and JWKS encoding and parsing are go-jose's (RFC 7517, 7518, 8037,
+// 7638): they are off the request path, so a well-kept library is worth more
+// here than the speed of hand-written code. go-jose reads JSON with member
+// names matched exactly and repeated names refused. This file adds the
+// policy: which keys are trusted, and one encoding per key.
 
 var b64 = base64.RawURLEncoding
 
-// publicJWK is the published form of a verification key (RFC 7517, 7518, 8037).
-// It has no field for private material, so none can be published.
-type publicJWK struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv,omitempty"`
-	X   string `json:"x,omitempty"`
-	Y   string `json:"y,omitempty"`
-	N   string `json:"n,omitempty"`
-	E   string `json:"e,omitempty"`
-	Kid string `json:"kid"`
-	Alg string `json:"alg"`
-	Use string `json:"use"`
-}
-
-// jwkSet is a JWK Set document.
-type jwkSet[K any] struct {
-	Keys []K `json:"keys"`
-}
-
-// encodeJWK returns the public JWK of pub.
-func encodeJWK(kid string, pub any) (publicJWK, error) {
-	j := publicJWK{Kid: kid, Use: "sig"}
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		j.Kty, j.Crv, j.X, j.Alg = "OKP", "Ed25519", b64.EncodeToString(k), AlgEdDSA
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return j, fmt.Errorf("token: unsupported curve %s", k.Curve.Params().Name)
-		}
-		raw, err := k.Bytes() // 0x04 || X || Y
-		if err != nil {
-			return j, fmt.Errorf("token: encode EC key: %w", err)
-		}
-		j.Kty, j.Crv, j.Alg = "EC", "P-256", AlgES256
-		j.X, j.Y = b64.EncodeToString(raw[1:33]), b64.EncodeToString(raw[33:])
-	case *rsa.PublicKey:
-		j.Kty, j.Alg = "RSA", AlgRS256
-		j.N = b64.EncodeToString(k.N.Bytes())
-		j.E = b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())
-	default:
-		return j, fmt.Errorf("token: unsupported public key type %T", pub)
+// publicJWK returns the published JWK of pub: kty and key members, kid, alg
+// and use "sig". It never holds private material: pub is a public key.
+func publicJWK(kid string, pub any) (jose.JSONWebKey, error) {
+	alg, err := publicKeyAlgorithm(pub)
+	if err != nil {
+		return jose.JSONWebKey{}, err
 	}
-	return j, nil
+	return jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: alg, Use: "sig"}, nil
+}
+
+// marshalJWKS returns the JWK Set document of keys ({"keys":[]} when empty).
+func marshalJWKS(keys []jose.JSONWebKey) ([]byte, error) {
+	if keys == nil {
+		keys = []jose.JSONWebKey{}
+	}
+	b, err := josejson.Marshal(jose.JSONWebKeySet{Keys: keys})
+	if err != nil {
+		return nil, fmt.Errorf("token: encode JWKS: %w", err)
+	}
+	return b, nil
 }
 
 // thumbprint is the RFC 7638 JWK thumbprint of pub, used as the kid of keys
 // this package generates.
 func thumbprint(pub any) (string, error) {
-	j, err := encodeJWK("", pub)
+	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("token: thumbprint: %w", err)
 	}
-	var canonical string
-	switch j.Kty {
-	case "OKP":
-		canonical = fmt.Sprintf(`{"crv":%q,"kty":"OKP","x":%q}`, j.Crv, j.X)
-	case "EC":
-		canonical = fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, j.Crv, j.X, j.Y)
-	case "RSA":
-		canonical = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, j.E, j.N)
-	}
-	sum := sha256.Sum256([]byte(canonical))
-	return b64.EncodeToString(sum[:]), nil
-}
-
-// inputJWK is a JWK as received from a JWKS document. The private members
-// are decoded only to detect (and refuse) private material.
-type inputJWK struct {
-	Kty    string          `json:"kty"`
-	Crv    string          `json:"crv"`
-	X      string          `json:"x"`
-	Y      string          `json:"y"`
-	N      string          `json:"n"`
-	E      string          `json:"e"`
-	Kid    string          `json:"kid"`
-	Alg    string          `json:"alg"`
-	Use    string          `json:"use"`
-	KeyOps []string        `json:"key_ops"`
-	D      json.RawMessage `json:"d"`
-	P      json.RawMessage `json:"p"`
-	Q      json.RawMessage `json:"q"`
-	DP     json.RawMessage `json:"dp"`
-	DQ     json.RawMessage `json:"dq"`
-	QI     json.RawMessage `json:"qi"`
-	Oth    json.RawMessage `json:"oth"`
-	K      json.RawMessage `json:"k"`
+	return b64.EncodeToString(sum), nil
 }
 
 // verificationKey is a trusted public key with its algorithm.
@@ -110,67 +62,119 @@ type verificationKey struct {
 	key any
 }
 
-var errSkipJWK = errors.New("token: JWK not usable for verification")
+// errSkipJWK wraps why a received JWK is left out; errDuplicateKid is the
+// case an operator should hear about.
+var (
+	errSkipJWK      = errors.New("token: JWK not usable for verification")
+	errDuplicateKid = fmt.Errorf("%w: duplicate kid (the first is kept)", errSkipJWK)
+)
 
-// parseJWK turns a received JWK into a verification key. It refuses keys
-// without kid, keys not meant for signatures, keys carrying private
-// material, unsupported kty/crv/alg and weak RSA keys.
-func parseJWK(j inputJWK) (verificationKey, error) {
-	var none verificationKey
-	switch {
-	case j.Kid == "":
-		return none, fmt.Errorf("%w: no kid", errSkipJWK)
-	case j.Use != "" && j.Use != "sig":
-		return none, fmt.Errorf("%w: use %q", errSkipJWK, j.Use)
-	case j.KeyOps != nil && !slices.Contains(j.KeyOps, "verify"):
-		return none, fmt.Errorf("%w: key_ops without verify", errSkipJWK)
-	case j.D != nil || j.P != nil || j.Q != nil || j.DP != nil || j.DQ != nil || j.QI != nil || j.Oth != nil || j.K != nil:
-		return none, fmt.Errorf("%w: private or symmetric key material", errSkipJWK)
+// parseJWKS reads a JWK Set document and keeps its usable keys by kid. Each
+// unusable key is reported to skip and left out; a repeated kid keeps the
+// first. A document that is not a JWK Set, or whose keys are all unusable,
+// is an error; an empty "keys" array is a valid empty set.
+func parseJWKS(body []byte, skip func(kid string, err error)) (map[string]verificationKey, error) {
+	var doc struct {
+		Keys *[]josejson.RawMessage `json:"keys"`
 	}
-	var vk verificationKey
-	switch {
-	case j.Kty == "OKP" && j.Crv == "Ed25519":
-		x, err := b64.DecodeString(j.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return none, fmt.Errorf("%w: bad Ed25519 x", errSkipJWK)
+	if err := josejson.Unmarshal(body, &doc); err != nil || doc.Keys == nil {
+		return nil, errors.New("token: JWKS is not a JWK Set document")
+	}
+	byID := make(map[string]verificationKey, len(*doc.Keys))
+	for _, raw := range *doc.Keys {
+		kid, vk, err := parseJWK(raw)
+		if err == nil {
+			if _, dup := byID[kid]; dup {
+				err = errDuplicateKid
+			}
 		}
-		vk = verificationKey{alg: AlgEdDSA, key: ed25519.PublicKey(x)}
-	case j.Kty == "EC" && j.Crv == "P-256":
-		x, errX := b64.DecodeString(j.X)
-		y, errY := b64.DecodeString(j.Y)
-		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-			return none, fmt.Errorf("%w: bad P-256 coordinates", errSkipJWK)
-		}
-		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
 		if err != nil {
-			return none, fmt.Errorf("%w: %v", errSkipJWK, err)
+			skip(kid, err)
+			continue
 		}
-		vk = verificationKey{alg: AlgES256, key: pub}
-	case j.Kty == "RSA":
-		pub, err := parseRSAJWK(j.N, j.E)
-		if err != nil {
-			return none, err
-		}
-		vk = verificationKey{alg: AlgRS256, key: pub}
-	default:
-		return none, fmt.Errorf("%w: unsupported kty %q crv %q", errSkipJWK, j.Kty, j.Crv)
+		byID[kid] = vk
 	}
-	if j.Alg != "" && j.Alg != vk.alg {
-		return none, fmt.Errorf("%w: alg %q does not fit kty %q", errSkipJWK, j.Alg, j.Kty)
+	if len(byID) == 0 && len(*doc.Keys) > 0 {
+		return nil, errors.New("token: JWKS holds no usable key")
 	}
-	return vk, nil
+	return byID, nil
 }
 
-func parseRSAJWK(n64, e64 string) (*rsa.PublicKey, error) {
-	nb, errN := b64.DecodeString(n64)
-	eb, errE := b64.DecodeString(e64)
-	if errN != nil || errE != nil || len(eb) == 0 || len(eb) > 4 || len(nb) > 2048 {
-		return nil, fmt.Errorf("%w: bad RSA n or e", errSkipJWK)
+// parseJWK turns a received JWK into a verification key. It refuses keys
+// without kid, keys not meant for signatures, keys carrying private or
+// symmetric material, unsupported kty/crv/alg, weak RSA keys, and key
+// members not in their one canonical encoding (RFC 7518: unpadded
+// base64url, minimal RSA integers, full-length EC coordinates).
+func parseJWK(raw []byte) (kid string, vk verificationKey, err error) {
+	var j jose.JSONWebKey
+	if err := j.UnmarshalJSON(raw); err != nil {
+		return "", vk, fmt.Errorf("%w: %v", errSkipJWK, err)
 	}
-	n := new(big.Int).SetBytes(nb)
-	e := int(new(big.Int).SetBytes(eb).Int64())
-	if n.BitLen() < minRSABits || e < 3 || e&1 == 0 {
-		return nil, fmt.Errorf("%w: weak RSA key", errSkipJWK)
+	var ops struct {
+		KeyOps []string `json:"key_ops"`
 	}
-	return &rsa.PublicKey{N: n, E: e}, nil
+	if err := josejson.Unmarshal(raw, &ops); err != nil {
+		return j.KeyID, vk, fmt.Errorf("%w: key_ops: %v", errSkipJWK, err)
+	}
+	switch {
+	case j.KeyID == "":
+		return "", vk, fmt.Errorf("%w: no kid", errSkipJWK)
+	case j.Use != "" && j.Use != "sig":
+		return j.KeyID, vk, fmt.Errorf("%w: use %q", errSkipJWK, j.Use)
+	case ops.KeyOps != nil && !slices.Contains(ops.KeyOps, "verify"):
+		return j.KeyID, vk, fmt.Errorf("%w: key_ops without verify", errSkipJWK)
+	case !j.IsPublic():
+		return j.KeyID, vk, fmt.Errorf("%w: private or symmetric key material", errSkipJWK)
+	}
+	alg, err := publicKeyAlgorithm(j.Key)
+	if err != nil {
+		return j.KeyID, vk, fmt.Errorf("%w: %v", errSkipJWK, err)
+	}
+	if j.Algorithm != "" && j.Algorithm != alg {
+		return j.KeyID, vk, fmt.Errorf("%w: alg %q does not fit the key (%s)", errSkipJWK, j.Algorithm, alg)
+	}
+	if pub, ok := j.Key.(*rsa.PublicKey); ok && (pub.E < 3 || pub.E&1 == 0 || pub.E > 1<<32-1) {
+		return j.KeyID, vk, fmt.Errorf("%w: weak RSA exponent", errSkipJWK)
+	}
+	if err := canonicalJWK(raw, j.Key); err != nil {
+		return j.KeyID, vk, err
+	}
+	return j.KeyID, verificationKey{alg: alg, key: j.Key}, nil
+}
+
+// canonicalJWK checks that the key members of raw (crv, x, y, n, e) are
+// exactly go-jose's encoding of key: base64url decoders skip line feeds and
+// ignore trailing bits, so without this one key would have many encodings.
+func canonicalJWK(raw []byte, key any) error {
+	want, err := josejson.Marshal(jose.JSONWebKey{Key: key})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errSkipJWK, err)
+	}
+	var got, canon map[string]josejson.RawMessage
+	if josejson.Unmarshal(raw, &got) != nil || josejson.Unmarshal(want, &canon) != nil {
+		return fmt.Errorf("%w: not a JSON object", errSkipJWK)
+	}
+	for _, m := range []string{"crv", "x", "y", "n", "e"} {
+		if !bytes.Equal(got[m], canon[m]) {
+			return fmt.Errorf("%w: %q is not in canonical form", errSkipJWK, m)
+		}
+	}
+	return nil
+}
+
+// publicKeyAlgorithm names the JWS alg a public key is used with.
+func publicKeyAlgorithm(pub any) (string, error) {
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		return AlgEdDSA, nil
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return AlgES256, nil
+		}
+	case *rsa.PublicKey:
+		if k.N.BitLen() >= minRSABits {
+			return AlgRS256, nil
+		}
+	}
+	return "", fmt.Errorf("token: unsupported public key type %T", pub)
 }

@@ -3,7 +3,6 @@ package token
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // KeyStore persists signing keys. Several auth-service replicas share one
@@ -219,18 +220,18 @@ func (r *KeyRing) JWKSMaxAge() time.Duration { return min(DefaultJWKSMaxAge, r.c
 // PublishUntil, including the next key before it signs.
 func (r *KeyRing) JWKS() ([]byte, error) {
 	now := r.cfg.Clock()
-	set := jwkSet[publicJWK]{Keys: []publicJWK{}}
+	var keys []jose.JSONWebKey
 	for _, k := range r.state.Load().keys {
 		if !now.Before(k.meta.PublishUntil) {
 			continue
 		}
-		j, err := encodeJWK(k.meta.ID, k.pub)
+		j, err := publicJWK(k.meta.ID, k.pub)
 		if err != nil {
 			return nil, err
 		}
-		set.Keys = append(set.Keys, j)
+		keys = append(keys, j)
 	}
-	return json.Marshal(set)
+	return marshalJWKS(keys)
 }
 
 // Run calls Maintain every MaintainEvery, and soon after an unknown kid was

@@ -183,20 +183,3 @@ func verifySignature(alg string, key any, input, sig []byte) error {
 
 // highS reports whether the 32-byte big-endian s exceeds floor(n/2) of P-256.
 func highS(s []byte) bool { return bytes.Compare(s, p256HalfOrder) > 0 }
-
-// publicKeyAlgorithm names the JWS alg a public key is used with.
-func publicKeyAlgorithm(pub any) (string, error) {
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		return AlgEdDSA, nil
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			return AlgES256, nil
-		}
-	case *rsa.PublicKey:
-		if k.N.BitLen() >= minRSABits {
-			return AlgRS256, nil
-		}
-	}
-	return "", fmt.Errorf("token: unsupported public key type %T", pub)
-}

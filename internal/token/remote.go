@@ -3,7 +3,6 @@ package token
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,36 +204,14 @@ func (r *RemoteKeys) fetch(ctx context.Context) (*remoteSet, error) {
 	return &remoteSet{byID: byID, fetched: r.cfg.Clock()}, nil
 }
 
-// parseSet keeps the usable keys of a JWK Set document. A document whose
-// keys are all unusable is an error (the previous set is kept); an empty
-// "keys" array is a valid empty set.
+// parseSet keeps the usable keys of a JWK Set document (see parseJWKS),
+// logging the keys it leaves out.
 func (r *RemoteKeys) parseSet(body []byte) (map[string]verificationKey, error) {
-	var doc struct {
-		Keys *[]json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil || doc.Keys == nil {
-		return nil, errors.New("token: JWKS is not a JWK Set document")
-	}
-	byID := make(map[string]verificationKey, len(*doc.Keys))
-	for _, raw := range *doc.Keys {
-		var j inputJWK
-		if err := json.Unmarshal(raw, &j); err != nil {
-			r.cfg.Logger.Debug("token: ignoring malformed JWK", "err", err)
-			continue
+	return parseJWKS(body, func(kid string, err error) {
+		level := slog.LevelDebug
+		if errors.Is(err, errDuplicateKid) {
+			level = slog.LevelWarn
 		}
-		vk, err := parseJWK(j)
-		if err != nil {
-			r.cfg.Logger.Debug("token: ignoring JWK", "kid", j.Kid, "err", err)
-			continue
-		}
-		if _, dup := byID[j.Kid]; dup {
-			r.cfg.Logger.Warn("token: ignoring JWK with duplicate kid", "kid", j.Kid)
-			continue
-		}
-		byID[j.Kid] = vk
-	}
-	if len(byID) == 0 && len(*doc.Keys) > 0 {
-		return nil, errors.New("token: JWKS holds no usable key")
-	}
-	return byID, nil
+		r.cfg.Logger.Log(context.Background(), level, "token: ignoring JWK", "kid", kid, "err", err)
+	})
 }

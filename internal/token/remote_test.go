@@ -1,6 +1,7 @@
 package token_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -278,5 +280,90 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRemoteKeysStrictJWK: a JWK is trusted only in its one canonical
+// encoding, with member names matched exactly: line feeds or padding in a
+// key member, non-canonical trailing bits, a leading zero in an RSA
+// integer, case-variant or repeated member names are all ignored.
+func TestRemoteKeysStrictJWK(t *testing.T) {
+	var keys []map[string]any
+	for _, alg := range []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256} {
+		var set struct{ Keys []map[string]any }
+		if err := json.Unmarshal(mergeJWKS(t, newKeySource(t, alg, nil)), &set); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, set.Keys[0])
+	}
+	ed, ec, rs := keys[0], keys[1], keys[2]
+	variant := func(base map[string]any, kid string, kv ...string) map[string]any {
+		out := map[string]any{}
+		for k, v := range base {
+			out[k] = v
+		}
+		out["kid"] = kid
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(out, kv[i])
+			} else {
+				out[kv[i]] = kv[i+1]
+			}
+		}
+		return out
+	}
+	str := func(m map[string]any, k string) string { return m[k].(string) }
+	// flipLow changes the unused low bits of the last character.
+	flipLow := func(s string) string {
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		i := strings.IndexByte(alphabet, s[len(s)-1])
+		return s[:len(s)-1] + string(alphabet[i^1])
+	}
+	n, _ := b64.DecodeString(str(rs, "n"))
+	bad := map[string]map[string]any{
+		"line feed in x":        variant(ed, "lf-x", "x", str(ed, "x")[:20]+"\n"+str(ed, "x")[20:]),
+		"padding on y":          variant(ec, "pad-y", "y", str(ec, "y")+"="),
+		"trailing bits of x":    variant(ed, "bits-x", "x", flipLow(str(ed, "x"))),
+		"leading zero in n":     variant(rs, "zero-n", "n", b64.EncodeToString(append([]byte{0}, n...))),
+		"leading zero in e":     variant(rs, "zero-e", "e", b64.EncodeToString([]byte{0, 1, 0, 1})),
+		"case-variant KTY":      variant(ed, "case-kty", "KTY", "OKP", "kty", ""),
+		"case-variant CRV":      variant(ed, "case-crv", "CRV", "Ed25519", "crv", ""),
+		"case-variant Kid only": variant(ed, "", "Kid", "case-kid", "kid", ""),
+	}
+	var doc bytes.Buffer
+	doc.WriteString(`{"keys":[`)
+	for _, k := range bad {
+		b, _ := json.Marshal(k)
+		doc.Write(b)
+		doc.WriteByte(',')
+	}
+	// A repeated member (encoding/json would take the last one).
+	good, _ := json.Marshal(ed)
+	doc.Write(bytes.Replace(good, []byte(`{`), []byte(`{"kid":"repeated",`), 1))
+	doc.WriteByte(',')
+	doc.Write(good)
+	doc.WriteString(`]}`)
+
+	srv := newJWKSServer(t, doc.Bytes())
+	remote := newRemote(t, srv.URL, time.Second)
+	if err := remote.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if _, err := remote.VerificationKey(str(ed, "kid"), token.AlgEdDSA); err != nil {
+		t.Errorf("canonical key: %v", err)
+	}
+	for name, k := range bad {
+		kid, _ := k["kid"].(string)
+		if kid == "" {
+			kid = "case-kid"
+		}
+		for _, alg := range []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256} {
+			if _, err := remote.VerificationKey(kid, alg); !errors.Is(err, token.ErrUnknownKey) {
+				t.Errorf("%s (kid %q): VerificationKey = %v; want ErrUnknownKey", name, kid, err)
+			}
+		}
+	}
+	if _, err := remote.VerificationKey("repeated", token.AlgEdDSA); !errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("repeated kid member: VerificationKey = %v; want ErrUnknownKey", err)
 	}
 }
