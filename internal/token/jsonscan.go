@@ -1,10 +1,10 @@
 package token
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -260,7 +260,7 @@ func scanString(data []byte, i int) ([]byte, bool, int, error) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j++
 			case 'u':
-				if _, ok := hex4(data[j:]); !ok {
+				if !isHex4(data[j+2:]) {
 					return nil, false, 0, errJSON
 				}
 				j += 5
@@ -274,77 +274,34 @@ func scanString(data []byte, i int) ([]byte, bool, int, error) {
 	return nil, false, 0, errJSON
 }
 
-// unescape decodes the contents of a JSON string that contains escapes.
+// unescape decodes the contents of a JSON string that contains escapes. It
+// is the rare path (tokens this package issues contain no escapes), so it
+// uses encoding/json, whose decoding of escapes (a lone surrogate becomes
+// U+FFFD) is the one go-jose's reader shares; invalid UTF-8 is refused.
 func unescape(s []byte) (string, error) {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				return "", errJSON
-			}
-			out = append(out, s[i:i+size]...)
-			i += size
-			continue
-		}
-		if i+1 >= len(s) {
-			return "", errJSON
-		}
-		switch e := s[i+1]; e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, n, ok := unicodeEscape(s[i:])
-			if !ok {
-				return "", errJSON
-			}
-			out = utf8.AppendRune(out, r)
-			i += n
-			continue
-		default:
-			return "", errJSON
-		}
-		i += 2
+	if !utf8.Valid(s) {
+		return "", errJSON
 	}
-	return string(out), nil
+	quoted := make([]byte, 0, len(s)+2)
+	quoted = append(append(append(quoted, '"'), s...), '"')
+	var out string
+	if err := json.Unmarshal(quoted, &out); err != nil {
+		return "", errJSON
+	}
+	return out, nil
 }
 
-// unicodeEscape decodes \uXXXX (or a surrogate pair) at the start of s and
-// returns the rune and the bytes consumed. Lone surrogates become U+FFFD.
-func unicodeEscape(s []byte) (rune, int, bool) {
-	r, ok := hex4(s)
-	if !ok {
-		return 0, 0, false
+// isHex4 reports whether s starts with four hexadecimal digits.
+func isHex4(s []byte) bool {
+	if len(s) < 4 {
+		return false
 	}
-	if utf16.IsSurrogate(r) {
-		if r2, ok2 := hex4(s[6:]); ok2 {
-			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-				return dec, 12, true
-			}
+	for _, c := range s[:4] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
 		}
-		return utf8.RuneError, 6, true
 	}
-	return r, 6, true
-}
-
-// hex4 reads \uXXXX at the start of s.
-func hex4(s []byte) (rune, bool) {
-	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(s[2:6]), 16, 16)
-	return rune(v), err == nil
+	return true
 }
 
 // scanNumber validates the JSON number at data[i] and returns the next index.

@@ -16,6 +16,10 @@ func TestParseClaims(t *testing.T) {
 		{` { "aud" : [ "x" , "y" ] , "iat" : 1.9e1 } `, Claims{Audience: []string{"x", "y"}, IssuedAt: 19}, true},
 		{`{"s\u0075b":"\u00e9\ud83d\ude00\n","other":{"a":[1,{"b":null}]},"exp":null}`, Claims{Subject: "é😀\n"}, true},
 		{`{"aud":[]}`, Claims{Audience: []string{}}, true},
+		{`{"sub":"\ud800x\u002F\/","jti":"\ud83d\u0041"}`, Claims{Subject: "\ufffdx//", ID: "\ufffdA"}, true}, // lone surrogates, as go-jose reads them
+		{`{"sub":"\u12G4"}`, Claims{}, false},
+		{`{"sub":"\u12"}`, Claims{}, false},
+		{"{\"sub\":\"\\n\xff\"}", Claims{}, false}, // escaped and invalid UTF-8
 		{`{}`, Claims{}, true},
 		{`{"sub":"a","sub":"b"}`, Claims{}, false},
 		{`{"x":1,"x":1}`, Claims{}, false},
