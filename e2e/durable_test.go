@@ -70,14 +70,20 @@ func TestMicroserviceConfigurationMismatch(t *testing.T) {
 
 	tests := []struct {
 		name, key, value, says string
+		feed                   bool // revocations from the feed, not Redis
 	}{
-		{"issuer", "ISSUER", "authentication-service", "https://auth.example"},
-		{"audience", "AUDIENCE", "search", "billing"},
-		{"prefix", "REDIS_PREFIX", "authmesh:", "REDIS_PREFIX"},
+		{"issuer", "ISSUER", "authentication-service", "https://auth.example", false},
+		{"audience", "AUDIENCE", "search", "billing", false},
+		{"prefix", "REDIS_PREFIX", "authmesh:", "REDIS_PREFIX", false},
+		{"issuer through the feed", "ISSUER", "authentication-service", "https://auth.example", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			svc := start(t, exampleBin, merge(base, map[string]string{tt.key: tt.value}), "/api/public")
+			env := merge(base, map[string]string{tt.key: tt.value})
+			if tt.feed {
+				delete(env, "REDIS_ADDR")
+			}
+			svc := start(t, exampleBin, env, "/api/public")
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				code, body := get(t, svc.URL+"/health", "")

@@ -99,3 +99,41 @@ func TestRevokeAfterDataLossReseedsFirst(t *testing.T) {
 		t.Error("a revocation is missing after the re-seed")
 	}
 }
+
+// A failover to a replica that missed the last writes keeps the layout
+// marker but loses entries: the auth service notices that the log no
+// longer holds the newest entry it wrote, re-seeds Redis under a new epoch,
+// and validators load the complete state again.
+func TestRedisLostWritesAreReseeded(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	c := srv.Client(t)
+	db := openSQLJournal(t, sqliteDSN(t))
+	store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = store.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	jtis := revokeTokens(t, store, "replicated", 3)
+	last, err := store.Revoke(context.Background(), tokenEntry("missed-by-the-replica"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the promoted replica lacks: the last write, in the log and the
+	// entries, with the marker intact.
+	prefix := revoke.DefaultRedisPrefix + "{revocations}:"
+	if err := c.XDel(context.Background(), prefix+"log", last.Cursor).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HDel(context.Background(), prefix+"entries", "jti:missed-by-the-replica").Err(); err != nil {
+		t.Fatal(err)
+	}
+	lost := time.Now()
+	set := revoke.NewSet()
+	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+	waitFor(t, "the lost write restored", func() bool { return rs.Status().Ready && revoked(set, "missed-by-the-replica") })
+	t.Logf("the lost write was restored %s after it was lost", time.Since(lost).Round(time.Millisecond))
+	if !allRevoked(set, jtis)() {
+		t.Error("a revocation is missing after the re-seed")
+	}
+}
