@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,4 +201,51 @@ func openStream(t *testing.T, url string, hdr map[string]string) *http.Response 
 		}
 	}
 	return resp
+}
+
+// TestFeedToken: with FEED_TOKEN set, the feed answers 401 with a clear
+// message to anyone without it (it exposes user and session ids), and a
+// microservice given the token through FEED_TOKEN_FILE follows the feed:
+// a logout still reaches it.
+func TestFeedToken(t *testing.T) {
+	const token = "feed-token-of-at-least-thirty-two-bytes"
+	serverBin, exampleBin := binaries(t)
+	auth := start(t, serverBin, merge(cheapArgon, map[string]string{"DATA_DIR": t.TempDir(), "FEED_TOKEN": token}), "/healthz")
+
+	for _, tt := range []struct{ name, accept, authz string }{
+		{"snapshot without token", "application/json", ""},
+		{"stream without token", "text/event-stream", ""},
+		{"stream with another token", "text/event-stream", "Bearer " + token[:len(token)-1] + "X"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, auth.URL+"/v1/revocations", nil)
+			req.Header.Set("Accept", tt.accept)
+			if tt.authz != "" {
+				req.Header.Set("Authorization", tt.authz)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("got %d; want 401", resp.StatusCode)
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			if !strings.Contains(string(body), "FEED_TOKEN") || strings.Contains(string(body), token) {
+				t.Errorf("401 body %q: want it to name FEED_TOKEN and never echo a token", body)
+			}
+		})
+	}
+
+	file := filepath.Join(t.TempDir(), "feed-token")
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svc := start(t, exampleBin, map[string]string{"AUTH_URL": auth.URL, "FEED_TOKEN_FILE": file}, "/health")
+	a := registerAndLogin(t, auth.URL, "feed-token@example.com")
+	mustStatus(t, svc.URL+"/api/protected", 200, a.Token)
+	var out bool
+	gql(t, auth.URL, `mutation { logout }`, a.Token).field(t, "logout", &out)
+	waitStatus(t, svc.URL+"/api/protected", a.Token, 401, 5*time.Second)
 }

@@ -103,6 +103,12 @@ type Config struct {
 	// warning at start. It cannot be combined with a revocation source.
 	IgnoreRevocations bool
 
+	// FeedToken is the revocation feed's credential: the auth service's
+	// FEED_TOKEN, sent as "Authorization: Bearer <FeedToken>" with every
+	// feed request. Needed only when the auth service sets FEED_TOKEN;
+	// without it such a feed answers 401 and Health().Problem says so.
+	FeedToken string
+
 	// HTTPClient is used for AuthURL. Default: a client with a 10s timeout
 	// for JWKS and no timeout for the feed stream.
 	HTTPClient *http.Client

@@ -124,7 +124,7 @@ func (v *SessionValidator) newSyncer() error {
 		})
 	case cfg.AuthURL != "":
 		v.sync, err = revoke.NewFeedSync(v.revoked, revoke.FeedSyncConfig{
-			URL: cfg.AuthURL + revoke.FeedPath, HTTPClient: cfg.HTTPClient,
+			URL: cfg.AuthURL + revoke.FeedPath, HTTPClient: cfg.HTTPClient, Token: cfg.FeedToken,
 			Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	default: // IgnoreRevocations, checked by withDefaults

@@ -3,7 +3,8 @@
 // milliseconds.
 //
 // Environment: PORT (default 8081), JWT_SECRET, REDIS_ADDR, REDIS_PASSWORD,
-// REDIS_DB, REDIS_MASTER_NAME, AUTH_URL (default http://localhost:8080, used
+// REDIS_DB, REDIS_MASTER_NAME, FEED_TOKEN or FEED_TOKEN_FILE (the auth
+// service's feed credential, when it requires one), AUTH_URL (default http://localhost:8080, used
 // only when there is neither a secret nor Redis), ALLOW_INSECURE_AUTH_URL
 // (true: accept a plain http:// AUTH_URL to a host other than loopback; see
 // below), FAIL_CLOSED (true: reject tokens once the revocation state is
@@ -125,6 +126,11 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 	if cfg.RedisAddr == "" && cfg.AuthURL == "" {
 		return cfg, "", errNoRevocationSource
 	}
+	tok, err := feedToken(getenv)
+	if err != nil {
+		return cfg, "", err
+	}
+	cfg.FeedToken = tok
 	if v := getenv("REDIS_DB"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -149,6 +155,27 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 		return cfg, "", fmt.Errorf("PORT=%q must be a port number", port)
 	}
 	return cfg, port, nil
+}
+
+// feedToken reads the revocation feed's credential from FEED_TOKEN, or from
+// the file FEED_TOKEN_FILE names (a mounted secret; surrounding whitespace
+// is dropped). Setting both is an error: one of them would be ignored.
+func feedToken(getenv func(string) string) (string, error) {
+	tok, file := getenv("FEED_TOKEN"), strings.TrimSpace(getenv("FEED_TOKEN_FILE"))
+	switch {
+	case tok != "" && file != "":
+		return "", errors.New("FEED_TOKEN and FEED_TOKEN_FILE are both set: set only one")
+	case file == "":
+		return strings.TrimSpace(tok), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("FEED_TOKEN_FILE: %w", err)
+	}
+	if tok = strings.TrimSpace(string(b)); tok == "" {
+		return "", fmt.Errorf("FEED_TOKEN_FILE=%q is empty", file)
+	}
+	return tok, nil
 }
 
 // routes lists the whole API of the example.

@@ -30,6 +30,8 @@ func TestLoadConfig(t *testing.T) {
 		{"bad port", map[string]string{"PORT": "eighty"}, "", "", "PORT"},
 		{"bad staleness", map[string]string{"MAX_STALENESS": "1"}, "", "", "MAX_STALENESS"},
 		{"bad redis db", map[string]string{"REDIS_DB": "x"}, "", "", "REDIS_DB"},
+		{"feed token twice", map[string]string{"FEED_TOKEN": "t", "FEED_TOKEN_FILE": "/etc/hostname"}, "", "", "FEED_TOKEN and FEED_TOKEN_FILE"},
+		{"missing feed token file", map[string]string{"FEED_TOKEN_FILE": "/nonexistent/feed-token"}, "", "", "FEED_TOKEN_FILE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

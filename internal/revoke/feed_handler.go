@@ -3,6 +3,8 @@ package revoke
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -32,6 +34,10 @@ type FeedConfig struct {
 	// ClientAddr returns the address a request's streams are counted
 	// under. Default: the host of the request's RemoteAddr.
 	ClientAddr func(*http.Request) string
+	// Token, when set, is the feed credential: every request must carry
+	// "Authorization: Bearer <Token>" or is answered 401. It is compared
+	// in constant time.
+	Token string
 	// WriteTimeout bounds each write to a stream (a snapshot is one write),
 	// so a client that stops reading is dropped. It replaces the server's
 	// WriteTimeout for streams. Default 1m.
@@ -60,6 +66,7 @@ const feedRetryAfter = "2"
 // protocol description at the top of feed.go. It is safe for concurrent use.
 type FeedHandler struct {
 	src     Source
+	token   [sha256.Size]byte // SHA-256 of cfg.Token; compared in constant time
 	cfg     FeedConfig
 	log     *slog.Logger
 	clients atomic.Int64
@@ -99,7 +106,11 @@ func NewFeedHandler(src Source, cfg FeedConfig) (*FeedHandler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &FeedHandler{src: src, cfg: cfg, log: cfg.Logger, byAddr: make(map[string]int)}, nil
+	h := &FeedHandler{src: src, cfg: cfg, log: cfg.Logger, byAddr: make(map[string]int)}
+	if cfg.Token != "" {
+		h.token = sha256.Sum256([]byte(cfg.Token))
+	}
+	return h, nil
 }
 
 // Clients returns the number of open streams.
@@ -112,6 +123,11 @@ func (h *FeedHandler) Clients() int { return int(h.clients.Load()) }
 // ReadTimeout in force, so a request that declares a body and never sends
 // it is closed by the server instead of holding the connection.
 func (h *FeedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="revocation feed"`)
+		writeFeedError(w, http.StatusUnauthorized, FeedUnauthorizedMessage)
+		return
+	}
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		writeFeedError(w, http.StatusMethodNotAllowed, "method not allowed")
@@ -136,6 +152,25 @@ func (h *FeedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.releaseAddr(addr)
 	h.serveStream(w, r)
+}
+
+// FeedUnauthorizedMessage is the error of a feed request without the feed
+// token, when one is configured.
+const FeedUnauthorizedMessage = "the revocation feed requires its feed token: send Authorization: Bearer <FEED_TOKEN> (session.Config.FeedToken in a validator)"
+
+// authorized reports whether r carries the feed token, or none is needed.
+// Both sides are hashed first, so the comparison takes the same time
+// whatever the presented token's length or content.
+func (h *FeedHandler) authorized(r *http.Request) bool {
+	if h.cfg.Token == "" {
+		return true
+	}
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		tok = ""
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return subtle.ConstantTimeCompare(got[:], h.token[:]) == 1
 }
 
 // admitAddr counts one more stream from addr, unless it already has

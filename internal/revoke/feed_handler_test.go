@@ -179,6 +179,48 @@ func TestFeedSnapshotJSON(t *testing.T) {
 	}
 }
 
+// TestFeedRequiresItsToken: with a Token, every request without exactly it
+// gets a 401 that says what to send, before method or Accept are looked at.
+func TestFeedRequiresItsToken(t *testing.T) {
+	const token = "feed-token-of-thirty-two-bytes-0123"
+	srv := startFeedServer(t, newTestJournalStore(t, &memJournal{}, JournalConfig{}), FeedConfig{Token: token}, "")
+	tests := []struct {
+		name, method, auth string
+		want               int
+	}{
+		{"no credential", http.MethodGet, "", http.StatusUnauthorized},
+		{"wrong token", http.MethodGet, "Bearer not-the-token", http.StatusUnauthorized},
+		{"token as a prefix", http.MethodGet, "Bearer " + token + "x", http.StatusUnauthorized},
+		{"prefix of the token", http.MethodGet, "Bearer " + token[:10], http.StatusUnauthorized},
+		{"basic scheme", http.MethodGet, "Basic " + token, http.StatusUnauthorized},
+		{"POST without token", http.MethodPost, "", http.StatusUnauthorized},
+		{"the token", http.MethodGet, "Bearer " + token, http.StatusOK},
+		{"the token, lower-case scheme", http.MethodGet, "bearer " + token, http.StatusOK},
+		{"POST with the token", http.MethodPost, "Bearer " + token, http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.feedURL(), nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("got %d %s; want %d", resp.StatusCode, body, tt.want)
+			}
+			if tt.want == http.StatusUnauthorized &&
+				(!strings.Contains(string(body), "FEED_TOKEN") || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer")) {
+				t.Errorf("401 body %q, WWW-Authenticate %q; want both to say what to send", body, resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
 func TestFeedRejectsOtherMethods(t *testing.T) {
 	srv := startFeedServer(t, newTestJournalStore(t, &memJournal{}, JournalConfig{}), FeedConfig{}, "")
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {

@@ -35,6 +35,9 @@ type FeedSyncConfig struct {
 	// MaxEventBytes bounds one event (a snapshot is one event), so a hostile
 	// server cannot exhaust memory. Default 256 MiB.
 	MaxEventBytes int
+	// Token is the feed credential the auth service requires when it has
+	// FEED_TOKEN set; it is sent as "Authorization: Bearer <Token>".
+	Token string
 	// Issuer and Audience, when set, must match those the auth service
 	// names in its snapshots' layout; otherwise the sync is not Ready and
 	// Status.Problem says why (every token would fail verification).
@@ -83,6 +86,7 @@ type FeedSync struct {
 	cursor                 atomic.Pointer[string]
 	eventsApplied, resyncs atomic.Uint64
 	problem                atomic.Pointer[string]
+	tokenRefused           atomic.Bool // problem is the feed token's
 	running                sync.Mutex
 
 	// Run's goroutine only:
@@ -200,6 +204,9 @@ func (f *FeedSync) connect(ctx context.Context) (progressed bool, wait time.Dura
 	}
 	req.Header.Set("Accept", FeedContentType)
 	req.Header.Set("Cache-Control", "no-cache")
+	if f.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+f.cfg.Token)
+	}
 	if c := *f.cursor.Load(); c != "" && f.ready.Load() {
 		req.Header.Set(headerLastEventID, c)
 	}
@@ -214,9 +221,25 @@ func (f *FeedSync) connect(ctx context.Context) (progressed bool, wait time.Dura
 		return false, 0, causeOr(ctx, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		p := "the auth service refused the feed token (401): set the validator's FeedToken to the auth service's FEED_TOKEN"
+		if f.cfg.Token == "" {
+			p = "the auth service requires a feed token (401): set the validator's FeedToken to the auth service's FEED_TOKEN"
+		}
+		if *f.problem.Load() != p {
+			f.log.Error("revoke: feed: "+p, "url", f.url)
+			f.problem.Store(&p)
+			f.tokenRefused.Store(true)
+		}
+		return false, 0, errors.New("revoke: feed: " + p)
+	}
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return false, retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("revoke: feed: status %s", resp.Status)
+	}
+	if f.tokenRefused.Swap(false) {
+		f.problem.Store(new(string))
 	}
 	f.connected.Store(true)
 	body := &watchedReader{r: resp.Body, t: watchdog, d: f.cfg.IdleTimeout}

@@ -82,6 +82,26 @@ func TestFeedSyncLoadsSnapshotThenLiveEvents(t *testing.T) {
 	}
 }
 
+// TestFeedSyncSendsItsToken: a sync with the feed's token loads it; one
+// without it is not ready and says why in Status.Problem.
+func TestFeedSyncSendsItsToken(t *testing.T) {
+	const token = "feed-token-of-thirty-two-bytes-0123"
+	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	evs := revokeN(t, store, 1, 2)
+	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour, Token: token}, "")
+
+	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{Token: token})
+	waitFor(t, "ready with the token", func() bool { return f.Status().Ready })
+	if !holdsAll(set, evs)() {
+		t.Fatal("snapshot entries missing from the set")
+	}
+	g, _ := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+	waitFor(t, "a problem naming the feed token", func() bool { return strings.Contains(g.Status().Problem, "FEED_TOKEN") })
+	if g.Status().Ready {
+		t.Fatal("a sync without the token is ready")
+	}
+}
+
 // The auth service restarts (new process, same database); revocations made
 // while it was down reach the validator when it comes back, by resuming
 // from the validator's cursor rather than by a snapshot.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ type Config struct {
 	RateLimits        bool          // RATE_LIMITS: default on; "off" disables (load tests only)
 	MaxConnections    int           // MAX_CONNECTIONS: open client connections; default from the file-descriptor limit
 	FeedStreamsPerIP  int           // FEED_MAX_STREAMS_PER_CLIENT: feed streams from one client address, default 1000
+	FeedToken         string        // FEED_TOKEN or the file FEED_TOKEN_FILE: required on every feed request when set
 	Limits            Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
 
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
@@ -138,6 +140,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := strings.ToLower(strings.TrimSpace(getenv("RATE_LIMITS"))); v == "off" || v == "false" || v == "0" {
 		c.RateLimits = false
 	}
+	if c.FeedToken, err = secretFromEnv(getenv, "FEED_TOKEN"); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)
 	}
@@ -213,4 +218,25 @@ func (c Config) publicURL(port int) string {
 		return c.PublicURL
 	}
 	return fmt.Sprintf("http://localhost:%d", port)
+}
+
+// secretFromEnv reads a secret from the variable name, or from the file
+// that name+"_FILE" names (a mounted secret); surrounding whitespace is
+// dropped. Setting both is an error naming both: one would be ignored.
+func secretFromEnv(getenv func(string) string, name string) (string, error) {
+	v, file := getenv(name), strings.TrimSpace(getenv(name+"_FILE"))
+	switch {
+	case v != "" && file != "":
+		return "", fmt.Errorf("%s and %s_FILE are both set: set only one", name, name)
+	case file == "":
+		return strings.TrimSpace(v), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	if v = strings.TrimSpace(string(b)); v == "" {
+		return "", fmt.Errorf("%s_FILE=%q is empty", name, file)
+	}
+	return v, nil
 }

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +61,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32), "ARGON2_MEMORY_KIB": "1024"}, "ARGON2_MEMORY_KIB"},
 		{map[string]string{"LOGIN_LIMIT_CLIENT": "lots"}, "LOGIN_LIMIT_CLIENT"},
 		{map[string]string{"MAX_CONNECTIONS": "3"}, "MAX_CONNECTIONS"},
+		{map[string]string{"FEED_TOKEN": "a", "FEED_TOKEN_FILE": "/etc/hostname"}, "FEED_TOKEN and FEED_TOKEN_FILE"},
+		{map[string]string{"FEED_TOKEN_FILE": "/nonexistent/feed-token"}, "FEED_TOKEN_FILE"},
 		{map[string]string{"MAX_CONNECTIONS": "9999999"}, "MAX_CONNECTIONS"},
 		{map[string]string{"FEED_MAX_STREAMS_PER_CLIENT": "0"}, "FEED_MAX_STREAMS_PER_CLIENT"},
 	}
@@ -109,5 +113,25 @@ func TestLoadConfigRedisList(t *testing.T) {
 	c, err := server.LoadConfig(env(map[string]string{"REDIS_ADDR": "a:1, b:2,,c:3", "REDIS_MASTER_NAME": "mymaster"}))
 	if err != nil || len(c.RedisAddrs) != 3 || c.RedisAddrs[1] != "b:2" || c.RedisMasterName != "mymaster" {
 		t.Fatalf("got %+v, %v", c.RedisAddrs, err)
+	}
+}
+
+func TestLoadConfigFeedTokenFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "feed-token")
+	if err := os.WriteFile(path, []byte("  from-the-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"FEED_TOKEN": "from-the-variable"}, "from-the-variable"},
+		{map[string]string{"FEED_TOKEN_FILE": path}, "from-the-file"},
+		{nil, ""},
+	} {
+		c, err := server.LoadConfig(env(tt.env))
+		if err != nil || c.FeedToken != tt.want {
+			t.Errorf("%v: got %q, %v; want %q", tt.env, c.FeedToken, err, tt.want)
+		}
 	}
 }

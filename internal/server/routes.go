@@ -30,6 +30,7 @@ func (s *Server) routes() (http.Handler, error) {
 		MaxClients:        s.feedMaxClients(),
 		MaxClientsPerAddr: s.cfg.FeedStreamsPerIP,
 		ClientAddr:        func(r *http.Request) string { return client(r).IP },
+		Token:             s.cfg.FeedToken,
 		Logger:            s.log,
 	})
 	if err != nil {
