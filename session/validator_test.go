@@ -46,8 +46,17 @@ func access(t testing.TB, iss *token.Issuer, sub, sid string) (string, token.Cla
 	return raw, c
 }
 
+// newValidator builds a validator closed at the end of the test; unless cfg
+// has a Logger, its messages go to the test's log (nowhere in benchmarks,
+// whose output they would interleave).
 func newValidator(t testing.TB, cfg session.Config) *session.SessionValidator {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(tbWriter{t}, nil))
+		if _, bench := t.(*testing.B); bench {
+			cfg.Logger = slog.New(slog.DiscardHandler)
+		}
+	}
 	v, err := session.NewSessionValidator(cfg)
 	if err != nil {
 		t.Fatalf("NewSessionValidator: %v", err)
@@ -91,13 +100,25 @@ func TestNoRevocationSource(t *testing.T) {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
-	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
+	v, err := session.NewSessionValidator(session.Config{JWTSecret: secret, IgnoreRevocations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
 	if !strings.Contains(buf.String(), "IgnoreRevocations") {
 		t.Fatalf("default logger got %q; want the IgnoreRevocations warning", buf.String())
 	}
 	if h := v.Health(); h.Source != "none" || !h.Ready {
 		t.Fatalf("Health: got %+v; want ready with source none", h)
 	}
+}
+
+// tbWriter writes to a test's log.
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
