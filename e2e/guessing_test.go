@@ -182,3 +182,24 @@ func TestAliasedPasswordWork(t *testing.T) {
 		})
 	}
 }
+
+// TestIPv6LimitedPerSlash64: an IPv6 client is limited per /64, so five
+// wrong passwords from five addresses of one /64 spend that client's
+// budget on the account; another /64 still has its own.
+func TestIPv6LimitedPerSlash64(t *testing.T) {
+	auth, _ := modes()[1].deploy(t, trustLoopback)
+	victim := registerAndLogin(t, auth.URL, "victim@example.com")
+	for i := 1; i <= 5; i++ {
+		if r := loginFrom(t, auth.URL, fmt.Sprintf("2001:db8:1:2::%x", i), victim.Email, "wrong-password"); r.code() != "INVALID_CREDENTIALS" {
+			t.Fatalf("failure %d: got %q; want INVALID_CREDENTIALS", i, r.code())
+		}
+	}
+	for _, tc := range []struct{ ip, want string }{
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "RATE_LIMITED"},
+		{"2001:db8:1:3::1", "INVALID_CREDENTIALS"},
+	} {
+		if r := loginFrom(t, auth.URL, tc.ip, victim.Email, "wrong-password"); r.code() != tc.want {
+			t.Errorf("from %s: got %q; want %s", tc.ip, r.code(), tc.want)
+		}
+	}
+}

@@ -33,8 +33,9 @@ type Config struct {
 	// resets it. Failures elsewhere never touch it, so the owner on a known
 	// device cannot be locked out by anyone else.
 	Device Limit
-	// Client bounds login attempts (failed or not) from one client IP.
-	// Default 100 per minute.
+	// Client bounds login attempts (failed or not) from one client IP,
+	// and likewise from one known device (or changePassword session)
+	// whatever its address. Default 100 per minute.
 	Client Limit
 	// Register bounds registrations from one client IP. Default 100 per
 	// hour (see DefaultRegister).
@@ -151,13 +152,22 @@ func (l *Login) accountBuckets(a Attempt) []bucket {
 }
 
 // Reserve decides whether a login attempt may proceed. It counts the
-// attempt against the client's limit and, when allowed, charges it as a
+// attempt against the client's limit (its address's, and its device's
+// when it has one) and, when allowed, charges it as a
 // failure to the account's budgets before the password is checked. A
 // refused attempt is not charged to the account's budgets.
 func (l *Login) Reserve(ctx context.Context, a Attempt) (Decision, error) {
 	res, err := l.store.Take(ctx, clientKey(a.IP), l.cfg.Client)
 	if err != nil || !res.Allowed {
 		return refused(res, LimitClient), err
+	}
+	// A device (or session) is a client too, whatever address it comes
+	// from: a stolen access token used from many addresses is bounded.
+	if a.Device != "" {
+		res, err := l.store.Take(ctx, "dev:"+hashPart(a.Device), l.cfg.Client)
+		if err != nil || !res.Allowed {
+			return refused(res, LimitClient), err
+		}
 	}
 	buckets := l.accountBuckets(a)
 	for i, b := range buckets {

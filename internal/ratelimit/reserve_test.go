@@ -200,3 +200,27 @@ func TestMemoryEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Errorf("least recently used bucket: got %+v; want forgotten (full)", res)
 	}
 }
+
+// TestDeviceAttemptsFromManyAddresses: a known device (or a
+// changePassword session) is limited like a client address whatever
+// addresses it comes from, failed attempts or not.
+func TestDeviceAttemptsFromManyAddresses(t *testing.T) {
+	client := testenv.StartRedis(t).Client(t)
+	// A slow refill keeps Redis' real clock from refilling while the test runs.
+	cfg := ratelimit.Config{Client: ratelimit.Limit{Rate: 100, Period: 100 * time.Minute}}
+	for name, store := range backends(t, client, "devices:") {
+		t.Run(name, func(t *testing.T) {
+			l, err := ratelimit.NewLogin(store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 101; i++ {
+				a := ratelimit.Attempt{Email: "owner@example.com", IP: fmt.Sprintf("10.%d.%d.1", i/256, i%256), Device: "session:s1"}
+				d := success(t, l, a)
+				if want := i <= 100; d.Allowed != want || (!want && d.Limit != ratelimit.LimitClient) {
+					t.Fatalf("attempt %d: got %+v; want allowed %v", i, d, want)
+				}
+			}
+		})
+	}
+}
