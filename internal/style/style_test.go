@@ -176,3 +176,46 @@ func TestSessionStaysLight(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDiscardingLoggers: a logger left unset means slog.Default(), never
+// a logger that drops messages, so the warnings of degraded modes are seen.
+// Only tests may discard logs.
+func TestNoDiscardingLoggers(t *testing.T) {
+	root := moduleRoot(t)
+	for _, p := range packages(t) {
+		for path, f := range p.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				if what := discardingLogger(n); what != "" {
+					rel, _ := filepath.Rel(root, path)
+					t.Errorf("%s: %s drops log messages; default to slog.Default() instead", rel, what)
+				}
+				return true
+			})
+		}
+	}
+}
+
+// discardingLogger names n when it is slog.DiscardHandler or a slog
+// handler writing to io.Discard, and returns "" otherwise.
+func discardingLogger(n ast.Node) string {
+	isSel := func(e ast.Expr, pkg, name string) bool {
+		s, ok := e.(*ast.SelectorExpr)
+		if !ok {
+			return false
+		}
+		id, ok := s.X.(*ast.Ident)
+		return ok && id.Name == pkg && s.Sel.Name == name
+	}
+	switch n := n.(type) {
+	case *ast.SelectorExpr:
+		if isSel(n, "slog", "DiscardHandler") {
+			return "slog.DiscardHandler"
+		}
+	case *ast.CallExpr:
+		if (isSel(n.Fun, "slog", "NewTextHandler") || isSel(n.Fun, "slog", "NewJSONHandler")) &&
+			len(n.Args) > 0 && isSel(n.Args[0], "io", "Discard") {
+			return "a slog handler on io.Discard"
+		}
+	}
+	return ""
+}
