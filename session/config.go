@@ -56,13 +56,18 @@ type Config struct {
 	RedisClient redis.UniversalClient
 	// RedisPrefix is the key prefix of the revocation state in Redis;
 	// it must match the auth service's. Default "authmesh:", the auth
-	// service's REDIS_PREFIX default.
+	// service's REDIS_PREFIX default. Under a prefix (or RedisDB) where
+	// the auth service wrote no layout marker the validator is not ready,
+	// and Health().Problem says so.
 	RedisPrefix string
 
 	// Issuer is the required iss claim. Default "authentication-service",
-	// the auth service's ISSUER default.
+	// the auth service's ISSUER default. An issuer other than the one the
+	// auth service records beside its revocations keeps the validator not
+	// ready, with both named in Health().Problem.
 	Issuer string
-	// Audience, when set, must appear in the token's aud claim.
+	// Audience, when set, must appear in the token's aud claim, and match
+	// the auth service's AUDIENCE (checked like Issuer).
 	Audience string
 	// ClockSkew is the tolerance applied to exp, nbf and iat. Default 30s,
 	// the auth service's own.
