@@ -15,10 +15,12 @@ type Health struct {
 	// Staleness is how long ago the revocation state was last known to be
 	// complete (zero when there is no revocation source).
 	Staleness time.Duration
-	// Degraded is true when Staleness exceeds Config.MaxStaleness.
+	// Degraded is true when Staleness exceeds Config.MaxStaleness, or the
+	// state holds revocations this version cannot interpret.
 	Degraded bool
 	// Rejecting is true when the validator rejects every token: not ready,
-	// or degraded with FailClosed.
+	// degraded with FailClosed, or holding revocations it cannot interpret
+	// (ErrUnsupported).
 	Rejecting bool
 	// Revocations is the number of revocation entries held.
 	Revocations int
