@@ -217,6 +217,11 @@ func (h *Handler) params(w http.ResponseWriter, r *http.Request) (*graphql.RawPa
 		p = graphql.RawParams{Query: body.Query, OperationName: body.OperationName, Variables: body.Variables, Extensions: body.Extensions}
 	case http.MethodGet:
 		q := r.URL.Query()
+		for _, name := range []string{"query", "operationName", "variables", "extensions"} {
+			if len(q[name]) > 1 {
+				return nil, http.StatusBadRequest, fmt.Sprintf("the URL has the parameter %q %d times: send it once", name, len(q[name]))
+			}
+		}
 		p = graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
 		if p.Query == "" {
 			return nil, http.StatusBadRequest, "missing query: send ?query=... (GET allows queries only)"
@@ -273,10 +278,56 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*postBody, i
 	if err := decodeJSON(string(body), &p); err != nil {
 		return nil, http.StatusBadRequest, "request body is not a GraphQL JSON object: " + jsonProblem(err)
 	}
+	if msg := ambiguousMember(body); msg != "" {
+		return nil, http.StatusBadRequest, msg
+	}
 	if p.Query == "" {
 		return nil, http.StatusBadRequest, "missing query in the request body"
 	}
 	return &p, 0, ""
+}
+
+// postMembers are the members of a GraphQL POST body, spelled exactly.
+var postMembers = []string{"query", "operationName", "variables", "extensions"}
+
+// ambiguousMember checks the member names of a body that decoded as a JSON
+// object, and describes the first that could be read two ways: a name that
+// appears twice (encoding/json keeps the last, another parser the first) or
+// a case variant of a GraphQL member such as "Query" (encoding/json matches
+// names case-insensitively, a proxy or WAF in front does not). Either would
+// let a proxy inspect one operation while this server runs another. It
+// returns "" for an unambiguous body.
+func ambiguousMember(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]string{} // case-folded name -> name as sent
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		name, _ := t.(string)
+		folded := strings.ToLower(name)
+		if prev, ok := seen[folded]; ok {
+			if prev == name {
+				return fmt.Sprintf("request body has the member %q twice: send each member once", name)
+			}
+			return fmt.Sprintf("request body has both %q and %q: member names differ only in case", prev, name)
+		}
+		seen[folded] = name
+		for _, m := range postMembers {
+			if name != m && strings.EqualFold(name, m) {
+				return fmt.Sprintf("request body has the member %q: did you mean %q? Member names are case-sensitive", name, m)
+			}
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // errTrailingData reports JSON followed by more data.
