@@ -137,3 +137,45 @@ func TestRedisLostWritesAreReseeded(t *testing.T) {
 		t.Error("a revocation is missing after the re-seed")
 	}
 }
+
+// A revocation succeeds only once the database committed it and Redis took
+// it; when either fails, Revoke fails, and a retry once both are back
+// completes it.
+func TestRevokeNeedsTheDatabaseAndRedis(t *testing.T) {
+	ctx := context.Background()
+	t.Run("database down", func(t *testing.T) {
+		srv := testenv.StartRedis(t)
+		c := srv.Client(t)
+		db := openSQLJournal(t, sqliteDSN(t))
+		store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+		_ = db.Close()
+		if _, err := store.Revoke(ctx, tokenEntry("no-db")); err == nil {
+			t.Fatal("Revoke succeeded without the database")
+		}
+		if n, _ := c.HLen(ctx, revoke.DefaultRedisPrefix+"{revocations}:entries").Result(); n != 0 {
+			t.Errorf("Redis holds %d entries of a revocation the database refused; want 0", n)
+		}
+	})
+	t.Run("Redis down", func(t *testing.T) {
+		srv := testenv.StartRedis(t)
+		c := srv.Client(t)
+		db := openSQLJournal(t, sqliteDSN(t))
+		store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+		srv.Stop()
+		if _, err := store.Revoke(ctx, tokenEntry("retried")); err == nil {
+			t.Fatal("Revoke succeeded without Redis")
+		}
+		srv.Restart()
+		waitFor(t, "the retry to succeed", func() bool {
+			_, err := store.Revoke(ctx, tokenEntry("retried"))
+			return err == nil
+		})
+		set := revoke.NewSet()
+		rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+		waitFor(t, "the retried revocation", func() bool { return rs.Status().Ready && revoked(set, "retried") })
+		evs, _, err := db.LiveRevocations(ctx, time.Now())
+		if err != nil || len(evs) == 0 {
+			t.Errorf("journal holds %d live revocations (%v); want the retried one", len(evs), err)
+		}
+	})
+}
