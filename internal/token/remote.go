@@ -51,8 +51,9 @@ type RemoteKeysConfig struct {
 // background refetch, so a key published after the last refresh is trusted
 // shortly after. A failed refresh keeps the last good set; a key removed from
 // the JWKS stops being trusted after the next successful refresh. JWKs with
-// unsupported kty/crv/alg, a use other than "sig", private material or no
-// kid are ignored one by one. Safe for concurrent use.
+// unsupported kty/crv/alg, a use other than "sig", private material, no kid,
+// or key members not in their canonical encoding are ignored one by one
+// (see parseJWKS). Safe for concurrent use.
 type RemoteKeys struct {
 	cfg   RemoteKeysConfig
 	set   atomic.Pointer[remoteSet]
