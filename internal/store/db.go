@@ -143,7 +143,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetConnMaxIdleTime(0)
 	// Connect the writer first: it switches the file to WAL before any
 	// reader opens it.
-	if err := pingWithTimeout(ctx, write); err != nil {
+	if err := connectSQLiteWriter(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
 	}
@@ -199,6 +199,32 @@ func pingWithTimeout(ctx context.Context, db *sql.DB) error {
 		defer cancel()
 	}
 	return db.PingContext(ctx)
+}
+
+// connectSQLiteWriter opens the writer's connection, which switches the
+// file to WAL. SQLite answers that switch with SQLITE_BUSY at once, without
+// waiting out busy_timeout, while another process (a replica starting at
+// the same moment) holds the file: wait and try again until the open
+// timeout rather than fail the start.
+func connectSQLiteWriter(ctx context.Context, write *sql.DB) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, openTimeout)
+		defer cancel()
+	}
+	wait := 5 * time.Millisecond
+	for {
+		err := write.PingContext(ctx)
+		if err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 // redactedError hides a secret that may appear in a wrapped error's text
