@@ -33,7 +33,7 @@ func (m *metrics) observe(err error) {
 		m.counts[resRevoked].Add(1)
 	case errors.Is(err, ErrExpired):
 		m.counts[resExpired].Add(1)
-	case isUnavailable(err):
+	case IsUnavailable(err):
 		m.counts[resUnavailable].Add(1)
 	default:
 		m.counts[resInvalid].Add(1)

@@ -19,10 +19,21 @@ const maxAuthHeader = 8 << 10
 // UnauthorizedBody is the body of every 401 the middleware writes.
 const UnauthorizedBody = "Invalid or expired token"
 
+// UnavailableBody is the body of every 503 the middleware writes while the
+// validator cannot decide (see IsUnavailable).
+const UnavailableBody = "Service temporarily unable to validate tokens; retry shortly"
+
 // BearerToken extracts the token of an "Authorization: Bearer <token>"
 // header. The scheme is case-insensitive; anything else yields "".
 func BearerToken(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+	return ParseBearer(r.Header.Get("Authorization"))
+}
+
+// ParseBearer extracts the token of an authorization value "Bearer <token>"
+// by the rules of BearerToken (case-insensitive scheme, bounded length), for
+// transports other than net/http such as gRPC metadata. Anything else
+// yields "".
+func ParseBearer(h string) string {
 	if len(h) > maxAuthHeader || len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return ""
 	}
@@ -74,9 +85,9 @@ func OptionalHTTPMiddleware(v Validator) func(http.Handler) http.Handler {
 }
 
 func reject(w http.ResponseWriter, err error) {
-	if isUnavailable(err) {
+	if IsUnavailable(err) {
 		w.Header().Set("Retry-After", "1")
-		http.Error(w, "Service temporarily unable to validate tokens; retry shortly", http.StatusServiceUnavailable)
+		http.Error(w, UnavailableBody, http.StatusServiceUnavailable)
 		return
 	}
 	// RFC 6750 §3.1: no error code when no credentials were presented.

@@ -307,8 +307,9 @@ func (v *SessionValidator) checkRevoked(c *Claims, kid string) error {
 	return nil
 }
 
-// isUnavailable reports whether err says nothing about the token but about
-// the validator's own state (answered 503, not 401).
-func isUnavailable(err error) bool {
+// IsUnavailable reports whether err says the validator cannot decide right
+// now (ErrNotReady, ErrStale or ErrUnsupported) rather than that the token
+// is bad: the HTTP middleware answers 503 and gRPC interceptors Unavailable.
+func IsUnavailable(err error) bool {
 	return errors.Is(err, ErrNotReady) || errors.Is(err, ErrStale) || errors.Is(err, ErrUnsupported)
 }
