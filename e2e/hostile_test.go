@@ -24,8 +24,10 @@ import (
 // hostileSecret is the JWT_SECRET of the hostile-request services.
 const hostileSecret = "hostile-test-secret-of-at-least-32-bytes!"
 
-// answerWithin bounds how long any hostile request may take to be answered.
-const answerWithin = 5 * time.Second
+// answerWithin is the hang guard: a hostile request still unanswered after
+// it counts as a hang. It measures no speed, so it is generous enough for a
+// loaded 2-core CI machine.
+const answerWithin = 30 * time.Second
 
 // bodyKind says what a response body must look like.
 type bodyKind int
@@ -139,7 +141,6 @@ func runHostile(t *testing.T, c hostileCase) {
 		Transport:     &http.Transport{DisableKeepAlives: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	began := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: no answer within %s: %v", method, path, answerWithin, err)
@@ -153,9 +154,6 @@ func runHostile(t *testing.T, c hostileCase) {
 		if err != nil {
 			t.Fatalf("read body: %v", err)
 		}
-	}
-	if took := time.Since(began); took > answerWithin {
-		t.Errorf("answered after %s; want within %s", took, answerWithin)
 	}
 	if resp.StatusCode >= 500 {
 		t.Fatalf("got status %d %q; want < 500", resp.StatusCode, clip(body))
