@@ -3,8 +3,8 @@
 // milliseconds.
 //
 // Environment: PORT (default 8081), JWT_SECRET, REDIS_ADDR, REDIS_PASSWORD,
-// REDIS_DB, REDIS_MASTER_NAME, FEED_TOKEN or FEED_TOKEN_FILE (the auth
-// service's feed credential, when it requires one), AUTH_URL (default http://localhost:8080, used
+// REDIS_DB, REDIS_MASTER_NAME, FEED_TOKEN (the auth service's feed
+// credential, when it requires one), AUTH_URL (default http://localhost:8080, used
 // only when there is neither a secret nor Redis), ALLOW_INSECURE_AUTH_URL
 // (true: accept a plain http:// AUTH_URL to a host other than loopback; see
 // below), FAIL_CLOSED (true: reject tokens once the revocation state is
@@ -15,6 +15,10 @@
 // (and so forge any token) or hide logouts. Set it only for in-cluster
 // traffic on a network you control (a Compose network, a Kubernetes Service
 // behind a network policy or a mesh with mTLS); elsewhere use https.
+//
+// Each secret (JWT_SECRET, REDIS_PASSWORD, FEED_TOKEN) can instead be
+// given as a file named by NAME_FILE, a mounted secret
+// (docs/CONFIGURATION.md).
 //
 // JWT_SECRET alone is refused at start: without REDIS_ADDR or AUTH_URL the
 // service would never see a logout and would accept revoked tokens until
@@ -40,6 +44,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -106,10 +111,23 @@ var errNoRevocationSource = errors.New("JWT_SECRET alone would accept revoked to
 
 // loadConfig reads the environment into a validator Config and a port.
 func loadConfig(getenv func(string) string) (session.Config, string, error) {
+	secret, err := secretenv.Lookup(getenv, "JWT_SECRET")
+	if err != nil {
+		return session.Config{}, "", err
+	}
+	password, err := secretenv.Lookup(getenv, "REDIS_PASSWORD")
+	if err != nil {
+		return session.Config{}, "", err
+	}
+	feedToken, err := secretenv.Lookup(getenv, "FEED_TOKEN")
+	if err != nil {
+		return session.Config{}, "", err
+	}
 	cfg := session.Config{
-		JWTSecret:       getenv("JWT_SECRET"),
+		JWTSecret:       secret,
 		RedisAddr:       getenv("REDIS_ADDR"),
-		RedisPassword:   getenv("REDIS_PASSWORD"),
+		RedisPassword:   password,
+		FeedToken:       strings.TrimSpace(feedToken),
 		RedisMasterName: getenv("REDIS_MASTER_NAME"),
 		AuthURL:         getenv("AUTH_URL"),
 		// Read like the auth service reads them, so a non-default value
@@ -126,11 +144,6 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 	if cfg.RedisAddr == "" && cfg.AuthURL == "" {
 		return cfg, "", errNoRevocationSource
 	}
-	tok, err := feedToken(getenv)
-	if err != nil {
-		return cfg, "", err
-	}
-	cfg.FeedToken = tok
 	if v := getenv("REDIS_DB"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -155,27 +168,6 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 		return cfg, "", fmt.Errorf("PORT=%q must be a port number", port)
 	}
 	return cfg, port, nil
-}
-
-// feedToken reads the revocation feed's credential from FEED_TOKEN, or from
-// the file FEED_TOKEN_FILE names (a mounted secret; surrounding whitespace
-// is dropped). Setting both is an error: one of them would be ignored.
-func feedToken(getenv func(string) string) (string, error) {
-	tok, file := getenv("FEED_TOKEN"), strings.TrimSpace(getenv("FEED_TOKEN_FILE"))
-	switch {
-	case tok != "" && file != "":
-		return "", errors.New("FEED_TOKEN and FEED_TOKEN_FILE are both set: set only one")
-	case file == "":
-		return strings.TrimSpace(tok), nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("FEED_TOKEN_FILE: %w", err)
-	}
-	if tok = strings.TrimSpace(string(b)); tok == "" {
-		return "", fmt.Errorf("FEED_TOKEN_FILE=%q is empty", file)
-	}
-	return tok, nil
 }
 
 // routes lists the whole API of the example.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/testenv"
+	"github.com/authmesh/authmesh/session"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -47,6 +50,58 @@ func TestLoadConfig(t *testing.T) {
 			}
 			if err != nil || cfg.AuthURL != tt.authURL || port != tt.port {
 				t.Fatalf("got AuthURL %q port %q err %v; want %q %q", cfg.AuthURL, port, err, tt.authURL, tt.port)
+			}
+		})
+	}
+}
+
+// TestLoadConfigSecretsFromFiles: each secret the example reads can be a
+// file NAME_FILE giving the variable's value; both forms, or a file that
+// cannot be read, is an error naming the variable.
+func TestLoadConfigSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range []struct {
+		name  string
+		field func(session.Config) string
+	}{
+		{"JWT_SECRET", func(c session.Config) string { return c.JWTSecret }},
+		{"REDIS_PASSWORD", func(c session.Config) string { return c.RedisPassword }},
+		{"FEED_TOKEN", func(c session.Config) string { return c.FeedToken }},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			const value = "the-secret-value"
+			file := filepath.Join(dir, s.name)
+			if err := os.WriteFile(file, []byte(value+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			base := map[string]string{"REDIS_ADDR": "r:6379"}
+			for _, tt := range []struct {
+				name string
+				env  map[string]string
+				err  string
+			}{
+				{"variable", map[string]string{s.name: value}, ""},
+				{"file", map[string]string{s.name + "_FILE": file}, ""},
+				{"both", map[string]string{s.name: value, s.name + "_FILE": file}, s.name + " and " + s.name + "_FILE are both set"},
+				{"missing file", map[string]string{s.name + "_FILE": filepath.Join(dir, "missing")}, s.name + "_FILE: open"},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					cfg, _, err := loadConfig(func(k string) string {
+						if v, ok := tt.env[k]; ok {
+							return v
+						}
+						return base[k]
+					})
+					if tt.err != "" {
+						if err == nil || !strings.Contains(err.Error(), tt.err) {
+							t.Fatalf("got %v; want an error containing %q", err, tt.err)
+						}
+						return
+					}
+					if err != nil || s.field(cfg) != value {
+						t.Fatalf("got %q, %v; want %q", s.field(cfg), err, value)
+					}
+				})
 			}
 		})
 	}

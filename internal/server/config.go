@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -21,16 +21,16 @@ import (
 // it from the environment; tests build it directly.
 type Config struct {
 	Port              int           // PORT, default 8080 (0: any free port)
-	JWTSecret         string        // JWT_SECRET: HS256 when set, asymmetric keys otherwise
+	JWTSecret         string        // JWT_SECRET or the file JWT_SECRET_FILE: HS256 when set, asymmetric keys otherwise
 	SigningAlgorithm  string        // SIGNING_ALG: EdDSA (default), ES256 or RS256; asymmetric mode only
-	KeyEncryptionKey  string        // KEY_ENCRYPTION_SECRET: seals private keys at rest
+	KeyEncryptionKey  string        // KEY_ENCRYPTION_SECRET or the file KEY_ENCRYPTION_SECRET_FILE: seals private keys at rest
 	RedisAddrs        []string      // REDIS_ADDR, comma-separated
-	RedisPassword     string        // REDIS_PASSWORD
+	RedisPassword     string        // REDIS_PASSWORD or the file REDIS_PASSWORD_FILE
 	RedisDB           int           // REDIS_DB
 	RedisMasterName   string        // REDIS_MASTER_NAME: Sentinel
 	RedisPrefix       string        // REDIS_PREFIX, default "authmesh:"
 	RedisMinReplicas  int           // REDIS_MIN_REPLICAS: replicas that must acknowledge a revocation (Sentinel)
-	DatabaseURL       string        // DATABASE_URL, default sqlite:<DataDir>/authmesh.db
+	DatabaseURL       string        // DATABASE_URL or the file DATABASE_URL_FILE, default sqlite:<DataDir>/authmesh.db
 	DataDir           string        // DATA_DIR, default ./data
 	Issuer            string        // ISSUER
 	Audience          string        // AUDIENCE: added to tokens when set
@@ -98,10 +98,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			*dst = n
 		}
 	}
+	// secret reads a secret from its variable or from the file NAME_FILE
+	// names; trim drops surrounding whitespace, as str does.
+	secret := func(name string, dst *string, trim bool) {
+		v, err := secretenv.Lookup(getenv, name)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		if trim {
+			v = strings.TrimSpace(v)
+		}
+		if v != "" {
+			*dst = v
+		}
+	}
 	integer("PORT", &c.Port, 0, 65535)
-	c.JWTSecret = getenv("JWT_SECRET")
+	secret("JWT_SECRET", &c.JWTSecret, false)
 	str("SIGNING_ALG", &c.SigningAlgorithm)
-	c.KeyEncryptionKey = getenv("KEY_ENCRYPTION_SECRET")
+	secret("KEY_ENCRYPTION_SECRET", &c.KeyEncryptionKey, false)
 	if v := getenv("REDIS_ADDR"); strings.TrimSpace(v) != "" {
 		for _, a := range strings.Split(v, ",") {
 			if a = strings.TrimSpace(a); a != "" {
@@ -109,13 +124,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	c.RedisPassword = getenv("REDIS_PASSWORD")
+	secret("REDIS_PASSWORD", &c.RedisPassword, false)
 	integer("REDIS_DB", &c.RedisDB, 0, 1<<16)
 	str("REDIS_MASTER_NAME", &c.RedisMasterName)
 	str("REDIS_PREFIX", &c.RedisPrefix)
 	integer("REDIS_MIN_REPLICAS", &c.RedisMinReplicas, 0, 16)
 	str("DATA_DIR", &c.DataDir)
-	str("DATABASE_URL", &c.DatabaseURL)
+	secret("DATABASE_URL", &c.DatabaseURL, true)
 	str("ISSUER", &c.Issuer)
 	str("AUDIENCE", &c.Audience)
 	dur("ACCESS_TOKEN_TTL", &c.AccessTTL)
@@ -140,9 +155,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := strings.ToLower(strings.TrimSpace(getenv("RATE_LIMITS"))); v == "off" || v == "false" || v == "0" {
 		c.RateLimits = false
 	}
-	if c.FeedToken, err = secretFromEnv(getenv, "FEED_TOKEN"); err != nil {
-		errs = append(errs, err)
-	}
+	secret("FEED_TOKEN", &c.FeedToken, true)
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)
 	}
@@ -218,25 +231,4 @@ func (c Config) publicURL(port int) string {
 		return c.PublicURL
 	}
 	return fmt.Sprintf("http://localhost:%d", port)
-}
-
-// secretFromEnv reads a secret from the variable name, or from the file
-// that name+"_FILE" names (a mounted secret); surrounding whitespace is
-// dropped. Setting both is an error naming both: one would be ignored.
-func secretFromEnv(getenv func(string) string, name string) (string, error) {
-	v, file := getenv(name), strings.TrimSpace(getenv(name+"_FILE"))
-	switch {
-	case v != "" && file != "":
-		return "", fmt.Errorf("%s and %s_FILE are both set: set only one", name, name)
-	case file == "":
-		return strings.TrimSpace(v), nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("%s_FILE: %w", name, err)
-	}
-	if v = strings.TrimSpace(string(b)); v == "" {
-		return "", fmt.Errorf("%s_FILE=%q is empty", name, file)
-	}
-	return v, nil
 }

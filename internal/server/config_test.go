@@ -116,22 +116,60 @@ func TestLoadConfigRedisList(t *testing.T) {
 	}
 }
 
-func TestLoadConfigFeedTokenFromFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "feed-token")
-	if err := os.WriteFile(path, []byte("  from-the-file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"FEED_TOKEN": "from-the-variable"}, "from-the-variable"},
-		{map[string]string{"FEED_TOKEN_FILE": path}, "from-the-file"},
-		{nil, ""},
-	} {
-		c, err := server.LoadConfig(env(tt.env))
-		if err != nil || c.FeedToken != tt.want {
-			t.Errorf("%v: got %q, %v; want %q", tt.env, c.FeedToken, err, tt.want)
+// TestLoadConfigSecretsFromFiles: every secret the service reads can be
+// given as a file NAME_FILE (a mounted secret), giving the same value as
+// the variable (the file's trailing newline dropped); setting both forms,
+// or naming a file that cannot be read, stops the service at start with
+// one line naming the variable.
+func TestLoadConfigSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
 		}
+		return p
+	}
+	secrets := []struct {
+		name  string
+		value string // as written to the file, before its trailing newline
+		want  string // what the configuration holds
+		field func(server.Config) string
+	}{
+		{"JWT_SECRET", "a-shared-secret-of-at-least-32-bytes!", "a-shared-secret-of-at-least-32-bytes!", func(c server.Config) string { return c.JWTSecret }},
+		{"KEY_ENCRYPTION_SECRET", "seal the keys at rest", "seal the keys at rest", func(c server.Config) string { return c.KeyEncryptionKey }},
+		{"REDIS_PASSWORD", " pass word ", " pass word ", func(c server.Config) string { return c.RedisPassword }},
+		{"DATABASE_URL", "postgres://u:p@db:5432/authmesh ", "postgres://u:p@db:5432/authmesh", func(c server.Config) string { return c.DatabaseURL }},
+		{"FEED_TOKEN", "  a-feed-token", "a-feed-token", func(c server.Config) string { return c.FeedToken }},
+	}
+	for _, s := range secrets {
+		t.Run(s.name, func(t *testing.T) {
+			file := write(s.name, s.value+"\n")
+			for _, tt := range []struct {
+				name string
+				env  map[string]string
+				want string // "" with err set: an error
+				err  string
+			}{
+				{name: "variable", env: map[string]string{s.name: s.value}, want: s.want},
+				{name: "file", env: map[string]string{s.name + "_FILE": file}, want: s.want},
+				{name: "both", env: map[string]string{s.name: s.value, s.name + "_FILE": file}, err: s.name + " and " + s.name + "_FILE are both set"},
+				{name: "missing file", env: map[string]string{s.name + "_FILE": filepath.Join(dir, "missing")}, err: s.name + "_FILE: open " + filepath.Join(dir, "missing")},
+				{name: "empty file", env: map[string]string{s.name + "_FILE": write("empty", "\n")}, err: s.name + "_FILE="},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					c, err := server.LoadConfig(env(tt.env))
+					if tt.err != "" {
+						if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
+							t.Fatalf("got %v; want one line containing %q", err, tt.err)
+						}
+						return
+					}
+					if err != nil || s.field(c) != tt.want {
+						t.Fatalf("got %q, %v; want %q", s.field(c), err, tt.want)
+					}
+				})
+			}
+		})
 	}
 }
