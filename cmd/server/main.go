@@ -5,6 +5,9 @@
 // With arguments it runs an operator command against the same database and
 // Redis instead of serving:
 //
+//	server healthcheck         GET this host's /healthz on PORT: exit 0 when
+//	                           the service answers 200, 1 otherwise (a
+//	                           container health check with no shell or curl)
 //	server keys withdraw KID   withdraw a signing key (leaked, or retired
 //	                           early) and revoke every token it signed
 package main
@@ -19,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/authmesh/authmesh/internal/healthcheck"
 	"github.com/authmesh/authmesh/internal/server"
 )
 
@@ -36,12 +40,16 @@ func main() {
 // without args, starts the service and blocks until ctx is done. When ready
 // is not nil it receives the listening address.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
-	if len(args) > 0 && !isKeysWithdraw(args) {
-		return fmt.Errorf("unknown command %q; usage: server [keys withdraw KID]", strings.Join(args, " "))
+	healthCheck := len(args) == 1 && args[0] == "healthcheck"
+	if len(args) > 0 && !healthCheck && !isKeysWithdraw(args) {
+		return fmt.Errorf("unknown command %q; usage: server [healthcheck | keys withdraw KID]", strings.Join(args, " "))
 	}
 	cfg, err := server.LoadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if healthCheck {
+		return healthcheck.Local(ctx, cfg.Port, "/healthz")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	for _, w := range cfg.Warnings {

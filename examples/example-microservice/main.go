@@ -16,6 +16,10 @@
 // traffic on a network you control (a Compose network, a Kubernetes Service
 // behind a network policy or a mesh with mTLS); elsewhere use https.
 //
+// "example-microservice healthcheck" GETs the running service's /health on
+// PORT and exits 0 when it answers 200, 1 otherwise: a container health
+// check with no shell or curl in the image.
+//
 // Each secret (JWT_SECRET, REDIS_PASSWORD, FEED_TOKEN) can instead be
 // given as a file named by NAME_FILE, a mounted secret
 // (docs/CONFIGURATION.md).
@@ -44,6 +48,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/authmesh/authmesh/internal/healthcheck"
 	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/session"
 )
@@ -51,19 +56,28 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "example-microservice:", strings.Join(strings.Fields(err.Error()), " "))
 		os.Exit(1)
 	}
 }
 
-// run starts the service and blocks until ctx is done. When ready is not
-// nil it receives the listening address.
-func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+// run starts the service and blocks until ctx is done; with the argument
+// "healthcheck" it checks the running service's /health instead. When
+// ready is not nil it receives the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	healthCheck := len(args) == 1 && args[0] == "healthcheck"
+	if len(args) > 0 && !healthCheck {
+		return fmt.Errorf("unknown command %q; usage: example-microservice [healthcheck]", strings.Join(args, " "))
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, port, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if healthCheck {
+		n, _ := strconv.Atoi(port) // loadConfig checked it
+		return healthcheck.Local(ctx, n, "/health")
 	}
 	cfg.Logger = log
 	v, err := session.NewSessionValidator(cfg)

@@ -120,7 +120,7 @@ func TestHealthFailClosed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan string, 1)
-	go func() { _ = run(ctx, func(k string) string { return env[k] }, io.Discard, io.Discard, ready) }()
+	go func() { _ = run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard, ready) }()
 	addr := <-ready
 	url := "http://127.0.0.1" + addr[strings.LastIndex(addr, ":"):] + "/health"
 
