@@ -79,3 +79,42 @@ func TestPlaygroundOnlyWhenEnabled(t *testing.T) {
 		})
 	}
 }
+
+// TestLookAlikeEmailsNameOneAccount: an address that differs from an
+// account's only by compatibility characters (full-width letters) is that
+// account, and an address mixing scripts in one part (a Cyrillic "а" among
+// Latin letters) is refused, so neither creates a second account that
+// passes for the first.
+func TestLookAlikeEmailsNameOneAccount(t *testing.T) {
+	serverBin, _ := binaries(t)
+	auth := start(t, serverBin, merge(cheapArgon, map[string]string{"DATA_DIR": t.TempDir()}), "/healthz")
+	a := registerAndLogin(t, auth.URL, "victim@example.com")
+	register := `mutation($e: String!) { register(input: {email: $e, password: "Test1234!"}) { user { id email } } }`
+	tests := []struct{ name, email, code string }{
+		{"full-width letters", "ｖｉｃｔｉｍ@example.com", "EMAIL_TAKEN"},
+		{"full-width domain", "victim@ｅｘａｍｐｌｅ.com", "EMAIL_TAKEN"},
+		{"Cyrillic a in a Latin name", "vict\u0456m@example.com", "BAD_USER_INPUT"},
+		{"Greek omicron in a Latin domain", "victim@ex\u03bfmple.com", "BAD_USER_INPUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"query": register, "variables": map[string]string{"e": tt.email}})
+			resp, err := http.Post(auth.URL+"/graphql", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r gqlResult
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				t.Fatal(err)
+			}
+			if r.code() != tt.code {
+				t.Fatalf("register %q: got %+v; want %s", tt.email, r, tt.code)
+			}
+		})
+	}
+	b := login(t, auth.URL, account{Email: "ｖｉｃｔｉｍ@example.com", Password: a.Password})
+	if b.UserID != a.UserID {
+		t.Fatalf("login with the full-width address reached user %s; want the account %s", b.UserID, a.UserID)
+	}
+}

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -13,31 +12,13 @@ import (
 	"github.com/authmesh/authmesh/internal/token"
 )
 
-// maxEmailLen is RFC 5321's limit on a forward path.
-const maxEmailLen = 254
-
-// NormalizeEmail trims and lower-cases an address and checks that it is a
-// plain addr-spec ("a@b.c", no display name).
-func NormalizeEmail(email string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
-	if e == "" {
-		return "", newError(CodeBadUserInput, "email is required")
-	}
-	if len(e) > maxEmailLen {
-		return "", newError(CodeBadUserInput, "email must be at most 254 characters")
-	}
-	a, err := mail.ParseAddress(e)
-	at := strings.LastIndexByte(e, '@')
-	if err != nil || a.Address != e || at < 1 || !strings.Contains(e[at+1:], ".") {
-		return "", newError(CodeBadUserInput, "email must be a valid address like name@example.com")
-	}
-	return e, nil
-}
-
 // Register creates an account.
 func (s *Service) Register(ctx context.Context, email, password string, client ClientInfo) (User, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
+		return User{}, err
+	}
+	if err := checkScripts(email); err != nil {
 		return User{}, err
 	}
 	if err := s.cfg.PasswordPolicy(password); err != nil {
@@ -91,7 +72,7 @@ var errInvalidCredentials = newError(CodeInvalidCredentials, "email or password 
 // present next time: the one presented (re-issued with a fresh lifetime)
 // or a new device's.
 func (s *Service) Login(ctx context.Context, email, password string, client ClientInfo) (LoginResult, error) {
-	email, err := NormalizeEmail(email)
+	email, err := s.loginEmail(ctx, email)
 	if err != nil {
 		return LoginResult{}, err
 	}
