@@ -10,6 +10,7 @@
 //
 //	go run ./cmd/revocation-bench -mode redis -services 3 -n 200
 //	go run ./cmd/revocation-bench -mode all
+//	go run ./cmd/revocation-bench -mode fanout -streams 2000,10000 -n 20
 //
 // It prints a markdown table on stdout (progress goes to stderr) and exits
 // non-zero when any revocation was not observed within -lost (5s), or the
@@ -25,6 +26,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -47,6 +50,7 @@ type options struct {
 	CatchUp  int           // catch-up rounds (Redis mode)
 	Lost     time.Duration // a revocation not seen by then is lost
 	Poll     time.Duration // pause between polls of one service (0: tight loop)
+	Streams  []int         // feed streams per fan-out run ("fanout" mode)
 }
 
 // errFailed reports that the run measured a failure (lost revocation or a
@@ -57,7 +61,8 @@ var errFailed = errors.New("revocation-bench: a revocation was lost or a late-st
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("revocation-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", "all", "revocation transport: redis, feed (embedded: validators read the auth service's SSE feed), or all")
+	mode := fs.String("mode", "all", "revocation transport: redis, feed (embedded: validators read the auth service's SSE feed), or all; or fanout (feed fan-out latency with -streams open streams)")
+	streams := fs.String("streams", "2000,10000", "fanout mode: comma-separated stream counts, one fresh auth service each")
 	o := options{}
 	fs.IntVar(&o.Services, "services", 3, "number of example microservices (validators)")
 	fs.IntVar(&o.N, "n", 200, "number of sessions logged out and measured, per mode")
@@ -72,8 +77,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.Modes = []string{*mode}
 	case "all":
 		o.Modes = []string{"redis", "feed"}
+	case "fanout":
+		o.Modes = []string{"fanout"}
+		for _, s := range strings.Split(*streams, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 || n > 50_000 {
+				return o, fmt.Errorf("-streams=%q must list stream counts from 1 to 50000", *streams)
+			}
+			o.Streams = append(o.Streams, n)
+		}
 	default:
-		return o, fmt.Errorf("-mode=%q must be redis, feed or all", *mode)
+		return o, fmt.Errorf("-mode=%q must be redis, feed, all or fanout", *mode)
 	}
 	switch {
 	case o.Services < 1 || o.Services > 32:
@@ -105,6 +119,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bins, err := build(ctx, work)
 	if err != nil {
 		return err
+	}
+	if opt.Modes[0] == "fanout" {
+		return runFanout(ctx, stdout, stderr, opt, bins, work)
 	}
 	var results []modeResult
 	for _, mode := range opt.Modes {

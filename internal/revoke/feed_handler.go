@@ -73,6 +73,8 @@ type FeedHandler struct {
 
 	addrMu sync.Mutex
 	byAddr map[string]int // open streams per client address
+
+	fan *feedFanout // reads the source once per change for every stream
 }
 
 var _ http.Handler = (*FeedHandler)(nil)
@@ -107,6 +109,7 @@ func NewFeedHandler(src Source, cfg FeedConfig) (*FeedHandler, error) {
 		cfg.Logger = slog.Default()
 	}
 	h := &FeedHandler{src: src, cfg: cfg, log: cfg.Logger, byAddr: make(map[string]int)}
+	h.fan = newFeedFanout(src, cfg.Heartbeat, cfg.Logger)
 	if cfg.Token != "" {
 		h.token = sha256.Sum256([]byte(cfg.Token))
 	}
@@ -241,7 +244,7 @@ type feedStream struct {
 
 func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	wake, unsubscribe := h.src.Subscribe() // before reading: no signal is lost
+	sub, unsubscribe := h.fan.subscribe() // before reading: no event is missed
 	defer unsubscribe()
 
 	cursor := r.Header.Get(headerLastEventID)
@@ -289,7 +292,8 @@ func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
 		st.ended(ctx, err)
 		return
 	}
-	st.ended(ctx, st.loop(ctx, wake))
+	h.fan.hint(st.cursor)
+	st.ended(ctx, st.loop(ctx, sub))
 }
 
 // start writes the opening of the stream: the snapshot, or the backlog after
@@ -319,30 +323,67 @@ func (st *feedStream) start(ctx context.Context, snap *Snapshot, backlog []Event
 	return st.sync()
 }
 
-// loop sends new events as the source signals them and a sync event every
-// heartbeat, until the client or the server goes.
-func (st *feedStream) loop(ctx context.Context, wake <-chan struct{}) error {
-	hb := time.NewTicker(st.h.cfg.Heartbeat)
-	defer hb.Stop()
+// loop sends the fan-out's batches and a sync event every heartbeat, until
+// the client or the server goes, or the stream falls behind.
+func (st *feedStream) loop(ctx context.Context, sub *feedSub) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-wake:
-			if err := st.drain(ctx); err != nil {
-				return err
-			}
-		case <-hb.C:
-			// Re-read the source first, so that "sync" is true even if a
-			// signal was missed (another replica's append not yet polled).
-			if err := st.drain(ctx); err != nil {
-				return err
-			}
-			if err := st.sync(); err != nil {
+		case <-sub.gone:
+			return errSlowStream
+		case b := <-sub.ch:
+			if err := st.apply(ctx, b); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// apply sends what a batch holds beyond the stream's cursor. A batch that
+// does not continue from the stream's position (the stream is just
+// starting, or the fan-out lost its place) makes the stream read the source
+// itself, which is always correct, only slower.
+func (st *feedStream) apply(ctx context.Context, b *fanBatch) error {
+	if b.tick {
+		// The pump re-read the source up to b.prev just now, so "sync" is
+		// true even if a wake-up was missed.
+		if b.prev != st.cursor {
+			if err := st.drain(ctx); err != nil {
+				return err
+			}
+			st.h.fan.hint(st.cursor)
+		}
+		return st.sync()
+	}
+	from := -1
+	if b.prev != "" && b.prev == st.cursor {
+		from = 0
+	} else {
+		for i, c := range b.cursors {
+			if c == st.cursor {
+				from = i + 1
+				break
+			}
+		}
+	}
+	if from < 0 {
+		if err := st.drain(ctx); err != nil {
+			return err
+		}
+		st.h.fan.hint(st.cursor)
+		return nil
+	}
+	if from == len(b.frames) {
+		return nil
+	}
+	for i := from; i < len(b.frames); i++ {
+		if _, err := st.sse.w.Write(b.frames[i]); err != nil {
+			return err
+		}
+	}
+	st.cursor = b.cursors[len(b.cursors)-1]
+	return st.flush()
 }
 
 // drain sends every event after the stream's cursor.
