@@ -145,6 +145,10 @@ func (f *feedFanout) position(p *feedPump) string {
 func (f *feedFanout) drain(ctx context.Context, p *feedPump, cursor string) string {
 	for {
 		evs, err := f.src.Since(ctx, cursor, feedBatch)
+		var b *fanBatch
+		if err == nil {
+			b, err = encodeBatch(cursor, evs)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				f.log.Warn("revoke: feed: fan-out cannot read the source; streams read it themselves", "err", err)
@@ -160,16 +164,6 @@ func (f *feedFanout) drain(ctx context.Context, p *feedPump, cursor string) stri
 		if len(evs) == 0 {
 			return cursor
 		}
-		b := &fanBatch{prev: cursor, cursors: make([]string, len(evs)), frames: make([][]byte, len(evs))}
-		var buf bytes.Buffer
-		for i, ev := range evs {
-			buf.Reset()
-			w := sseWriter{w: bufio.NewWriter(&buf)}
-			if err := w.writeEvent(FeedEventRevocation, ev.Cursor, ev); err == nil {
-				err = w.w.Flush()
-			}
-			b.cursors[i], b.frames[i] = ev.Cursor, bytes.Clone(buf.Bytes())
-		}
 		cursor = evs[len(evs)-1].Cursor
 		f.mu.Lock()
 		if f.pump == p {
@@ -181,6 +175,24 @@ func (f *feedFanout) drain(ctx context.Context, p *feedPump, cursor string) stri
 			return cursor
 		}
 	}
+}
+
+// encodeBatch encodes evs, the events after prev, once for every stream.
+func encodeBatch(prev string, evs []Event) (*fanBatch, error) {
+	b := &fanBatch{prev: prev, cursors: make([]string, len(evs)), frames: make([][]byte, len(evs))}
+	var buf bytes.Buffer
+	w := sseWriter{w: bufio.NewWriter(&buf)}
+	for i, ev := range evs {
+		buf.Reset()
+		if err := w.writeEvent(FeedEventRevocation, ev.Cursor, ev); err != nil {
+			return nil, err
+		}
+		if err := w.w.Flush(); err != nil {
+			return nil, err
+		}
+		b.cursors[i], b.frames[i] = ev.Cursor, bytes.Clone(buf.Bytes())
+	}
+	return b, nil
 }
 
 // broadcast hands b to every stream without blocking, dropping a stream
