@@ -118,3 +118,23 @@ func TestLookAlikeEmailsNameOneAccount(t *testing.T) {
 		t.Fatalf("login with the full-width address reached user %s; want the account %s", b.UserID, a.UserID)
 	}
 }
+
+// TestSessionsPerUserHaveADefaultCap: without MAX_SESSIONS_PER_USER, one
+// account cannot pile up sessions without bound: the login past the
+// default cap (100) ends the oldest session, whose token then stops working.
+func TestSessionsPerUserHaveADefaultCap(t *testing.T) {
+	const defaultCap = 100
+	serverBin, _ := binaries(t)
+	auth := start(t, serverBin, merge(cheapArgon, map[string]string{"DATA_DIR": t.TempDir(), "RATE_LIMITS": "off"}), "/healthz")
+	first := registerAndLogin(t, auth.URL, "many-devices@example.com")
+	for range defaultCap - 1 {
+		login(t, auth.URL, first)
+	}
+	if r := gql(t, auth.URL, `{ me { id } }`, first.Token); r.code() != "" {
+		t.Fatalf("the oldest of %d sessions was ended: %s", defaultCap, r.code())
+	}
+	login(t, auth.URL, first)
+	if r := gql(t, auth.URL, `{ me { id } }`, first.Token); r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("after login %d the oldest session still works (code %q); want it ended by the default cap", defaultCap+1, r.code())
+	}
+}
