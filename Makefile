@@ -10,8 +10,8 @@ test:     ## run every test against real Redis and PostgreSQL
 fuzz:     ## fuzz every target for 30s
 	scripts/fuzz.sh 30s
 
-generate: ## regenerate the GraphQL code
-	go generate ./internal/graph/...
+generate: ## regenerate the GraphQL code and the gRPC example's protobuf code
+	go generate ./internal/graph/... ./examples/example-grpc-service/...
 
 bench:    ## run the Go benchmarks
 	go test -run '^$$' -bench . -benchmem ./...

@@ -32,7 +32,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,8 +47,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/authmesh/authmesh/examples/internal/validatorenv"
 	"github.com/authmesh/authmesh/internal/healthcheck"
-	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -79,11 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		n, _ := strconv.Atoi(port) // loadConfig checked it
 		return healthcheck.Local(ctx, n, "/health")
 	}
-	cfg.Logger = log
-	v, err := session.NewSessionValidator(cfg)
-	if errors.Is(err, session.ErrInsecureAuthURL) {
-		return fmt.Errorf("AUTH_URL: %w (ALLOW_INSECURE_AUTH_URL=true opts in)", err)
-	}
+	v, err := validatorenv.Open(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -119,69 +114,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return srv.Shutdown(shutdown)
 }
 
-// errNoRevocationSource is session.ErrNoRevocationSource in the words of
-// this command's environment.
-var errNoRevocationSource = errors.New("JWT_SECRET alone would accept revoked tokens until they expire: set REDIS_ADDR (revocations from Redis) or AUTH_URL (the auth service's revocation feed, e.g. http://localhost:8080)")
-
 // loadConfig reads the environment into a validator Config and a port.
 func loadConfig(getenv func(string) string) (session.Config, string, error) {
-	secret, err := secretenv.Lookup(getenv, "JWT_SECRET")
-	if err != nil {
-		return session.Config{}, "", err
-	}
-	password, err := secretenv.Lookup(getenv, "REDIS_PASSWORD")
-	if err != nil {
-		return session.Config{}, "", err
-	}
-	feedToken, err := secretenv.Lookup(getenv, "FEED_TOKEN")
-	if err != nil {
-		return session.Config{}, "", err
-	}
-	cfg := session.Config{
-		JWTSecret:       secret,
-		RedisAddr:       getenv("REDIS_ADDR"),
-		RedisPassword:   password,
-		FeedToken:       strings.TrimSpace(feedToken),
-		RedisMasterName: getenv("REDIS_MASTER_NAME"),
-		AuthURL:         getenv("AUTH_URL"),
-		// Read like the auth service reads them, so a non-default value
-		// set on both sides works; a mismatch shows in /health and the
-		// log at start-up (the auth service records its ISSUER and
-		// AUDIENCE beside the revocation state).
-		Issuer:      strings.TrimSpace(getenv("ISSUER")),
-		Audience:    strings.TrimSpace(getenv("AUDIENCE")),
-		RedisPrefix: strings.TrimSpace(getenv("REDIS_PREFIX")),
-	}
-	if cfg.JWTSecret == "" && cfg.RedisAddr == "" && cfg.AuthURL == "" {
-		cfg.AuthURL = "http://localhost:8080"
-	}
-	if cfg.RedisAddr == "" && cfg.AuthURL == "" {
-		return cfg, "", errNoRevocationSource
-	}
-	if v := getenv("REDIS_DB"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return cfg, "", fmt.Errorf("REDIS_DB=%q must be a non-negative whole number", v)
-		}
-		cfg.RedisDB = n
-	}
-	if v := getenv("MAX_STALENESS"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return cfg, "", fmt.Errorf("MAX_STALENESS=%q is not a positive Go duration (e.g. 30s)", v)
-		}
-		cfg.MaxStaleness = d
-	}
-	cfg.FailClosed = getenv("FAIL_CLOSED") == "true" || getenv("FAIL_CLOSED") == "1"
-	cfg.AllowInsecureAuthURL = getenv("ALLOW_INSECURE_AUTH_URL") == "true" || getenv("ALLOW_INSECURE_AUTH_URL") == "1"
-	port := getenv("PORT")
-	if port == "" {
-		port = "8081"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return cfg, "", fmt.Errorf("PORT=%q must be a port number", port)
-	}
-	return cfg, port, nil
+	return validatorenv.Load(getenv, "8081")
 }
 
 // routes lists the whole API of the example.
