@@ -119,7 +119,8 @@ func callStream(ctx context.Context, cc *grpc.ClientConn, method string, opts ..
 	if err != nil {
 		return "", err
 	}
-	if err := s.SendMsg(&emptypb.Empty{}); err != nil {
+	// io.EOF: the server has ended the stream already; RecvMsg says why.
+	if err := s.SendMsg(&emptypb.Empty{}); err != nil && err != io.EOF {
 		return "", err
 	}
 	if err := s.CloseSend(); err != nil {
