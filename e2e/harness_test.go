@@ -24,7 +24,9 @@ var (
 	buildErr  error
 )
 
-// binaries builds both commands once per test binary.
+// binaries builds the commands once per test binary, with the release
+// build (scripts/build.sh, which the Dockerfile runs), so the tests run
+// what ships.
 func binaries(t *testing.T) (server, example string) {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -32,18 +34,15 @@ func binaries(t *testing.T) (server, example string) {
 		if buildErr != nil {
 			return
 		}
-		for out, pkg := range map[string]string{"server": "../cmd/server", "example": "../examples/example-microservice"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, out), pkg)
-			if b, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-				return
-			}
+		cmd := exec.Command("../scripts/build.sh", binDir)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("scripts/build.sh: %v\n%s", err, b)
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return filepath.Join(binDir, "server"), filepath.Join(binDir, "example")
+	return filepath.Join(binDir, "server"), filepath.Join(binDir, "example-microservice")
 }
 
 // proc is a running service process.

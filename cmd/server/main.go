@@ -26,6 +26,9 @@ import (
 	"github.com/authmesh/authmesh/internal/server"
 )
 
+// version is the release, set at link time by scripts/build.sh.
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -72,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if cfg.Playground {
 			playground = ", playground at /playground"
 		}
-		fmt.Fprintf(stdout, "authmesh auth service listening on %s (GraphQL at /graphql%s)\n", addr, playground)
+		fmt.Fprintf(stdout, "authmesh auth service %s listening on %s (GraphQL at /graphql%s)\n", version, addr, playground)
 		if ready != nil {
 			ready <- addr
 		}

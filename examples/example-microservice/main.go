@@ -52,6 +52,9 @@ import (
 	"github.com/authmesh/authmesh/session"
 )
 
+// version is the release, set at link time by scripts/build.sh.
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -98,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen on PORT=%s: %w", port, err)
 	}
-	fmt.Fprintf(stdout, "example microservice listening on %s\n", ln.Addr())
+	fmt.Fprintf(stdout, "example microservice %s listening on %s\n", version, ln.Addr())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
