@@ -4,35 +4,42 @@ import (
 	"errors"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // key is a 128-bit keyed hash of (kind, id). Identifiers are chosen by the
 // auth service, and the seeds are random per process, so collisions are
 // negligible (2^-128) while each entry costs 16 bytes instead of a string.
-type key [16]byte
-
-// userCut is a KindUser entry: tokens issued before `before` are revoked.
-type userCut struct{ before, expires uint32 }
+type key struct{ a, b uint64 }
 
 // Set is the in-memory revocation state a validator consults on every
-// request. Lookups take a read lock and hash three short strings; memory is
-// a few dozen bytes per entry. Entries are idempotent: applying the same
-// entry twice, or an older one after a newer one, changes nothing.
+// request. Entries are idempotent: applying the same entry twice, or an
+// older one after a newer one, changes nothing.
+//
+// Lookups take no lock and write no shared memory, so they scale with the
+// cores validating tokens: each kind of entry lives in a table whose slots
+// readers load atomically (see table), and the summary of entries this
+// version cannot interpret is an immutable value swapped atomically.
+// Writers (Apply, ApplyAll, Prune) are serialised by a mutex that lookups
+// never touch. A lookup hashes up to four short strings; memory is a few
+// dozen bytes per entry.
 //
 // A Set is safe for concurrent use.
 type Set struct {
 	seed0, seed1 maphash.Seed
 
-	mu       sync.RWMutex
-	tokens   map[key]uint32 // jti → expires
-	sessions map[key]uint32 // sid → expires
-	users    map[key]userCut
-	keys     map[key]uint32 // kid → expires
+	mu       sync.Mutex            // serialises writers; readers never take it
+	tokens   atomic.Pointer[table] // jti → expires
+	sessions atomic.Pointer[table] // sid → expires
+	users    atomic.Pointer[table] // sub → expires, before
+	keys     atomic.Pointer[table] // kid → expires
 	// unsupported holds the entries this version cannot interpret (a newer
 	// protocol version or kind), by kind and id: while one is live, every
-	// token is refused (see Unsupported).
-	unsupported map[string]unsupportedEntry
+	// token is refused (see Unsupported). Guarded by mu; readers see
+	// unsupportedSum.
+	unsupported    map[string]unsupportedEntry
+	unsupportedSum atomic.Pointer[unsupportedSummary]
 }
 
 // unsupportedEntry is a live entry the set could not interpret.
@@ -41,27 +48,42 @@ type unsupportedEntry struct {
 	why     string
 }
 
+// unsupportedSummary is what Unsupported reports, recomputed by writers.
+type unsupportedSummary struct {
+	n   int
+	why string
+}
+
 // NewSet returns an empty set.
 func NewSet() *Set {
-	return &Set{
-		seed0:    maphash.MakeSeed(),
-		seed1:    maphash.MakeSeed(),
-		tokens:   make(map[key]uint32),
-		sessions: make(map[key]uint32),
-		users:    make(map[key]userCut),
-		keys:     make(map[key]uint32),
+	s := &Set{seed0: maphash.MakeSeed(), seed1: maphash.MakeSeed()}
+	for _, t := range s.tables() {
+		t.Store(newTable(0))
 	}
+	s.unsupportedSum.Store(&unsupportedSummary{})
+	return s
+}
+
+func (s *Set) tables() []*atomic.Pointer[table] {
+	return []*atomic.Pointer[table]{&s.tokens, &s.sessions, &s.users, &s.keys}
 }
 
 func (s *Set) key(id string) key {
-	var k key
-	a := maphash.String(s.seed0, id)
-	b := maphash.String(s.seed1, id)
-	for i := 0; i < 8; i++ {
-		k[i] = byte(a >> (8 * i))
-		k[8+i] = byte(b >> (8 * i))
+	return key{maphash.String(s.seed0, id), maphash.String(s.seed1, id)}
+}
+
+// put merges one entry into the table p points to; the caller holds mu.
+// When the table is full, the entry goes into a larger copy that then
+// replaces it.
+func put(p *atomic.Pointer[table], k key, expires, before uint32) {
+	t := p.Load()
+	if !t.full() {
+		t.upsert(k, expires, before)
+		return
 	}
-	return k
+	nt := t.grown(1)
+	nt.upsert(k, expires, before)
+	p.Store(nt)
 }
 
 // clampUnix converts unix seconds to the uint32 the set stores (valid until
@@ -98,22 +120,13 @@ func (s *Set) applyLocked(k key, e Entry) {
 	exp := clampUnix(e.Expires)
 	switch e.Kind {
 	case KindToken:
-		if exp > s.tokens[k] {
-			s.tokens[k] = exp
-		}
+		put(&s.tokens, k, exp, 0)
 	case KindSession:
-		if exp > s.sessions[k] {
-			s.sessions[k] = exp
-		}
+		put(&s.sessions, k, exp, 0)
 	case KindUser:
-		c := s.users[k]
-		c.before = max(c.before, clampUnix(e.Before))
-		c.expires = max(c.expires, exp)
-		s.users[k] = c
+		put(&s.users, k, exp, clampUnix(e.Before))
 	case KindKey:
-		if exp > s.keys[k] {
-			s.keys[k] = exp
-		}
+		put(&s.keys, k, exp, 0)
 	}
 }
 
@@ -139,6 +152,19 @@ func (s *Set) noteUnsupported(e Entry, err error) {
 	if u, ok := s.unsupported[f]; !ok || exp > u.expires {
 		s.unsupported[f] = unsupportedEntry{expires: exp, why: err.Error()}
 	}
+	s.summariseUnsupportedLocked()
+}
+
+// summariseUnsupportedLocked publishes what Unsupported reports; the
+// caller holds mu.
+func (s *Set) summariseUnsupportedLocked() {
+	sum := &unsupportedSummary{n: len(s.unsupported)}
+	for _, u := range s.unsupported {
+		if sum.why == "" || u.why < sum.why {
+			sum.why = u.why // deterministic: the smallest reason
+		}
+	}
+	s.unsupportedSum.Store(sum)
 }
 
 // Unsupported returns how many live entries the set holds that this
@@ -146,14 +172,8 @@ func (s *Set) noteUnsupported(e Entry, err error) {
 // it is positive the set cannot tell which tokens are revoked: the
 // validator must refuse them all.
 func (s *Set) Unsupported() (n int, why string) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, u := range s.unsupported {
-		if why == "" || u.why < why {
-			why = u.why // deterministic: the smallest reason
-		}
-	}
-	return len(s.unsupported), why
+	sum := s.unsupportedSum.Load()
+	return sum.n, sum.why
 }
 
 // applyChunk is how many entries ApplyAll merges per lock acquisition, so
@@ -197,14 +217,13 @@ func (s *Set) ApplyAll(entries []Entry) int {
 func (s *Set) reserve(tokens, sessions, users int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.tokens) == 0 && tokens > 0 {
-		s.tokens = make(map[key]uint32, tokens)
-	}
-	if len(s.sessions) == 0 && sessions > 0 {
-		s.sessions = make(map[key]uint32, sessions)
-	}
-	if len(s.users) == 0 && users > 0 {
-		s.users = make(map[key]userCut, users)
+	for _, r := range []struct {
+		p *atomic.Pointer[table]
+		n int
+	}{{&s.tokens, tokens}, {&s.sessions, sessions}, {&s.users, users}} {
+		if t := r.p.Load(); t.used == 0 && r.n > 0 {
+			r.p.Store(newTable(r.n))
+		}
 	}
 }
 
@@ -228,30 +247,31 @@ type Token struct {
 // Empty identifiers match nothing. Entries the set cannot interpret are not
 // consulted here: callers check Unsupported.
 func (s *Set) CheckToken(t Token) (Kind, bool) {
-	jti, sid, sub, iat := t.ID, t.SessionID, t.Subject, t.IssuedAt
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if t.KeyID != "" && len(s.keys) > 0 {
-		if _, ok := s.keys[s.key(t.KeyID)]; ok {
-			return KindKey, true
-		}
+	if t.KeyID != "" && s.has(&s.keys, t.KeyID) != nil {
+		return KindKey, true
 	}
-	if jti != "" && len(s.tokens) > 0 {
-		if _, ok := s.tokens[s.key(jti)]; ok {
-			return KindToken, true
-		}
+	if t.ID != "" && s.has(&s.tokens, t.ID) != nil {
+		return KindToken, true
 	}
-	if sid != "" && len(s.sessions) > 0 {
-		if _, ok := s.sessions[s.key(sid)]; ok {
-			return KindSession, true
-		}
+	if t.SessionID != "" && s.has(&s.sessions, t.SessionID) != nil {
+		return KindSession, true
 	}
-	if sub != "" && len(s.users) > 0 {
-		if c, ok := s.users[s.key(sub)]; ok && iat < int64(c.before) {
+	if t.Subject != "" {
+		if c := s.has(&s.users, t.Subject); c != nil && t.IssuedAt < int64(c.before.Load()) {
 			return KindUser, true
 		}
 	}
 	return "", false
+}
+
+// has returns the live slot of id in the table p points to, or nil. It
+// hashes id only when the table holds entries.
+func (s *Set) has(p *atomic.Pointer[table], id string) *slot {
+	t := p.Load()
+	if t.live.Load() == 0 {
+		return nil
+	}
+	return t.lookup(s.key(id))
 }
 
 // Prune forgets entries that can no longer affect any token at now and
@@ -261,42 +281,35 @@ func (s *Set) Prune(now time.Time) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for k, exp := range s.tokens {
-		if exp <= t {
-			delete(s.tokens, k)
-			n++
+	for _, p := range s.tables() {
+		tb := p.Load()
+		pruned := tb.prune(t)
+		n += pruned
+		if pruned == 0 {
+			continue
+		}
+		if live := int(tb.live.Load()); tb.used > 2*live+minTableSlots {
+			p.Store(tb.rebuilt(live)) // tombstones would lengthen every probe
 		}
 	}
-	for k, exp := range s.sessions {
-		if exp <= t {
-			delete(s.sessions, k)
-			n++
-		}
-	}
-	for k, c := range s.users {
-		if c.expires <= t {
-			delete(s.users, k)
-			n++
-		}
-	}
-	for k, exp := range s.keys {
-		if exp <= t {
-			delete(s.keys, k)
-			n++
-		}
-	}
+	removed := 0
 	for f, u := range s.unsupported {
 		if u.expires <= t {
 			delete(s.unsupported, f)
-			n++
+			removed++
 		}
 	}
-	return n
+	if removed > 0 {
+		s.summariseUnsupportedLocked()
+	}
+	return n + removed
 }
 
 // Len returns the number of entries held.
 func (s *Set) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.tokens) + len(s.sessions) + len(s.users) + len(s.keys) + len(s.unsupported)
+	n, _ := s.Unsupported()
+	for _, p := range s.tables() {
+		n += int(p.Load().live.Load())
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package revoke_test
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,7 +102,7 @@ func TestSetConcurrentUse(t *testing.T) {
 					t.Errorf("%s not revoked right after Apply", id)
 					return
 				}
-				if i%500 == 0 {
+				if i%200 == 0 {
 					set.Prune(time.Now())
 				}
 			}
@@ -110,5 +111,78 @@ func TestSetConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if got := set.Len(); got != 8000 {
 		t.Errorf("Len = %d; want 8000", got)
+	}
+}
+
+// TestSetConcurrentReadersSeeEveryAppliedEntry checks the lock-free read
+// path under the race detector: while a writer applies entries (growing
+// the tables several times) and prunes expired ones (leaving tombstones
+// and rebuilding), readers keep finding every entry applied before they
+// looked, and never an entry that was never applied.
+func TestSetConcurrentReadersSeeEveryAppliedEntry(t *testing.T) {
+	tests := []struct {
+		name string
+		kind revoke.Kind
+		tok  func(id string) revoke.Token
+	}{
+		{"jti", revoke.KindToken, func(id string) revoke.Token { return revoke.Token{ID: id} }},
+		{"sid", revoke.KindSession, func(id string) revoke.Token { return revoke.Token{SessionID: id} }},
+		{"kid", revoke.KindKey, func(id string) revoke.Token { return revoke.Token{KeyID: id} }},
+		{"sub", revoke.KindUser, func(id string) revoke.Token { return revoke.Token{Subject: id, IssuedAt: 1} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 1000
+			set := revoke.NewSet()
+			var applied atomic.Int64 // entries 0..applied-1 are in the set
+			entry := func(i int, exp int64) revoke.Entry {
+				e := revoke.Entry{Kind: tt.kind, ID: fmt.Sprint("live-", i), Expires: exp}
+				if tt.kind == revoke.KindUser {
+					e.Before = 2
+				}
+				return e
+			}
+			var wg sync.WaitGroup
+			errs := make(chan string, 4)
+			for r := 0; r < 2; r++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for applied.Load() < n {
+						upTo := int(applied.Load())
+						if upTo == 0 {
+							continue
+						}
+						for _, i := range []int{0, upTo / 2, upTo - 1} {
+							if _, ok := set.CheckToken(tt.tok(fmt.Sprint("live-", i))); !ok {
+								errs <- fmt.Sprintf("entry %d applied but not seen", i)
+								return
+							}
+						}
+						if _, ok := set.CheckToken(tt.tok("never-applied")); ok {
+							errs <- "an entry never applied is seen"
+							return
+						}
+					}
+				}()
+			}
+			for i := 0; i < n; i++ {
+				set.Apply(entry(i, future()))
+				set.Apply(entry(i+n, 5)) // expired at once
+				applied.Store(int64(i + 1))
+				if i%200 == 0 {
+					set.Prune(time.Unix(10, 0))
+				}
+			}
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Error(e)
+			}
+			set.Prune(time.Unix(10, 0))
+			if got := set.Len(); got != n {
+				t.Errorf("Len after prune = %d; want %d", got, n)
+			}
+		})
 	}
 }
