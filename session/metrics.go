@@ -3,13 +3,14 @@ package session
 import (
 	"errors"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // results are the label values of authmesh_validations_total, in the order
-// of metrics.counts.
-var results = []string{"valid", "revoked", "expired", "invalid", "unavailable"}
+// of metricShard.counts.
+var resultNames = [...]string{"valid", "revoked", "expired", "invalid", "unavailable"}
 
 const (
 	resValid = iota
@@ -19,25 +20,64 @@ const (
 	resUnavailable
 )
 
-// metrics are lock-free counters read by the Prometheus collector; the
-// revocation counters come from the synchroniser's Status.
+// metricShards is how many copies of the counters a validator keeps:
+// 1<<metricShardBits.
+const (
+	metricShardBits = 5
+	metricShards    = 1 << metricShardBits
+)
+
+// metrics are the validation counters read by the Prometheus collector;
+// the revocation counters come from the synchroniser's Status.
+//
+// One shared counter is a cache line every core writes on every request,
+// which alone makes two goroutines slower than one. So the counters are
+// sharded: each shard fills its own cache lines, a goroutine counts in the
+// shard its stack address picks (the same shard every time, other
+// goroutines most likely in others), and the collector sums the shards.
 type metrics struct {
-	counts [5]atomic.Uint64
+	shards [metricShards]metricShard
+}
+
+// metricShard is one copy of the counters, padded to two cache lines so
+// that neighbours never share one (adjacent-line prefetch included).
+type metricShard struct {
+	counts [len(resultNames)]atomic.Uint64
+	_      [128 - 8*len(resultNames)]byte
 }
 
 func (m *metrics) observe(err error) {
+	r := resInvalid
 	switch {
 	case err == nil:
-		m.counts[resValid].Add(1)
+		r = resValid
 	case errors.Is(err, ErrRevoked):
-		m.counts[resRevoked].Add(1)
+		r = resRevoked
 	case errors.Is(err, ErrExpired):
-		m.counts[resExpired].Add(1)
+		r = resExpired
 	case IsUnavailable(err):
-		m.counts[resUnavailable].Add(1)
-	default:
-		m.counts[resInvalid].Add(1)
+		r = resUnavailable
 	}
+	m.shard().counts[r].Add(1)
+}
+
+// shard picks the calling goroutine's shard from the address of a local
+// variable: goroutine stacks are distinct memory, so goroutines running at
+// the same time usually land in different shards, and one goroutine keeps
+// landing in the same one.
+func (m *metrics) shard() *metricShard {
+	var onStack byte
+	h := uint64(uintptr(unsafe.Pointer(&onStack))>>10) * 0x9E3779B97F4A7C15 // Fibonacci hashing
+	return &m.shards[h>>(64-metricShardBits)]
+}
+
+// count returns the total of one result over all shards.
+func (m *metrics) count(r int) uint64 {
+	var n uint64
+	for i := range m.shards {
+		n += m.shards[i].counts[r].Load()
+	}
+	return n
 }
 
 var (
@@ -73,8 +113,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	m := c.v.metrics
-	for i, r := range results {
-		ch <- prometheus.MustNewConstMetric(descValidations, prometheus.CounterValue, float64(m.counts[i].Load()), r)
+	for i, r := range resultNames {
+		ch <- prometheus.MustNewConstMetric(descValidations, prometheus.CounterValue, float64(m.count(i)), r)
 	}
 	h := c.v.Health()
 	var resyncs, applied uint64

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/revoke"
@@ -39,7 +38,7 @@ type SessionValidator struct {
 	revoked  *revoke.Set
 	sync     syncer            // nil when there is no revocation source
 	remote   *token.RemoteKeys // nil unless keys come from AuthURL
-	cache    *lru.Cache[string, cachedToken]
+	cache    *tokenCache
 	rdb      redis.UniversalClient // owned, closed by Close; nil otherwise
 	metrics  *metrics
 
@@ -61,9 +60,7 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 		return nil, err
 	}
 	v := &SessionValidator{cfg: cfg, revoked: revoke.NewSet(), done: make(chan struct{}), metrics: &metrics{}}
-	if v.cache, err = lru.New[string, cachedToken](cfg.CacheSize); err != nil {
-		return nil, fmt.Errorf("session: token cache: %w", err)
-	}
+	v.cache = newTokenCache(cfg.CacheSize)
 
 	var keys token.VerificationKeys
 	if cfg.JWTSecret != "" {
@@ -217,37 +214,51 @@ func (v *SessionValidator) ValidateRefreshToken(raw string) (*Claims, error) {
 	return v.validate(raw, token.TypeRefresh, v.cfg.RefreshTokenCacheTTL)
 }
 
+// validate is the request path. It writes no memory other requests
+// write (see the "hot path" section of docs/ARCHITECTURE.md): the token
+// cache and the revocation set are read without locks, the metrics are
+// sharded, and the clock is read once.
 func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
-	var c *Claims
-	var kid string
-	err := v.notReadyForGood()
-	if err == nil {
-		c, kid, err = v.verify(raw, typ, cacheTTL)
-	}
-	if err == nil {
-		err = v.checkRevoked(c, kid)
-	}
+	c, err := v.validateAt(v.cfg.Clock(), raw, typ, cacheTTL)
 	v.metrics.observe(err)
+	return c, err
+}
+
+func (v *SessionValidator) validateAt(now time.Time, raw, typ string, cacheTTL time.Duration) (*Claims, error) {
+	var st revoke.Status
+	if v.sync != nil {
+		st = v.sync.Status()
+		if !st.Ready && st.Problem != "" {
+			// A problem that keeps the first Ready away (no layout marker,
+			// another issuer or audience than the auth service's) answers
+			// 503 with the reason in Health, before any token is looked at,
+			// not a 401 for every token the mismatch makes look invalid.
+			return nil, fmt.Errorf("%w: %s", ErrNotReady, st.Problem)
+		}
+	}
+	c, kid, err := v.verify(now, raw, typ, cacheTTL)
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	if err := v.checkRevoked(now, st, c, kid); err != nil {
+		return nil, err
+	}
+	return c.clone(), nil
 }
 
 // verify checks the token's signature and claims, using the cache of
-// recently verified token strings, and returns the claims and the kid of
-// the signing key.
-func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Claims, string, error) {
+// recently verified token strings, and returns the claims (the cache's:
+// the caller clones them) and the kid of the signing key.
+func (v *SessionValidator) verify(now time.Time, raw, typ string, cacheTTL time.Duration) (*Claims, string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, "", ErrMissingToken
 	}
-	now := v.cfg.Clock()
-	if ct, ok := v.cache.Get(raw); ok && ct.claims.Type == typ {
-		if now.Before(ct.until) {
-			return ct.claims.clone(), ct.kid, nil
+	if e, ok := v.cache.get(raw); ok && e.claims.Type == typ {
+		if now.Before(e.until) {
+			return e.claims, e.kid, nil
 		}
-		v.cache.Remove(raw)
+		v.cache.remove(raw, e)
 	}
 	if !v.keysReady.Load() {
 		return nil, "", ErrNotReady
@@ -262,37 +273,21 @@ func (v *SessionValidator) verify(raw, typ string, cacheTTL time.Duration) (*Cla
 		if exp := c.ExpiresAt.Add(v.cfg.ClockSkew); exp.Before(until) {
 			until = exp
 		}
-		v.cache.Add(raw, cachedToken{claims: c, kid: kid, until: until})
-		return c.clone(), kid, nil
+		v.cache.add(raw, cachedToken{claims: c, kid: kid, until: until})
 	}
 	return c, kid, nil
 }
 
-// notReadyForGood returns ErrNotReady, before any token is looked at, while
-// the revocation source reports a problem that keeps the first Ready away
-// (no layout marker, another issuer or audience than the auth service's):
-// the answer is then 503 with the reason in Health, not a 401 for every
-// token the configuration mismatch makes look invalid.
-func (v *SessionValidator) notReadyForGood() error {
-	if v.sync == nil {
-		return nil
-	}
-	if st := v.sync.Status(); !st.Ready && st.Problem != "" {
-		return fmt.Errorf("%w: %s", ErrNotReady, st.Problem)
-	}
-	return nil
-}
-
-// checkRevoked applies the revocation state and the staleness policy. While
-// the state holds an entry this version cannot interpret, it cannot tell
-// which tokens are revoked, so it refuses them all.
-func (v *SessionValidator) checkRevoked(c *Claims, kid string) error {
+// checkRevoked applies the revocation state and the staleness policy, with
+// st the synchroniser's status. While the state holds an entry this
+// version cannot interpret, it cannot tell which tokens are revoked, so it
+// refuses them all.
+func (v *SessionValidator) checkRevoked(now time.Time, st revoke.Status, c *Claims, kid string) error {
 	if v.sync != nil {
-		st := v.sync.Status()
 		if !st.Ready {
 			return ErrNotReady
 		}
-		if v.cfg.FailClosed && v.cfg.Clock().Sub(st.LastSync) > v.cfg.MaxStaleness {
+		if v.cfg.FailClosed && now.Sub(st.LastSync) > v.cfg.MaxStaleness {
 			return ErrStale
 		}
 	}
