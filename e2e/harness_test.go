@@ -45,6 +45,13 @@ func binaries(t *testing.T) (server, example string) {
 	return filepath.Join(binDir, "server"), filepath.Join(binDir, "example-microservice")
 }
 
+// grpcExampleBinary is the gRPC example service, built with the others.
+func grpcExampleBinary(t *testing.T) string {
+	t.Helper()
+	binaries(t)
+	return filepath.Join(binDir, "example-grpc-service")
+}
+
 // proc is a running service process.
 type proc struct {
 	t      *testing.T
@@ -76,7 +83,8 @@ func (p *proc) Logs() string {
 	return p.logs.String()
 }
 
-// start runs bin with env (plus PORT) and waits until healthPath answers.
+// start runs bin with env (plus PORT) and waits until healthPath answers
+// 200, or for grpcHealth until the gRPC health service answers SERVING.
 func start(t *testing.T, bin string, env map[string]string, healthPath string) *proc {
 	t.Helper()
 	port := testenv.FreePort(t)
@@ -110,17 +118,29 @@ func (p *proc) run(healthPath string) {
 			p.t.Fatalf("%s exited during start:\n%s", filepath.Base(p.bin), p.Logs())
 		default:
 		}
-		resp, err := http.Get(p.URL + healthPath)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if p.healthy(healthPath) {
+			return
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 	p.t.Fatalf("%s not healthy at %s after 20s:\n%s", filepath.Base(p.bin), healthPath, p.Logs())
 }
+
+// healthy reports whether healthPath answers 200 (grpcHealth: SERVING).
+func (p *proc) healthy(healthPath string) bool {
+	if healthPath == grpcHealth {
+		return grpcServing(p.Addr())
+	}
+	resp, err := http.Get(p.URL + healthPath)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// Addr is the process's listening address, host:port.
+func (p *proc) Addr() string { return strings.TrimPrefix(p.URL, "http://") }
 
 // Stop terminates the process (SIGTERM, then SIGKILL).
 func (p *proc) Stop() {

@@ -48,15 +48,23 @@ func (m mode) deploy(t *testing.T, extra map[string]string) (auth, svc *proc) {
 	serverBin, exampleBin := binaries(t)
 	authEnv := m.auth(t)
 	auth = start(t, serverBin, merge(authEnv, cheapArgon, extra), "/healthz")
+	svc = start(t, exampleBin, serviceEnv(authEnv, auth.URL), "/health")
+	return auth, svc
+}
+
+// serviceEnv configures a microservice to match an auth service at authURL
+// started with authEnv: its JWT_SECRET and REDIS_ADDR when it has them, and
+// AUTH_URL for what they leave out (keys from the JWKS without a secret,
+// revocations from the feed without Redis).
+func serviceEnv(authEnv map[string]string, authURL string) map[string]string {
 	svcEnv := map[string]string{}
 	for _, k := range []string{"JWT_SECRET", "REDIS_ADDR"} {
 		if v, ok := authEnv[k]; ok {
 			svcEnv[k] = v
 		}
 	}
-	if _, ok := svcEnv["JWT_SECRET"]; !ok {
-		svcEnv["AUTH_URL"] = auth.URL // keys from the JWKS; the feed too without Redis
+	if svcEnv["JWT_SECRET"] == "" || svcEnv["REDIS_ADDR"] == "" {
+		svcEnv["AUTH_URL"] = authURL
 	}
-	svc = start(t, exampleBin, svcEnv, "/health")
-	return auth, svc
+	return svcEnv
 }

@@ -170,17 +170,6 @@ func newValidator(t testing.TB, cfg session.Config) *session.SessionValidator {
 	return v
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // readyValidator is a validator fed by a real Redis, with one revoked
 // token; it returns the validator and that token.
 func readyValidator(t *testing.T) (*session.SessionValidator, string) {
@@ -195,12 +184,12 @@ func readyValidator(t *testing.T) (*session.SessionValidator, string) {
 		t.Fatal(err)
 	}
 	v := newValidator(t, session.Config{RedisAddr: rs.Addr})
-	waitFor(t, "validator ready", func() bool { return v.Health().Ready })
+	testenv.WaitFor(t, "validator ready", func() bool { return v.Health().Ready })
 	revoked, c := mint(t, issuer(t, secret, nil), "revoked-user")
 	if _, err := store.Revoke(ctx, revoke.Entry{Kind: revoke.KindToken, ID: c.ID, Expires: time.Now().Add(time.Hour).Unix()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "revocation applied", func() bool {
+	testenv.WaitFor(t, "revocation applied", func() bool {
 		_, err := v.ValidateAccessToken(revoked)
 		return errors.Is(err, session.ErrRevoked)
 	})
