@@ -48,6 +48,9 @@ import (
 	"github.com/authmesh/authmesh/session/grpcauth"
 )
 
+// version is the release, set at link time by scripts/build.sh.
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -84,7 +87,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("listen on PORT=%s: %w", port, err)
 	}
-	fmt.Fprintf(stdout, "example gRPC service listening on %s\n", ln.Addr())
+	fmt.Fprintf(stdout, "example gRPC service %s listening on %s\n", version, ln.Addr())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
