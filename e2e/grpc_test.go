@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,4 +188,21 @@ func reflectionLists(ctx context.Context, cc *grpc.ClientConn, service string) e
 		}
 	}
 	return errors.New("service not listed: " + service)
+}
+
+// TestGRPCHealthcheckSubcommand: "example-grpc-service healthcheck" exits
+// 0 while the service answers SERVING, and 1 with one line once it is
+// stopped.
+func TestGRPCHealthcheckSubcommand(t *testing.T) {
+	serverBin, _ := binaries(t)
+	auth := start(t, serverBin, map[string]string{"DATA_DIR": t.TempDir()}, "/healthz")
+	svc := start(t, grpcExampleBinary(t), map[string]string{"AUTH_URL": auth.URL}, grpcHealth)
+	if code, out := healthcheck(t, svc); code != 0 {
+		t.Fatalf("while serving: got exit %d, %q; want 0", code, out)
+	}
+	svc.Stop()
+	code, out := healthcheck(t, svc)
+	if line := strings.TrimSuffix(out, "\n"); code != 1 || !strings.Contains(line, "connection refused") || strings.Contains(line, "\n") {
+		t.Fatalf("stopped: got exit %d, %q; want 1 and one line saying connection refused", code, out)
+	}
 }

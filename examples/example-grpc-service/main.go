@@ -17,6 +17,10 @@
 // listens without TLS, as a service behind a mesh or a TLS-terminating
 // proxy would.
 //
+// "example-grpc-service healthcheck" asks the running service's health
+// service on PORT and exits 0 when it answers SERVING, 1 otherwise: a
+// container health check with no shell or grpcurl in the image.
+//
 // The Go code in examplepb is generated from example.proto by
 // `go generate ./examples/example-grpc-service/`.
 package main
@@ -31,12 +35,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -44,6 +50,7 @@ import (
 
 	"github.com/authmesh/authmesh/examples/example-grpc-service/examplepb"
 	"github.com/authmesh/authmesh/examples/internal/validatorenv"
+	"github.com/authmesh/authmesh/internal/healthcheck"
 	"github.com/authmesh/authmesh/session"
 	"github.com/authmesh/authmesh/session/grpcauth"
 )
@@ -54,7 +61,7 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "example-grpc-service:", strings.Join(strings.Fields(err.Error()), " "))
 		os.Exit(1)
 	}
@@ -65,13 +72,22 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 	return validatorenv.Load(getenv, "9090")
 }
 
-// run starts the service and blocks until ctx is done. When ready is not
-// nil it receives the listening address.
-func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+// run starts the service and blocks until ctx is done; with the argument
+// "healthcheck" it checks the running service's health instead. When ready
+// is not nil it receives the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	healthCheck := len(args) == 1 && args[0] == "healthcheck"
+	if len(args) > 0 && !healthCheck {
+		return fmt.Errorf("unknown command %q; usage: example-grpc-service [healthcheck]", strings.Join(args, " "))
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, port, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if healthCheck {
+		n, _ := strconv.Atoi(port) // loadConfig checked it
+		return checkHealth(ctx, n)
 	}
 	v, err := validatorenv.Open(cfg, log)
 	if err != nil {
@@ -120,6 +136,29 @@ func newServer(v *session.SessionValidator) (*grpc.Server, *health.Server) {
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
 	return srv, hs
+}
+
+// checkHealth asks the gRPC health service of the service listening on
+// port of this host, within healthcheck.Timeout; nil means SERVING.
+func checkHealth(ctx context.Context, port int) error {
+	if port == 0 {
+		return healthcheck.ErrNoFixedPort
+	}
+	cc, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(ctx, healthcheck.Timeout)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	if st := resp.GetStatus(); st != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("healthcheck: %s (the validator rejects every token; see the service's log)", st)
+	}
+	return nil
 }
 
 // stopGracefully lets running calls finish for up to grace, then closes

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, io.Discard, io.Discard, ready) }()
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard, ready) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -102,6 +103,10 @@ func TestRun(t *testing.T) {
 		}
 	}
 	waitHealth(healthpb.HealthCheckResponse_NOT_SERVING)
+	port, _ := strconv.Atoi(addr[strings.LastIndex(addr, ":")+1:])
+	if err := checkHealth(context.Background(), port); err == nil || !strings.Contains(err.Error(), "NOT_SERVING") {
+		t.Fatalf("healthcheck while not ready: got %v; want NOT_SERVING", err)
+	}
 	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +115,9 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitHealth(healthpb.HealthCheckResponse_SERVING)
+	if err := checkHealth(context.Background(), port); err != nil {
+		t.Fatalf("healthcheck when serving: %v", err)
+	}
 
 	keys, err := token.NewHMACKeys([]byte(secret))
 	if err != nil {
