@@ -50,8 +50,12 @@ type ownedClaims struct {
 
 // clone returns a deep copy of c that shares no memory with it: one
 // allocation for up to inlineAudience audience values, two beyond.
-func (c *Claims) clone() *Claims {
-	o := &ownedClaims{c: *c}
+func (c *Claims) clone() *Claims { return c.cloneInto(new(ownedClaims)) }
+
+// cloneInto makes o a deep copy of c and returns its claims, for callers
+// that allocate o together with something else (the middleware's context).
+func (c *Claims) cloneInto(o *ownedClaims) *Claims {
+	o.c = *c
 	switch n := len(c.Audience); {
 	case c.Audience == nil:
 	case n <= inlineAudience:

@@ -1,6 +1,8 @@
 package session_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 	"time"
@@ -126,6 +128,51 @@ func TestCachedValidationAllocs(t *testing.T) {
 			}
 			if allocs > 1 {
 				t.Fatalf("got %v allocations per cached validation; want at most 1 (the caller's copy)", allocs)
+			}
+		})
+	}
+}
+
+// TestMiddlewareAllocs: behind HTTPMiddleware a request with a cached token
+// costs two allocations (the claims with the context carrying them, and
+// the request copy net/http's WithContext makes), and the handler sees
+// claims of its own.
+func TestMiddlewareAllocs(t *testing.T) {
+	tests := []struct {
+		name string
+		mw   func(session.Validator) func(http.Handler) http.Handler
+	}{
+		{"required", session.HTTPMiddleware},
+		{"optional", session.OptionalHTTPMiddleware},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
+			raw, _, err := audienceIssuer(t, []string{"billing"}).IssueAccess("user-1", "sess-1", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []*session.Claims
+			h := tt.mw(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, ok := session.GetClaims(r.Context())
+				if !ok || c.UserID != "user-1" || len(c.Audience) != 1 {
+					t.Errorf("handler got claims %+v, %v", c, ok)
+				}
+				if len(got) < 2 {
+					got = append(got, c)
+				}
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Authorization", "Bearer "+raw)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r) // fills the cache
+			allocs := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, r) })
+			if allocs > 2 {
+				t.Errorf("got %v allocations per request; want at most 2", allocs)
+			}
+			got[0].Audience[0] = "changed"
+			if got[1].Audience[0] != "billing" {
+				t.Errorf("requests share claims: a handler's change reached the next request")
 			}
 		})
 	}

@@ -10,6 +10,22 @@ func WithClaims(ctx context.Context, c *Claims) context.Context {
 	return context.WithValue(ctx, ctxKey{}, c)
 }
 
+// claimsContext is the context HTTPMiddleware gives a request: the
+// caller's copy of the claims lives in the same allocation as the context
+// that carries them, so the middleware allocates once for both (and once
+// more for the request net/http makes WithContext copy).
+type claimsContext struct {
+	context.Context
+	owned ownedClaims
+}
+
+func (c *claimsContext) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &c.owned.c
+	}
+	return c.Context.Value(key)
+}
+
 // GetClaims returns the verified claims the middleware stored in ctx.
 func GetClaims(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(ctxKey{}).(*Claims)

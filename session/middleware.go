@@ -1,8 +1,11 @@
 package session
 
 import (
+	"context"
 	"net/http"
 	"strings"
+
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 // Validator is what the middleware needs: *SessionValidator implements it.
@@ -53,14 +56,35 @@ func HTTPMiddleware(v Validator) func(http.Handler) http.Handler {
 				reject(w, ErrMissingToken)
 				return
 			}
-			c, err := v.ValidateAccessToken(raw)
+			ctx, err := withValidatedClaims(r.Context(), v, raw)
 			if err != nil {
 				reject(w, err)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), c)))
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// withValidatedClaims validates raw as an access token and returns ctx
+// carrying the caller's copy of its claims. For a *SessionValidator the
+// copy and the context are one allocation (claimsContext).
+func withValidatedClaims(ctx context.Context, v Validator, raw string) (context.Context, error) {
+	sv, ok := v.(*SessionValidator)
+	if !ok {
+		c, err := v.ValidateAccessToken(raw)
+		if err != nil {
+			return nil, err
+		}
+		return WithClaims(ctx, c), nil
+	}
+	c, err := sv.check(raw, token.TypeAccess, sv.cfg.AccessTokenCacheTTL)
+	if err != nil {
+		return nil, err
+	}
+	cc := &claimsContext{Context: ctx}
+	c.cloneInto(&cc.owned)
+	return cc, nil
 }
 
 // RequireAuth protects a single handler function like HTTPMiddleware.
@@ -75,8 +99,8 @@ func OptionalHTTPMiddleware(v Validator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if raw := BearerToken(r); raw != "" {
-				if c, err := v.ValidateAccessToken(raw); err == nil {
-					r = r.WithContext(WithClaims(r.Context(), c))
+				if ctx, err := withValidatedClaims(r.Context(), v, raw); err == nil {
+					r = r.WithContext(ctx)
 				}
 			}
 			next.ServeHTTP(w, r)

@@ -219,6 +219,16 @@ func (v *SessionValidator) ValidateRefreshToken(raw string) (*Claims, error) {
 // cache and the revocation set are read without locks, the metrics are
 // sharded, and the clock is read once.
 func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
+	c, err := v.check(raw, typ, cacheTTL)
+	if err != nil {
+		return nil, err
+	}
+	return c.clone(), nil
+}
+
+// check validates raw and counts the result. The claims it returns may be
+// the cache's: callers hand out clones only.
+func (v *SessionValidator) check(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
 	c, err := v.validateAt(v.cfg.Clock(), raw, typ, cacheTTL)
 	v.metrics.observe(err)
 	return c, err
@@ -243,7 +253,7 @@ func (v *SessionValidator) validateAt(now time.Time, raw, typ string, cacheTTL t
 	if err := v.checkRevoked(now, st, c, kid); err != nil {
 		return nil, err
 	}
-	return c.clone(), nil
+	return c, nil
 }
 
 // verify checks the token's signature and claims, using the cache of

@@ -271,7 +271,7 @@ func TestMaxTokenLifetime(t *testing.T) {
 }
 
 // redisPair starts Redis, an auth-side revocation store and a validator.
-func redisPair(t *testing.T, cfg session.Config) (*revoke.RedisStore, *session.SessionValidator, *testenv.RedisServer) {
+func redisPair(t testing.TB, cfg session.Config) (*revoke.RedisStore, *session.SessionValidator, *testenv.RedisServer) {
 	t.Helper()
 	rs := testenv.StartRedis(t)
 	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
@@ -287,7 +287,7 @@ func redisPair(t *testing.T, cfg session.Config) (*revoke.RedisStore, *session.S
 	return store, v, rs
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
