@@ -6,7 +6,8 @@
 # staticcheck (a tool directive in go.mod, run as `go tool staticcheck`).
 # These checks always cover the whole module, even when packages are given.
 #
-# It installs redis-server and PostgreSQL with apt-get when they are missing
+# It installs redis-server, PostgreSQL and docker-compose (to validate
+# deployments/docker-compose.yml) with apt-get when they are missing
 # (as root), starts a throwaway PostgreSQL on a free loopback port in a
 # temporary directory, and runs the Go tests with the race detector, then a
 # short bounded run of each fuzz target. Tests start their own redis-server
@@ -32,15 +33,18 @@ ensure_deps() {
 	command -v redis-server >/dev/null || missing+=(redis-server)
 	command -v redis-cli >/dev/null || missing+=(redis-tools)
 	pg_bindir >/dev/null || missing+=(postgresql)
+	# Validates deployments/docker-compose.yml (docker-compose config); it
+	# needs no Docker engine, so its recommended docker.io is left out.
+	command -v docker-compose >/dev/null || missing+=(docker-compose)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
-		log "missing: ${missing[*]}. Install them (sudo apt-get install -y ${missing[*]}) and run again."
+		log "missing: ${missing[*]}. Install them (sudo apt-get install -y --no-install-recommends ${missing[*]}) and run again."
 		exit 1
 	fi
 	log "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >/dev/null
-	apt-get install -y -qq "${missing[@]}" >/dev/null
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 free_port() {
