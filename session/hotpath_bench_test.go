@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,3 +179,50 @@ type discardWriter struct{ h http.Header }
 func (w discardWriter) Header() http.Header         { return w.h }
 func (w discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w discardWriter) WriteHeader(int)             {}
+
+// BenchmarkHotPathScaling measures the throughput of two goroutines
+// relative to one directly, for hosts too loaded for -cpu 1,2 runs
+// minutes apart to compare: each of b.N rounds times a slice of
+// validations on one goroutine, then the same number on each of two
+// goroutines at once, so that both see the same load. It reports the
+// median over the rounds of (2 × time of one) ÷ (time of two), the
+// "x2-throughput" metric; 2 would be perfect scaling. It needs
+// GOMAXPROCS ≥ 2.
+func BenchmarkHotPathScaling(b *testing.B) {
+	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
+	plain := newValidator(b, session.Config{JWTSecret: secret, IgnoreRevocations: true})
+	synced := revokedValidator(b)
+	for _, row := range []struct {
+		name string
+		v    *session.SessionValidator
+	}{{"authmesh-no-revocation", plain}, {"authmesh-redis-revocation", synced}} {
+		b.Run(row.name, func(b *testing.B) {
+			const slice = 20_000
+			run := func(n int) {
+				for i := 0; i < n; i++ {
+					if _, err := row.v.ValidateAccessToken(raw); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}
+			var ratios []float64
+			for b.Loop() {
+				t0 := time.Now()
+				run(slice)
+				one := time.Since(t0)
+				var wg sync.WaitGroup
+				t0 = time.Now()
+				for g := 0; g < 2; g++ {
+					wg.Add(1)
+					go func() { defer wg.Done(); run(slice) }()
+				}
+				wg.Wait()
+				two := time.Since(t0)
+				ratios = append(ratios, 2*float64(one)/float64(two))
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(ratios[len(ratios)/2], "x2-throughput")
+		})
+	}
+}
