@@ -88,6 +88,19 @@ static_checks() {
 	go tool staticcheck ./...
 }
 
+# The Kubernetes manifests' test is a module of its own
+# (deployments/kubernetes), keeping the Kubernetes API packages out of
+# authmesh's dependency graph.
+kubernetes_manifests() {
+	log "deployments/kubernetes: go mod tidy -diff, vet, test"
+	(
+		cd deployments/kubernetes
+		go mod tidy -diff || { log "deployments/kubernetes/go.mod is not tidy (run go mod tidy there)"; exit 1; }
+		go vet ./...
+		go test -count=1 ./...
+	)
+}
+
 cleanup() {
 	[ -n "${PG_STOP+x}" ] && "${PG_STOP[@]}" >/dev/null 2>&1 || true
 	[ -n "${PGTMP:-}" ] && rm -rf "$PGTMP"
@@ -105,6 +118,7 @@ log "go test -race ${pkgs[*]}"
 go test -race -count=1 -timeout 20m "${pkgs[@]}"
 
 if [ $# -eq 0 ]; then
+	kubernetes_manifests
 	log "fuzzing each target briefly"
 	scripts/fuzz.sh 10s
 fi
