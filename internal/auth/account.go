@@ -240,21 +240,38 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 		return Caller{}, unauthenticated("access token is invalid or expired; log in again", err)
 	}
 	now := s.now()
+	caller := Caller{UserID: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0)}
 	sess, err := s.cfg.Store.SessionByID(ctx, c.SessionID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (sess.UserID != c.Subject || !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now))) {
-		return Caller{}, unauthenticated("session has ended; log in again", err)
+	if err == nil && sess.UserID != c.Subject {
+		return Caller{}, unauthenticated("session has ended; log in again", nil)
 	}
-	if err != nil {
+	sessionEnded := errors.Is(err, store.ErrNotFound) || (err == nil && (!sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now)))
+	if err != nil && !sessionEnded {
 		return Caller{}, internal("load session", err)
 	}
 	u, err := s.cfg.Store.UserByID(ctx, c.Subject)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && c.IssuedAt < u.TokensValidAfter) {
+	if errors.Is(err, store.ErrNotFound) {
 		return Caller{}, unauthenticated("session has ended; log in again", err)
 	}
 	if err != nil {
 		return Caller{}, internal("load user", err)
 	}
-	return Caller{UserID: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0)}, nil
+	// A cut-off ends every session it covers too: it is the reason to
+	// report, so that a logout everywhere can be retried.
+	if c.IssuedAt < u.TokensValidAfter {
+		return ended(caller, EndedEverywhere)
+	}
+	if sessionEnded {
+		return ended(caller, EndedSession)
+	}
+	return caller, nil
+}
+
+// ended returns c, marked as ended by why, with the error every operation
+// but a logout retry answers.
+func ended(c Caller, why EndReason) (Caller, error) {
+	c.Ended = why
+	return c, unauthenticated("session has ended; log in again", ErrSessionEnded)
 }
 
 // Me returns the caller's account.

@@ -60,6 +60,11 @@ func ErrorMessage(err error) string {
 	return "internal error"
 }
 
+// ErrSessionEnded is wrapped by the CodeUnauthenticated error Authenticate
+// returns for a genuine, unexpired token whose session has ended; the
+// Caller it returns alongside says how (Caller.Ended).
+var ErrSessionEnded = errors.New("auth: session has ended")
+
 func newError(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
 
 func internal(op string, err error) *Error {

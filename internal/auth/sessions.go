@@ -11,13 +11,22 @@ import (
 )
 
 // Logout ends the caller's current device session: its access tokens and
-// its refresh token stop working everywhere. Logging out twice succeeds.
+// its refresh token stop working everywhere. Logging out twice succeeds: a
+// caller whose session already ended (Caller.Ended) gets success with
+// nothing to do, so a client that retries a logout whose answer it missed
+// sees it complete.
 //
 // Here and below, the revocation is recorded before the database is
 // updated: if recording fails, nothing has changed and a retry works; if
 // the database update fails, tokens are already rejected everywhere and a
 // retry completes it.
 func (s *Service) Logout(ctx context.Context, c Caller) error {
+	if c.Ended != "" {
+		// The session's revocations were recorded before it was marked
+		// ended (see above), so there is nothing left to do.
+		s.log.Info("logout: session had already ended", "user_id", c.UserID, "session_id", c.SessionID, "ended", string(c.Ended))
+		return nil
+	}
 	now := s.now()
 	// The token itself too, so its jti is revoked even for a validator that
 	// only ever saw this one event.
@@ -42,7 +51,20 @@ func (s *Service) Logout(ctx context.Context, c Caller) error {
 // half catches a refresh that raced the cut-off: one that read its session
 // just before it ended mints a token at the cut-off, which the user-wide
 // entry does not cover but the session's does.
+//
+// A caller already covered by a user-wide cut-off (Caller.Ended is
+// EndedEverywhere) gets success with nothing to do: that is the retry of a
+// logout everywhere that completed. A caller whose session ended alone is
+// refused, as for every other operation.
 func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
+	switch c.Ended {
+	case "":
+	case EndedEverywhere:
+		s.log.Info("logout everywhere: already done", "user_id", c.UserID, "session_id", c.SessionID)
+		return nil
+	default:
+		return unauthenticated("session has ended; log in again", ErrSessionEnded)
+	}
 	now := s.now()
 	// Tokens carry whole seconds: cut at the next second, and issue later
 	// tokens no earlier than it (see issuedAt).

@@ -25,7 +25,25 @@ type Caller struct {
 	ExpiresAt time.Time
 	// Client is the client making the request; the transport fills it in.
 	Client ClientInfo
+	// Ended is set, with an error wrapping ErrSessionEnded, when the token
+	// is genuine and unexpired but its session has already ended. Only
+	// Logout and LogoutAll accept such a caller, so that the retry of a
+	// logout that completed succeeds; everything else refuses it.
+	Ended EndReason
 }
+
+// EndReason says how an authenticated caller's session ended.
+type EndReason string
+
+// The reasons a session ends before its token expires.
+const (
+	// EndedSession: the session was ended on its own (logout, revoked
+	// from another device, evicted, expired).
+	EndedSession EndReason = "session"
+	// EndedEverywhere: a user-wide cut-off (logout everywhere, password
+	// change elsewhere) covers the token.
+	EndedEverywhere EndReason = "everywhere"
+)
 
 // User is an account as shown to its owner.
 type User struct {

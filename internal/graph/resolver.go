@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
@@ -52,11 +53,11 @@ func (r mutationResolver) Login(ctx context.Context, in schema.LoginInput) (*aut
 }
 
 func (r mutationResolver) Logout(ctx context.Context) (bool, error) {
-	return r.withCaller(ctx, r.svc.Logout)
+	return r.withEndedCaller(ctx, r.svc.Logout)
 }
 
 func (r mutationResolver) LogoutAll(ctx context.Context) (bool, error) {
-	return r.withCaller(ctx, r.svc.LogoutAll)
+	return r.withEndedCaller(ctx, r.svc.LogoutAll)
 }
 
 func (r mutationResolver) RefreshToken(ctx context.Context, token string) (*auth.TokenPair, error) {
@@ -86,6 +87,20 @@ func (r mutationResolver) RevokeSession(ctx context.Context, id string) (bool, e
 func (r mutationResolver) withCaller(ctx context.Context, op func(context.Context, auth.Caller) error) (bool, error) {
 	c, err := caller(ctx)
 	if err != nil {
+		return false, err
+	}
+	if err := op(ctx, c); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// withEndedCaller is withCaller for the logout operations, which also
+// accept a genuine token whose session has already ended (auth.Caller.Ended):
+// a retry of a logout that completed succeeds.
+func (r mutationResolver) withEndedCaller(ctx context.Context, op func(context.Context, auth.Caller) error) (bool, error) {
+	c, err := caller(ctx)
+	if err != nil && !errors.Is(err, auth.ErrSessionEnded) {
 		return false, err
 	}
 	if err := op(ctx, c); err != nil {

@@ -30,6 +30,7 @@ type Config struct {
 	RedisMasterName   string        // REDIS_MASTER_NAME: Sentinel
 	RedisPrefix       string        // REDIS_PREFIX, default "authmesh:"
 	RedisMinReplicas  int           // REDIS_MIN_REPLICAS: replicas that must acknowledge a revocation (Sentinel)
+	RedisTimeout      time.Duration // REDIS_TIMEOUT: bound on one Redis call, retries included
 	DatabaseURL       string        // DATABASE_URL or the file DATABASE_URL_FILE, default sqlite:<DataDir>/authmesh.db
 	DataDir           string        // DATA_DIR, default ./data
 	Issuer            string        // ISSUER
@@ -61,6 +62,12 @@ type Config struct {
 // session table without bound (logging in once more ends the oldest).
 const DefaultMaxSessions = 100
 
+// DefaultRedisTimeout bounds one Redis call of the auth service (REDIS_TIMEOUT):
+// while Redis does not answer (paused, partitioned, failing over), a logout
+// fails with an internal error after this long instead of hanging, and the
+// client's retry completes it once Redis is back.
+const DefaultRedisTimeout = 2 * time.Second
+
 // LoadConfig reads the configuration from getenv. An error names the
 // offending variable in one line.
 func LoadConfig(getenv func(string) string) (Config, error) {
@@ -69,7 +76,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AccessTTL: token.DefaultAccessTTL, RefreshTTL: token.DefaultRefreshTTL, RefreshGrace: auth.DefaultRefreshGrace,
 		Env: "development", SigningAlgorithm: "EdDSA", RateLimits: true,
 		PasswordMemoryKiB: 19456, PasswordTime: 2, MaxSessions: DefaultMaxSessions,
-		FeedStreamsPerIP: revoke.DefaultFeedMaxClientsPerAddr,
+		FeedStreamsPerIP: revoke.DefaultFeedMaxClientsPerAddr, RedisTimeout: DefaultRedisTimeout,
 	}
 	var errs []error
 	var err error
@@ -129,6 +136,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("REDIS_MASTER_NAME", &c.RedisMasterName)
 	str("REDIS_PREFIX", &c.RedisPrefix)
 	integer("REDIS_MIN_REPLICAS", &c.RedisMinReplicas, 0, 16)
+	dur("REDIS_TIMEOUT", &c.RedisTimeout)
 	str("DATA_DIR", &c.DataDir)
 	secret("DATABASE_URL", &c.DatabaseURL, true)
 	str("ISSUER", &c.Issuer)

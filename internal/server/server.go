@@ -117,9 +117,7 @@ func (s *Server) openRevocations(ctx context.Context) error {
 		s.revs = js
 		return nil
 	}
-	s.rdb = redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs: s.cfg.RedisAddrs, Password: s.cfg.RedisPassword, DB: s.cfg.RedisDB, MasterName: s.cfg.RedisMasterName,
-	})
+	s.rdb = newRedisClient(s.cfg)
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("REDIS_ADDR=%v: Redis unreachable: %w", s.cfg.RedisAddrs, err)
 	}
@@ -127,7 +125,9 @@ func (s *Server) openRevocations(ctx context.Context) error {
 	// from it whenever it loses its data.
 	rs, err := revoke.NewRedisStore(s.rdb, revoke.RedisStoreConfig{
 		Prefix: s.cfg.RedisPrefix, MinReplicas: s.cfg.RedisMinReplicas, Journal: s.db,
-		Issuer: s.cfg.Issuer, Audience: s.cfg.Audience, Logger: s.log,
+		// WAIT must give up before the call does.
+		ReplicaTimeout: min(time.Second, s.cfg.redisTimeout()/2),
+		Issuer:         s.cfg.Issuer, Audience: s.cfg.Audience, Logger: s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("revocation store: %w", err)

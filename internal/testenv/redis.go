@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,4 +132,24 @@ func (s *RedisServer) Client(tb testing.TB) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	tb.Cleanup(func() { c.Close() })
 	return c
+}
+
+// Pause stops the server process (SIGSTOP): its port keeps accepting
+// connections but nothing is answered, as with a hung or partitioned
+// Redis. The test's cleanup resumes it before stopping it.
+func (s *RedisServer) Pause() {
+	s.tb.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.tb.Fatalf("testenv: pause redis-server: %v", err)
+	}
+	s.tb.Cleanup(s.Resume)
+}
+
+// Resume continues a server stopped by Pause (SIGCONT). Calling it when
+// the server is not paused is harmless.
+func (s *RedisServer) Resume() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGCONT)
 }

@@ -1,0 +1,103 @@
+package e2e_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/testenv"
+)
+
+// hangGuard bounds a call that must answer: far above REDIS_TIMEOUT, it
+// tells a hang from an answer, and times nothing.
+const hangGuard = 30 * time.Second
+
+// graphQLAnswer posts query and fails the test if no answer comes within
+// hangGuard.
+func graphQLAnswer(t *testing.T, base, query, bearer string) (int, gqlResult) {
+	t.Helper()
+	type answer struct {
+		code int
+		r    gqlResult
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		code, r, err := postGraphQL(base, query, bearer, http.Header{"User-Agent": {browserUA}})
+		done <- answer{code, r, err}
+	}()
+	select {
+	case a := <-done:
+		if a.err != nil {
+			t.Fatalf("POST /graphql %s: %v", query, a.err)
+		}
+		return a.code, a.r
+	case <-time.After(hangGuard):
+		t.Fatalf("POST /graphql %s: no answer after %s: the call hangs", query, hangGuard)
+		return 0, gqlResult{}
+	}
+}
+
+// While Redis is paused (SIGSTOP: connections open, nothing answered), a
+// logout answers with an error once REDIS_TIMEOUT passes instead of
+// hanging; after Redis resumes, the client's retry of the same logout
+// succeeds and the token is refused at the microservice. Retrying a logout
+// (or a logout everywhere) that completed succeeds too, while the ended
+// token stays refused for everything else.
+func TestLogoutRidesThroughPausedRedis(t *testing.T) {
+	serverBin, exampleBin := binaries(t)
+	rs := testenv.StartRedis(t)
+	auth := start(t, serverBin, merge(cheapArgon, map[string]string{
+		"JWT_SECRET": quickSecret + "-0123456789", "REDIS_ADDR": rs.Addr, "DATA_DIR": t.TempDir(), "REDIS_TIMEOUT": "300ms",
+	}), "/healthz")
+	svc := start(t, exampleBin, map[string]string{"JWT_SECRET": quickSecret + "-0123456789", "REDIS_ADDR": rs.Addr}, "/health")
+	a := registerAndLogin(t, auth.URL, "paused@example.com")
+	waitStatus(t, svc.URL+"/api/protected", a.Token, http.StatusOK, 10*time.Second)
+
+	rs.Pause()
+	code, r := graphQLAnswer(t, auth.URL, `mutation { logout }`, a.Token)
+	if code >= 500 || r.code() != "INTERNAL" {
+		t.Fatalf("logout while Redis is paused: status %d, code %q (%v); want 200 with INTERNAL", code, r.code(), r.Errors)
+	}
+	rs.Resume()
+
+	var ok bool
+	retry := func(op, bearer string) {
+		t.Helper()
+		_, r := graphQLAnswer(t, auth.URL, `mutation { `+op+` }`, bearer)
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s retried: %s (%v); want success", op, r.Errors[0].Message, r.Errors[0].Extensions)
+		}
+		if r.field(t, op, &ok); !ok {
+			t.Fatalf("%s retried: got false", op)
+		}
+	}
+	retry("logout", a.Token) // the retry after Redis resumed
+	retry("logout", a.Token) // the retry of a logout that completed
+	waitStatus(t, svc.URL+"/api/protected", a.Token, http.StatusUnauthorized, 10*time.Second)
+	for _, q := range []string{`query { me { id } }`, `mutation { revokeSession(id: "x") }`} {
+		if _, r := graphQLAnswer(t, auth.URL, q, a.Token); r.code() != "UNAUTHENTICATED" {
+			t.Errorf("%s with the logged-out token: code %q; want UNAUTHENTICATED", q, r.code())
+		}
+	}
+
+	// A session that ended on its own is not a completed logout everywhere:
+	// its token cannot log the user out of their other sessions.
+	b := login(t, auth.URL, a)
+	other := login(t, auth.URL, a)
+	gql(t, auth.URL, `mutation { logout }`, b.Token).field(t, "logout", &ok)
+	if _, r := graphQLAnswer(t, auth.URL, `mutation { logoutAll }`, b.Token); r.code() != "UNAUTHENTICATED" {
+		t.Errorf("logoutAll with a logged-out token: code %q; want UNAUTHENTICATED", r.code())
+	}
+	if code, body := get(t, svc.URL+"/api/protected", other.Token); code != http.StatusOK {
+		t.Errorf("the user's other session after a refused logoutAll: %d %s; want 200", code, strings.TrimSpace(body))
+	}
+
+	// A logout everywhere that completed succeeds when retried, and a
+	// logout with a token it ended succeeds too.
+	retry("logoutAll", other.Token)
+	retry("logoutAll", other.Token)
+	retry("logout", other.Token)
+	waitStatus(t, svc.URL+"/api/protected", other.Token, http.StatusUnauthorized, 10*time.Second)
+}
