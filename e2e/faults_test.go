@@ -101,3 +101,46 @@ func TestLogoutRidesThroughPausedRedis(t *testing.T) {
 	retry("logout", other.Token)
 	waitStatus(t, svc.URL+"/api/protected", other.Token, http.StatusUnauthorized, 10*time.Second)
 }
+
+// waitLog waits until p's output contains want, at most within.
+func waitLog(t *testing.T, p *proc, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(p.Logs(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not logged after %s:\n%s", want, within, p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// When Redis dies and comes back, the validator says so in the structured
+// log, and go-redis' own messages are structured lines too: neither binary
+// prints a raw "redis: " line.
+func TestRedisOutageIsLoggedStructured(t *testing.T) {
+	serverBin, exampleBin := binaries(t)
+	rs := testenv.StartRedis(t)
+	const secret = quickSecret + "-0123456789"
+	auth := start(t, serverBin, merge(cheapArgon, map[string]string{"JWT_SECRET": secret, "REDIS_ADDR": rs.Addr, "DATA_DIR": t.TempDir()}), "/healthz")
+	svc := start(t, exampleBin, map[string]string{"JWT_SECRET": secret, "REDIS_ADDR": rs.Addr}, "/health")
+	waitLog(t, svc, `msg="revoke: connected to the Redis revocation source"`, 10*time.Second)
+
+	rs.Stop()
+	waitLog(t, svc, `msg="revoke: lost the Redis revocation source; validating on the last known state"`, 20*time.Second)
+	waitLog(t, svc, `component=go-redis`, 20*time.Second)
+	rs.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(svc.Logs(), "connected to the Redis revocation source") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the validator did not log its reconnection:\n%s", svc.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for name, p := range map[string]*proc{"auth service": auth, "microservice": svc} {
+		for _, line := range strings.Split(p.Logs(), "\n") {
+			if strings.HasPrefix(line, "redis: ") {
+				t.Errorf("%s printed a raw go-redis line: %s", name, line)
+			}
+		}
+	}
+}

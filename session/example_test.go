@@ -1,10 +1,13 @@
 package session_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
@@ -102,4 +105,22 @@ func ExampleRequireAuth() {
 	fmt.Print(rec.Body.String())
 	// Output:
 	// token true
+}
+
+// go-redis' own messages through slog. A service installs the adapter once,
+// in its main wiring (go-redis has one logger per process):
+//
+//	redis.SetLogger(session.RedisLogger(log))
+//
+// Here the adapter is called directly, as go-redis would.
+func ExampleRedisLogger() {
+	noTime := func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}
+	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime}))
+	session.RedisLogger(log).Printf(context.Background(), "redis: connection pool: failed to dial after %d attempts", 5)
+	// Output: level=WARN msg="go-redis: connection pool: failed to dial after 5 attempts" component=go-redis
 }

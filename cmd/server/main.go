@@ -22,8 +22,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/authmesh/authmesh/internal/healthcheck"
 	"github.com/authmesh/authmesh/internal/server"
+	"github.com/authmesh/authmesh/session"
 )
 
 // version is the release, set at link time by scripts/build.sh.
@@ -55,6 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return healthcheck.Local(ctx, cfg.Port, "/healthz")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// go-redis logs through one process-wide logger: main wiring is the
+	// one place that may set it.
+	redis.SetLogger(session.RedisLogger(log))
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}

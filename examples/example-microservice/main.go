@@ -46,6 +46,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/examples/internal/validatorenv"
 	"github.com/authmesh/authmesh/internal/healthcheck"
@@ -73,6 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q; usage: example-microservice [healthcheck]", strings.Join(args, " "))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// go-redis logs through one process-wide logger: main wiring is the
+	// one place that may set it.
+	redis.SetLogger(session.RedisLogger(log))
 	cfg, port, err := loadConfig(getenv)
 	if err != nil {
 		return err

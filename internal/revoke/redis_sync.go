@@ -72,6 +72,7 @@ type RedisSync struct {
 	logOK      bool
 	maxSeen    streamID // newest event counted, from either path
 	epoch      string   // layout epoch the Set is synced against (syncLoop only)
+	lastErr    error    // the latest failure, reported when the connection drops
 }
 
 // NewRedisSync returns a synchroniser that fills set from client, which it
@@ -134,7 +135,11 @@ func (s *RedisSync) Run(ctx context.Context) error {
 	}()
 	s.syncLoop(ctx)
 	wg.Wait()
-	s.update(func() { s.subscribed, s.logOK = false, false })
+	s.mu.Lock()
+	s.subscribed, s.logOK, s.st.Connected = false, false, false // stopping: not a drop worth a warning
+	st := s.st
+	s.status.Store(&st)
+	s.mu.Unlock()
 	return ctx.Err()
 }
 
@@ -291,11 +296,9 @@ func kindEstimates(b scanBatch) (tokens, sessions, users int) {
 	return b.estimate(tokens), b.estimate(sessions), b.estimate(users)
 }
 
+// fail records a failed read; update logs it if it ends the connection.
 func (s *RedisSync) fail(err error) {
-	if s.Status().Connected {
-		s.logger.Warn("revoke: reading revocations from Redis failed", "err", err)
-	}
-	s.update(func() { s.logOK = false })
+	s.update(func() { s.logOK, s.lastErr = false, err })
 }
 
 // applyLogged applies events read from the log and advances the cursor.
@@ -374,10 +377,17 @@ func (s *RedisSync) report(events []Event) {
 func (s *RedisSync) update(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	was := s.st.Connected
 	f()
 	s.st.Connected = s.subscribed && s.logOK
 	st := s.st
 	s.status.Store(&st)
+	switch {
+	case was && !st.Connected:
+		s.logger.Warn("revoke: lost the Redis revocation source; validating on the last known state", "err", s.lastErr, "last_sync", st.LastSync)
+	case !was && st.Connected:
+		s.logger.Info("revoke: connected to the Redis revocation source", "last_sync", st.LastSync)
+	}
 }
 
 // listen holds one pub/sub connection until it fails or ctx is done.
@@ -404,7 +414,7 @@ func (s *RedisSync) listen(ctx context.Context) {
 				_ = ps.Ping(ctx)
 				continue
 			}
-			s.update(func() { s.subscribed = false })
+			s.update(func() { s.subscribed, s.lastErr = false, err })
 			b.wait(ctx)
 			continue
 		}
