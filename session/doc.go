@@ -21,4 +21,13 @@
 //	defer v.Close()
 //	go v.SubscribeToInvalidations(ctx)
 //	http.Handle("/api/", session.HTTPMiddleware(v)(api))
+//
+// # Logging
+//
+// The validator logs through Config.Logger (slog.Default() when unset). The
+// Redis client it uses is go-redis, whose own messages go to one logger per
+// process that this package never sets: install RedisLogger once from your
+// main, so those messages are structured lines too:
+//
+//	redis.SetLogger(session.RedisLogger(log))
 package session
