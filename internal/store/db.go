@@ -56,6 +56,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	log   *slog.Logger
+	// maxIdle is PostgreSQL's idle-pool size, restored after dropIdle.
+	maxIdle int
 
 	writeStmts, readStmts *stmtCache
 }
@@ -189,7 +191,9 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, redact(fmt.Errorf("store: connect to PostgreSQL at %s: %w", where, err), password, rawPassword)
 	}
-	return newDB(DialectPostgres, db, db, opts.Logger), nil
+	pg := newDB(DialectPostgres, db, db, opts.Logger)
+	pg.maxIdle = n
+	return pg, nil
 }
 
 func pingWithTimeout(ctx context.Context, db *sql.DB) error {

@@ -25,9 +25,23 @@ func (db *DB) AppendRevocation(ctx context.Context, e revoke.Entry) (int64, erro
 	if err := e.Validate(); err != nil {
 		return 0, fmt.Errorf("store: append revocation: %w", err)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	var seq int64
+	err := db.inTx(ctx, func(committing *bool) (err error) {
+		seq, err = db.appendRevocation(ctx, e, committing)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: append revocation: %w", err)
+	}
+	return seq, nil
+}
+
+// appendRevocation is one attempt of AppendRevocation; it sets *committing
+// before it sends COMMIT.
+func (db *DB) appendRevocation(ctx context.Context, e revoke.Entry, committing *bool) (int64, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
 	}
 	defer tx.Rollback()
 	if db.dialect == DialectPostgres {
@@ -35,19 +49,33 @@ func (db *DB) AppendRevocation(ctx context.Context, e revoke.Entry) (int64, erro
 		// concurrent reader advance its cursor past the slower one.
 		// EXCLUSIVE still lets plain reads through.
 		if _, err := tx.ExecContext(ctx, "LOCK TABLE revocations IN EXCLUSIVE MODE"); err != nil {
-			return 0, fmt.Errorf("store: append revocation: %w", err)
+			return 0, err
 		}
 	}
 	var seq int64
 	err = tx.QueryRowContext(ctx, db.q("INSERT INTO revocations (kind, subject, issued_before, expires, made_at, version) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"),
 		string(e.Kind), e.ID, e.Before, e.Expires, e.At, max(e.V, 1)).Scan(&seq)
 	if err != nil {
-		return 0, fmt.Errorf("store: append revocation: %w", err)
+		return 0, err
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("store: append revocation: %w", err)
-	}
-	return seq, nil
+	*committing = true
+	return seq, tx.Commit()
+}
+
+// inTx runs a transaction attempt again when it failed without
+// committing: on a lost connection before COMMIT was sent, or when the
+// error proves the COMMIT did not happen (see retry).
+func (db *DB) inTx(ctx context.Context, attempt func(committing *bool) error) error {
+	var committing bool
+	return db.retry(ctx, func(err error) bool {
+		if committing {
+			return notCommitted(err)
+		}
+		return connectionLost(err)
+	}, func() error {
+		committing = false
+		return attempt(&committing)
+	})
 }
 
 // RevocationsSince returns the journal entries with seq greater than seq,
@@ -71,6 +99,17 @@ func (db *DB) RevocationsSince(ctx context.Context, seq int64, limit int) ([]rev
 // and the cursor to follow it with RevocationsSince. Both are read from
 // one consistent snapshot, so nothing appended meanwhile slips between.
 func (db *DB) LiveRevocations(ctx context.Context, now time.Time) ([]revoke.Event, int64, error) {
+	var events []revoke.Event
+	var last int64
+	err := db.retry(ctx, connectionLost, func() (err error) {
+		events, last, err = db.liveRevocations(ctx, now)
+		return err
+	})
+	return events, last, err
+}
+
+// liveRevocations is one attempt of LiveRevocations.
+func (db *DB) liveRevocations(ctx context.Context, now time.Time) ([]revoke.Event, int64, error) {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{Isolation: db.snapshotIsolation(), ReadOnly: true})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: live revocations: %w", err)

@@ -47,41 +47,78 @@ func (c *stmtCache) close() error {
 	return errors.Join(errs...)
 }
 
-// exec runs a modifying statement (written with ?) on the write pool.
+// exec runs a modifying statement (written with ?) on the write pool,
+// again if it failed without committing (see retry).
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	s, err := db.writeStmts.get(ctx, db.q(query))
 	if err != nil {
 		return nil, err
 	}
-	return s.ExecContext(ctx, args...)
+	var res sql.Result
+	err = db.retry(ctx, notCommitted, func() (err error) {
+		res, err = s.ExecContext(ctx, args...)
+		return err
+	})
+	return res, err
 }
 
-// queryWrite runs a modifying statement that returns rows (RETURNING).
+// queryWrite runs a modifying statement that returns rows (RETURNING),
+// again if it failed without committing.
 func (db *DB) queryWrite(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	s, err := db.writeStmts.get(ctx, db.q(query))
 	if err != nil {
 		return nil, err
 	}
-	return s.QueryContext(ctx, args...)
+	var rows *sql.Rows
+	err = db.retry(ctx, notCommitted, func() (err error) {
+		rows, err = s.QueryContext(ctx, args...)
+		return err
+	})
+	return rows, err
 }
 
-// query runs a read-only statement on the read pool.
+// query runs a read-only statement on the read pool, again on another
+// connection if its connection was lost.
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	s, err := db.readStmts.get(ctx, db.q(query))
 	if err != nil {
 		return nil, err
 	}
-	return s.QueryContext(ctx, args...)
+	var rows *sql.Rows
+	err = db.retry(ctx, connectionLost, func() (err error) {
+		rows, err = s.QueryContext(ctx, args...)
+		return err
+	})
+	return rows, err
 }
 
-// queryRow runs a read-only statement expected to return one row; a
-// preparation error surfaces from Scan.
+// queryRow runs a read-only statement expected to return one row, again on
+// another connection if its connection was lost; errors (sql.ErrNoRows
+// included) surface from Scan.
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
 	s, err := db.readStmts.get(ctx, db.q(query))
 	if err != nil {
 		return errRow{err}
 	}
-	return s.QueryRowContext(ctx, args...)
+	if db.dialect != DialectPostgres {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return retriedRow{db: db, ctx: ctx, stmt: s, args: args}
+}
+
+// retriedRow runs its query at Scan, where *sql.Row reports its errors,
+// so that a lost connection can be retried.
+type retriedRow struct {
+	db   *DB
+	ctx  context.Context
+	stmt *sql.Stmt
+	args []any
+}
+
+func (r retriedRow) Scan(dest ...any) error {
+	return r.db.retry(r.ctx, connectionLost, func() error {
+		return r.stmt.QueryRowContext(r.ctx, r.args...).Scan(dest...)
+	})
 }
 
 // rowScanner is what *sql.Row and *sql.Rows have in common.
