@@ -1,8 +1,11 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,5 +145,67 @@ func TestRedisOutageIsLoggedStructured(t *testing.T) {
 				t.Errorf("%s printed a raw go-redis line: %s", name, line)
 			}
 		}
+	}
+}
+
+// A PostgreSQL restart under a steady trickle of requests (reads: me;
+// writes: login, logout) gives no INTERNAL answer: the auth service
+// retries what the restart interrupted. The test restarts a PostgreSQL of
+// its own.
+func TestPostgresRestartGivesNoInternalAnswers(t *testing.T) {
+	serverBin, _ := binaries(t)
+	pg := testenv.StartPostgres(t)
+	auth := start(t, serverBin, merge(cheapArgon, map[string]string{"DATABASE_URL": pg.URL}), "/healthz")
+	a := registerAndLogin(t, auth.URL, "pg-restart@example.com")
+	queries := []struct{ name, query, bearer string }{
+		{"me", `query { me { id } }`, a.Token},
+		{"login", `mutation { login(input: {email: "pg-restart@example.com", password: "Test1234!"}) { token } }`, ""},
+	}
+	var answered atomic.Int64
+	var mu sync.Mutex
+	var bad []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, r, err := postGraphQL(auth.URL, q.query, q.bearer, http.Header{"User-Agent": {browserUA}})
+				if err != nil || code >= 500 || len(r.Errors) > 0 {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("%s: status %d, code %q, err %v", q.name, code, r.code(), err))
+					mu.Unlock()
+				}
+				answered.Add(1)
+				time.Sleep(10 * time.Millisecond) // a trickle, not a flood
+			}
+		}()
+	}
+	waitAnswered := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(hangGuard)
+		for answered.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d answers after %s; want %d", answered.Load(), hangGuard, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitAnswered(20)
+	pg.Restart()
+	waitAnswered(answered.Load() + 40) // answers from the restarted server
+	close(stop)
+	wg.Wait()
+	for _, b := range bad {
+		t.Errorf("across the PostgreSQL restart: %s", b)
+	}
+	if !strings.Contains(auth.Logs(), "store: database connection lost; retrying") {
+		t.Errorf("the restart was not noticed (no retry logged): the test did not exercise it\n%s", auth.Logs())
 	}
 }
