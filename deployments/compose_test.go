@@ -66,7 +66,7 @@ var secretVariables = []string{"JWT_SECRET", "KEY_ENCRYPTION_SECRET", "REDIS_PAS
 // secrets reach services only as files, and data lives in named volumes.
 func TestComposeFile(t *testing.T) {
 	c := composeConfig(t)
-	for _, name := range []string{"redis", "postgres", "auth", "example"} {
+	for _, name := range []string{"redis", "postgres", "auth", "example", "example-grpc"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("no %s service", name)
 		}
@@ -83,7 +83,7 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("redis command %q: want --appendonly yes", redis.Command)
 	}
 
-	needs := map[string][]string{"auth": {"postgres", "redis"}, "example": {"auth", "redis"}}
+	needs := map[string][]string{"auth": {"postgres", "redis"}, "example": {"auth", "redis"}, "example-grpc": {"auth", "redis"}}
 	for name, s := range c.Services {
 		t.Run(name, func(t *testing.T) {
 			if len(s.Healthcheck.Test) < 2 || s.Healthcheck.Test[0] != "CMD" {
