@@ -69,7 +69,11 @@ func (s *Set) tables() []*atomic.Pointer[table] {
 }
 
 func (s *Set) key(id string) key {
-	return key{maphash.String(s.seed0, id), maphash.String(s.seed1, id)}
+	k := key{maphash.String(s.seed0, id), maphash.String(s.seed1, id)}
+	if k.a == 0 {
+		k.a = 1 // zero marks an empty table slot
+	}
+	return k
 }
 
 // put merges one entry into the table p points to; the caller holds mu.

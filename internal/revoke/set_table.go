@@ -7,13 +7,15 @@ import "sync/atomic"
 // without writing to shared memory, while one writer at a time (the Set's
 // mutex) adds, raises and removes entries.
 //
-// Every field a reader looks at is atomic, and a slot's key is written
-// before its state turns live, so a reader that sees a live slot sees its
-// key. Slots are never reused: a removed entry leaves a tombstone, and the
+// Every field a reader looks at is atomic. A slot's first key word is
+// written last and is never zero for a key (Set.key), so a reader that
+// sees it non-zero sees the rest of the entry. Slots are never given to
+// another key: a removed entry keeps its key with expiry zero (a
+// tombstone, revived in place if the same key is applied again), and the
 // writer builds a fresh table (published by the Set through an atomic
-// pointer) when live entries and tombstones fill three quarters of the
-// slots. A reader still walking the old table sees the state as it was just
-// before the swap, as if its lookup had happened a moment earlier.
+// pointer) when used slots reach three quarters. A reader still walking
+// the old table sees the state as it was just before the swap, as if its
+// lookup had happened a moment earlier.
 type table struct {
 	slots []slot
 	mask  uint64
@@ -21,20 +23,12 @@ type table struct {
 	used  int          // live entries plus tombstones; writer only
 }
 
-// slot states.
-const (
-	slotEmpty uint32 = iota
-	slotLive
-	slotDead // tombstone: ends no probe, never reused
-)
-
-// slot is 32 bytes, two per cache line.
+// slot is 24 bytes: one entry.
 type slot struct {
-	state   atomic.Uint32
-	expires atomic.Uint32 // unix seconds
+	k0      atomic.Uint64 // 0: empty; stored last
+	k1      atomic.Uint64
+	expires atomic.Uint32 // unix seconds; 0: removed (a tombstone)
 	before  atomic.Uint32 // KindUser: tokens with iat < before are revoked
-	_       uint32
-	k0, k1  atomic.Uint64
 }
 
 // minTableSlots is the size of the smallest table.
@@ -49,17 +43,18 @@ func newTable(n int) *table {
 	return &table{slots: make([]slot, size), mask: uint64(size - 1)}
 }
 
-// lookup returns k's slot, or nil. It is what readers call.
+// lookup returns k's live slot, or nil. It is what readers call.
 func (t *table) lookup(k key) *slot {
 	for i := k.a & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
-		switch s.state.Load() {
-		case slotEmpty:
+		switch a := s.k0.Load(); {
+		case a == 0:
 			return nil
-		case slotLive:
-			if s.k0.Load() == k.a && s.k1.Load() == k.b {
-				return s
+		case a == k.a && s.k1.Load() == k.b:
+			if s.expires.Load() == 0 {
+				return nil
 			}
+			return s
 		}
 	}
 }
@@ -70,30 +65,34 @@ func (t *table) full() bool { return (t.used+1)*4 > len(t.slots)*3 }
 // upsert merges an entry for k (the writer holds the Set's mutex and has
 // made sure the table is not full): expiry and cut-off only ever rise.
 func (t *table) upsert(k key, expires, before uint32) {
-	i := k.a & t.mask
-	for ; ; i = (i + 1) & t.mask {
+	for i := k.a & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
-		switch s.state.Load() {
-		case slotEmpty:
-			s.k0.Store(k.a)
+		a := s.k0.Load()
+		if a == 0 {
 			s.k1.Store(k.b)
-			s.expires.Store(expires)
 			s.before.Store(before)
-			s.state.Store(slotLive) // publishes the slot
+			s.expires.Store(expires)
+			s.k0.Store(k.a) // publishes the slot
 			t.used++
 			t.live.Add(1)
 			return
-		case slotLive:
-			if s.k0.Load() == k.a && s.k1.Load() == k.b {
-				if expires > s.expires.Load() {
-					s.expires.Store(expires)
-				}
-				if before > s.before.Load() {
-					s.before.Store(before)
-				}
-				return
-			}
 		}
+		if a != k.a || s.k1.Load() != k.b {
+			continue
+		}
+		if s.expires.Load() == 0 { // a tombstone of the same key: revive it
+			s.before.Store(before)
+			s.expires.Store(expires)
+			t.live.Add(1)
+			return
+		}
+		if expires > s.expires.Load() {
+			s.expires.Store(expires)
+		}
+		if before > s.before.Load() {
+			s.before.Store(before)
+		}
+		return
 	}
 }
 
@@ -102,8 +101,8 @@ func (t *table) prune(now uint32) int {
 	n := 0
 	for i := range t.slots {
 		s := &t.slots[i]
-		if s.state.Load() == slotLive && s.expires.Load() <= now {
-			s.state.Store(slotDead)
+		if s.k0.Load() != 0 && s.expires.Load() != 0 && s.expires.Load() <= now {
+			s.expires.Store(0)
 			t.live.Add(-1)
 			n++
 		}
@@ -117,7 +116,11 @@ func (t *table) grown(extra int) *table {
 	if (t.used+extra)*4 <= len(t.slots)*3 {
 		return t
 	}
-	return t.rebuilt(int(t.live.Load())*2 + extra)
+	// Half as much room again as the live entries: with no tombstones
+	// this doubles the slots (load 3/4 → 3/8), and a table emptied by
+	// pruning shrinks.
+	live := int(t.live.Load())
+	return t.rebuilt(live + live/2 + extra)
 }
 
 // rebuilt returns a fresh table holding t's live entries, without its
@@ -126,7 +129,7 @@ func (t *table) rebuilt(n int) *table {
 	nt := newTable(n)
 	for i := range t.slots {
 		s := &t.slots[i]
-		if s.state.Load() == slotLive {
+		if s.k0.Load() != 0 && s.expires.Load() != 0 {
 			nt.upsert(key{s.k0.Load(), s.k1.Load()}, s.expires.Load(), s.before.Load())
 		}
 	}

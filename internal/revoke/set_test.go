@@ -186,3 +186,45 @@ func TestSetConcurrentReadersSeeEveryAppliedEntry(t *testing.T) {
 		})
 	}
 }
+
+// TestSetReappliedAfterPrune: an entry pruned and then applied again (its
+// slot is a tombstone of the same key) is revoked again, with the new
+// cut-off, and counted once.
+func TestSetReappliedAfterPrune(t *testing.T) {
+	tests := []struct {
+		name string
+		e    revoke.Entry
+		tok  revoke.Token
+	}{
+		{"jti", revoke.Entry{Kind: revoke.KindToken, ID: "j"}, revoke.Token{ID: "j"}},
+		{"sid", revoke.Entry{Kind: revoke.KindSession, ID: "s"}, revoke.Token{SessionID: "s"}},
+		{"kid", revoke.Entry{Kind: revoke.KindKey, ID: "k"}, revoke.Token{KeyID: "k"}},
+		{"sub", revoke.Entry{Kind: revoke.KindUser, ID: "u", Before: 50}, revoke.Token{Subject: "u", IssuedAt: 40}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := revoke.NewSet()
+			old := tt.e
+			old.Expires = 10
+			if old.Kind == revoke.KindUser {
+				old.Before = 30 // would not revoke iat 40
+			}
+			set.Apply(old)
+			if n := set.Prune(time.Unix(20, 0)); n != 1 {
+				t.Fatalf("Prune removed %d; want 1", n)
+			}
+			if _, ok := set.CheckToken(tt.tok); ok {
+				t.Fatal("revoked after prune")
+			}
+			again := tt.e
+			again.Expires = future()
+			set.Apply(again)
+			if _, ok := set.CheckToken(tt.tok); !ok {
+				t.Error("not revoked after being applied again")
+			}
+			if got := set.Len(); got != 1 {
+				t.Errorf("Len = %d; want 1", got)
+			}
+		})
+	}
+}
