@@ -180,8 +180,9 @@ func (s *Set) Unsupported() (n int, why string) {
 	return sum.n, sum.why
 }
 
-// applyChunk is how many entries ApplyAll merges per lock acquisition, so
-// loading a large snapshot never stalls lookups for long.
+// applyChunk is how many entries ApplyAll merges per acquisition of the
+// writers' mutex, so that loading a large snapshot never holds up a live
+// revocation for long (lookups never wait for it).
 const applyChunk = 4096
 
 // ApplyAll adds every entry (snapshot loading), taking the lock once per
