@@ -40,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -81,6 +82,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q; usage: example-grpc-service [healthcheck]", strings.Join(args, " "))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// go-redis logs through one process-wide logger: main wiring is the
+	// one place that may set it.
+	redis.SetLogger(session.RedisLogger(log))
 	cfg, port, err := loadConfig(getenv)
 	if err != nil {
 		return err
