@@ -78,7 +78,7 @@ func revokedValidator(b *testing.B) *session.SessionValidator {
 			b.Fatal(err)
 		}
 	}
-	waitFor(b, "revocations applied", func() bool { return v.Health().Revocations >= hotPathRevocations })
+	testenv.WaitFor(b, "revocations applied", func() bool { return v.Health().Revocations >= hotPathRevocations })
 	return v
 }
 

@@ -32,7 +32,7 @@ func TestValidatorRefusesWhatItCannotRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the unreadable entry refused", func() bool {
+	testenv.WaitFor(t, "the unreadable entry refused", func() bool {
 		_, err := v.ValidateAccessToken(raw)
 		return errors.Is(err, session.ErrUnsupported)
 	})
@@ -58,7 +58,7 @@ func TestValidatorReportsIssuerMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := newValidator(t, session.Config{JWTSecret: secret, RedisAddr: rs.Addr, Issuer: "https://other.example"})
-	waitFor(t, "the mismatch reported", func() bool { return v.Health().Problem != "" })
+	testenv.WaitFor(t, "the mismatch reported", func() bool { return v.Health().Problem != "" })
 	h := v.Health()
 	if h.Ready || !strings.Contains(h.Problem, "https://auth.example") || !strings.Contains(h.Problem, "https://other.example") {
 		t.Errorf("Health = %+v; want not ready, naming both issuers", h)

@@ -283,19 +283,8 @@ func redisPair(t testing.TB, cfg session.Config) (*revoke.RedisStore, *session.S
 	}
 	cfg.JWTSecret, cfg.RedisAddr = secret, rs.Addr
 	v := newValidator(t, cfg)
-	waitFor(t, "validator ready", func() bool { return v.Health().Ready })
+	testenv.WaitFor(t, "validator ready", func() bool { return v.Health().Ready })
 	return store, v, rs
-}
-
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestRevocationThroughRedis(t *testing.T) {
@@ -323,7 +312,7 @@ func TestRevocationThroughRedis(t *testing.T) {
 		}
 	}
 	for _, tok := range []string{byJTI, bySID, byUser} {
-		waitFor(t, "revocation applied", func() bool {
+		testenv.WaitFor(t, "revocation applied", func() bool {
 			_, err := v.ValidateAccessToken(tok)
 			return errors.Is(err, session.ErrRevoked)
 		})

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // BenchmarkFeedPropagation measures one revocation's trip from
@@ -27,7 +29,7 @@ func benchFeedPropagation(b *testing.B, j Journal) {
 		default:
 		}
 	}})
-	waitFor(b, "ready", func() bool { return f.Status().Ready })
+	testenv.WaitFor(b, "ready", func() bool { return f.Status().Ready })
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour).Unix()
 	lat := make([]time.Duration, 0, b.N)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // A client that stops reading neither delays Revoke nor holds its stream
@@ -26,7 +28,7 @@ func TestFeedSlowClientNeitherBlocksRevokeNorLingers(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nAccept: %s\r\n\r\n", FeedPath, FeedContentType)
-	waitFor(t, "the stream to open", func() bool { return srv.handler.Clients() == 1 })
+	testenv.WaitFor(t, "the stream to open", func() bool { return srv.handler.Clients() == 1 })
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -37,5 +39,5 @@ func TestFeedSlowClientNeitherBlocksRevokeNorLingers(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Revoke blocked behind a client that does not read")
 	}
-	waitFor(t, "the stalled stream to be dropped", func() bool { return srv.handler.Clients() == 0 })
+	testenv.WaitFor(t, "the stalled stream to be dropped", func() bool { return srv.handler.Clients() == 0 })
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // startFeedSync runs a FeedSync into a fresh Set until the test ends.
@@ -64,12 +66,12 @@ func TestFeedSyncLoadsSnapshotThenLiveEvents(t *testing.T) {
 	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
 	var seen atomic.Int64
 	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{OnEvent: func(Event) { seen.Add(1) }})
-	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	if !holdsAll(set, before)() {
 		t.Fatal("snapshot entries missing from the set")
 	}
 	after := revokeN(t, store, 4, 2)
-	waitFor(t, "live events applied", holdsAll(set, after))
+	testenv.WaitFor(t, "live events applied", holdsAll(set, after))
 	st := f.Status()
 	if !st.Connected || st.Cursor != "5" || st.EventsApplied != 2 || st.Resyncs != 0 || st.LastSync.IsZero() {
 		t.Errorf("Status: got %+v; want connected, cursor 5, 2 events, 0 resyncs, LastSync set", st)
@@ -91,12 +93,12 @@ func TestFeedSyncSendsItsToken(t *testing.T) {
 	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour, Token: token}, "")
 
 	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{Token: token})
-	waitFor(t, "ready with the token", func() bool { return f.Status().Ready })
+	testenv.WaitFor(t, "ready with the token", func() bool { return f.Status().Ready })
 	if !holdsAll(set, evs)() {
 		t.Fatal("snapshot entries missing from the set")
 	}
 	g, _ := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
-	waitFor(t, "a problem naming the feed token", func() bool { return strings.Contains(g.Status().Problem, "FEED_TOKEN") })
+	testenv.WaitFor(t, "a problem naming the feed token", func() bool { return strings.Contains(g.Status().Problem, "FEED_TOKEN") })
 	if g.Status().Ready {
 		t.Fatal("a sync without the token is ready")
 	}
@@ -112,17 +114,17 @@ func TestFeedSyncCatchesUpAcrossServerRestart(t *testing.T) {
 	srv1 := startFeedServer(t, store1, FeedConfig{Heartbeat: time.Hour}, "")
 	addr := srv1.Listener.Addr().String()
 	f, set := startFeedSync(t, srv1.feedURL(), FeedSyncConfig{})
-	waitFor(t, "first snapshot", holdsAll(set, first))
+	testenv.WaitFor(t, "first snapshot", holdsAll(set, first))
 
 	srv1.Close()
-	waitFor(t, "disconnect noticed", func() bool { return !f.Status().Connected })
+	testenv.WaitFor(t, "disconnect noticed", func() bool { return !f.Status().Connected })
 	store2 := newTestJournalStore(t, j, JournalConfig{})
 	missed := revokeN(t, store2, 3, 3)
 	startFeedServer(t, store2, FeedConfig{Heartbeat: time.Hour}, addr)
 
-	waitFor(t, "missed revocations applied", holdsAll(set, missed))
+	testenv.WaitFor(t, "missed revocations applied", holdsAll(set, missed))
 	live := revokeN(t, store2, 6, 1)
-	waitFor(t, "live revocation after restart", holdsAll(set, live))
+	testenv.WaitFor(t, "live revocation after restart", holdsAll(set, live))
 	st := f.Status()
 	if st.Resyncs != 0 || st.EventsApplied != 4 || st.Cursor != "6" {
 		t.Errorf("Status: got %+v; want resumed (0 resyncs), 4 events, cursor 6", st)
@@ -137,13 +139,13 @@ func TestFeedSyncResyncsWhenJournalWasReplaced(t *testing.T) {
 	srv1 := startFeedServer(t, store1, FeedConfig{Heartbeat: time.Hour}, "")
 	addr := srv1.Listener.Addr().String()
 	f, set := startFeedSync(t, srv1.feedURL(), FeedSyncConfig{})
-	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	srv1.Close()
 
 	store2 := newTestJournalStore(t, &memJournal{}, JournalConfig{})
 	fresh := revokeN(t, store2, 100, 2)
 	startFeedServer(t, store2, FeedConfig{Heartbeat: time.Hour}, addr)
-	waitFor(t, "fresh journal's entries", holdsAll(set, fresh))
+	testenv.WaitFor(t, "fresh journal's entries", holdsAll(set, fresh))
 	if st := f.Status(); st.Resyncs != 1 || st.Cursor != "2" {
 		t.Errorf("Status: got %+v; want 1 resync, cursor 2", st)
 	}
@@ -155,7 +157,7 @@ func TestFeedSyncLoadsLargeSnapshot(t *testing.T) {
 	all := revokeN(t, store, 1, 20_000) // one data line of about 1.4 MB
 	srv := startFeedServer(t, store, FeedConfig{}, "")
 	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
-	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	if got := set.Len(); got != len(all) {
 		t.Errorf("set holds %d entries; want %d", got, len(all))
 	}
@@ -166,7 +168,7 @@ func TestFeedSyncStartedLateSeesEverything(t *testing.T) {
 	srv := startFeedServer(t, store, FeedConfig{}, "")
 	all := revokeN(t, store, 1, 50)
 	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
-	waitFor(t, "everything", holdsAll(set, all))
+	testenv.WaitFor(t, "everything", holdsAll(set, all))
 	if st := f.Status(); !st.Ready || st.Cursor != "50" || st.EventsApplied != 0 {
 		t.Errorf("Status: got %+v; want ready from the snapshot at cursor 50", st)
 	}
@@ -178,9 +180,9 @@ func TestFeedSyncHeartbeatsAdvanceLastSync(t *testing.T) {
 	var tick atomic.Int64
 	clock := func() time.Time { return time.Unix(1_700_000_000+tick.Add(1), 0) }
 	f, _ := startFeedSync(t, srv.feedURL(), FeedSyncConfig{Clock: clock})
-	waitFor(t, "ready", func() bool { return f.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	first := f.Status().LastSync
-	waitFor(t, "LastSync to advance", func() bool { return f.Status().LastSync.After(first.Add(2 * time.Second)) })
+	testenv.WaitFor(t, "LastSync to advance", func() bool { return f.Status().LastSync.After(first.Add(2 * time.Second)) })
 }
 
 func TestFeedSyncManyClients(t *testing.T) {
@@ -207,7 +209,7 @@ func TestFeedSyncManyClients(t *testing.T) {
 	}
 	wg.Wait()
 	for i, set := range sets {
-		waitFor(t, fmt.Sprintf("client %d to hold everything", i), holdsAll(set, append(early, late...)))
+		testenv.WaitFor(t, fmt.Sprintf("client %d to hold everything", i), holdsAll(set, append(early, late...)))
 	}
 }
 
@@ -272,7 +274,7 @@ func TestFeedSyncSurvivesHostileServers(t *testing.T) {
 			defer srv.Close()
 			defer srv.CloseClientConnections()
 			f, set := startFeedSync(t, srv.URL, hf.config)
-			waitFor(t, "three connection attempts", func() bool { return hits.Load() >= 3 })
+			testenv.WaitFor(t, "three connection attempts", func() bool { return hits.Load() >= 3 })
 			if _, ok := set.Check("b", "", "", 0); ok {
 				t.Error("an event without a cursor was applied")
 			}

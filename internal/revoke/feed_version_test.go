@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // The feed carries the same versioned entries as Redis: a feed client that
@@ -60,11 +62,11 @@ func TestFeedSyncProtocolChecks(t *testing.T) {
 			defer srv.Close()
 			defer srv.CloseClientConnections()
 			f, set := startFeedSync(t, srv.URL, tt.cfg)
-			waitFor(t, "the stream read", func() bool {
+			testenv.WaitFor(t, "the stream read", func() bool {
 				n, _ := set.Unsupported()
 				return f.Status().Ready || f.Status().Problem != "" || n > 0
 			})
-			waitFor(t, "the expected state", func() bool {
+			testenv.WaitFor(t, "the expected state", func() bool {
 				n, _ := set.Unsupported()
 				st := f.Status()
 				return st.Ready == tt.ready && n == tt.unsupported && strings.Contains(st.Problem, tt.problem)

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // journalTestEntry returns a valid, live token entry named by i.
@@ -35,18 +37,6 @@ func runJournalStore(t testing.TB, s *JournalStore) {
 			t.Errorf("JournalStore.Run returned %v; want context.Canceled", err)
 		}
 	})
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func cursors(evs []Event) []string {
@@ -226,7 +216,7 @@ func TestJournalStoreRunPrunes(t *testing.T) {
 	}
 	runJournalStore(t, s)
 	now.Add(100)
-	waitFor(t, "the expired entry to be pruned", func() bool { return j.len() == 1 })
+	testenv.WaitFor(t, "the expired entry to be pruned", func() bool { return j.len() == 1 })
 	snap, err := s.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -69,18 +69,6 @@ func startSync(t *testing.T, set *revoke.Set, c redis.UniversalClient, cfg revok
 	return s
 }
 
-// waitFor polls cond until it holds or 20 seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // revoked reports whether set rejects a token with this jti.
 func revoked(set *revoke.Set, jti string) bool {
 	_, ok := set.Check(jti, "", "", 0)

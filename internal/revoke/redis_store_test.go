@@ -31,7 +31,7 @@ func TestRedisStoreRevokePublishesJSON(t *testing.T) {
 	if e.V = revoke.ProtocolVersion; ev.Entry != e || ev.Cursor == "" {
 		t.Fatalf("Revoke returned %+v; want entry %+v with a cursor", ev, e)
 	}
-	waitFor(t, "the pub/sub message", func() bool { return len(sub.messages()) == 1 })
+	testenv.WaitFor(t, "the pub/sub message", func() bool { return len(sub.messages()) == 1 })
 	payload := sub.messages()[0]
 	var got revoke.Event
 	if err := json.Unmarshal([]byte(payload), &got); err != nil {

@@ -23,7 +23,7 @@ func TestRedisSyncAppliesEveryGranularity(t *testing.T) {
 		PollInterval: time.Hour,
 		OnEvent:      func(ev revoke.Event) { mu.Lock(); seen = append(seen, ev); mu.Unlock() },
 	})
-	waitFor(t, "ready and connected", func() bool { st := rs.Status(); return st.Ready && st.Connected })
+	testenv.WaitFor(t, "ready and connected", func() bool { st := rs.Status(); return st.Ready && st.Connected })
 
 	ctx := context.Background()
 	exp := future()
@@ -49,7 +49,7 @@ func TestRedisSyncAppliesEveryGranularity(t *testing.T) {
 		{"user at cut", "jti-x", "sid-x", "user-1", 1000, "", false},
 		{"never revoked", "jti-2", "sid-2", "user-2", 1, "", false},
 	}
-	waitFor(t, "all three revocations", func() bool { return set.Len() == 3 })
+	testenv.WaitFor(t, "all three revocations", func() bool { return set.Len() == 3 })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kind, ok := set.Check(tt.jti, tt.sid, tt.sub, tt.iat)
@@ -75,7 +75,7 @@ func TestRedisSyncCatchesUpAfterConnectionsAreKilled(t *testing.T) {
 			var g gate
 			set := revoke.NewSet()
 			rs := startSync(t, set, gatedClient(t, srv, &g, "validator"), revoke.RedisSyncConfig{})
-			waitFor(t, "connected", func() bool { st := rs.Status(); return st.Ready && st.Connected })
+			testenv.WaitFor(t, "connected", func() bool { st := rs.Status(); return st.Ready && st.Connected })
 
 			// Partition the validator, then kill its connections for real.
 			g.down.Store(true)
@@ -83,7 +83,7 @@ func TestRedisSyncCatchesUpAfterConnectionsAreKilled(t *testing.T) {
 				t.Fatalf("CLIENT KILL TYPE %s: %v", kind, err)
 			}
 			killClients(t, admin, "validator")
-			waitFor(t, "disconnected", func() bool { return !rs.Status().Connected })
+			testenv.WaitFor(t, "disconnected", func() bool { return !rs.Status().Connected })
 			jtis := revokeTokens(t, store, "offline", 10)
 			for _, j := range jtis {
 				if revoked(set, j) {
@@ -91,8 +91,8 @@ func TestRedisSyncCatchesUpAfterConnectionsAreKilled(t *testing.T) {
 				}
 			}
 			g.down.Store(false)
-			waitFor(t, "all 10 revocations after reconnecting", allRevoked(set, jtis))
-			waitFor(t, "connected again", func() bool { return rs.Status().Connected })
+			testenv.WaitFor(t, "all 10 revocations after reconnecting", allRevoked(set, jtis))
+			testenv.WaitFor(t, "connected again", func() bool { return rs.Status().Connected })
 		})
 	}
 }
@@ -105,7 +105,7 @@ func TestRedisSyncStartedAfterRestartSeesEverything(t *testing.T) {
 
 	set := revoke.NewSet()
 	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{})
-	waitFor(t, "ready", func() bool { return rs.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return rs.Status().Ready })
 	if !allRevoked(set, jtis)() {
 		t.Fatal("a validator started after the restart misses revocations made before it")
 	}
@@ -120,14 +120,14 @@ func TestRedisSyncCatchesUpAfterRedisRestart(t *testing.T) {
 	set := revoke.NewSet()
 	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{})
 	first := revokeTokens(t, store, "first", 3)
-	waitFor(t, "first revocations", allRevoked(set, first))
+	testenv.WaitFor(t, "first revocations", allRevoked(set, first))
 
 	srv.Stop()
-	waitFor(t, "disconnected", func() bool { return !rs.Status().Connected })
+	testenv.WaitFor(t, "disconnected", func() bool { return !rs.Status().Connected })
 	srv.Restart()
 	after := revokeTokens(t, store, "after-restart", 10)
-	waitFor(t, "revocations made after the restart", allRevoked(set, after))
-	waitFor(t, "connected again", func() bool { return rs.Status().Connected })
+	testenv.WaitFor(t, "revocations made after the restart", allRevoked(set, after))
+	testenv.WaitFor(t, "connected again", func() bool { return rs.Status().Connected })
 	if got := set.Len(); got != 13 {
 		t.Errorf("set holds %d entries; want 13", got)
 	}
@@ -140,21 +140,21 @@ func TestRedisSyncLoadsSnapshotWhenCursorExpired(t *testing.T) {
 	set := revoke.NewSet()
 	rs := startSync(t, set, gatedClient(t, srv, &g, "validator"), revoke.RedisSyncConfig{})
 	first := revokeTokens(t, store, "first", 3)
-	waitFor(t, "first revocations", allRevoked(set, first))
+	testenv.WaitFor(t, "first revocations", allRevoked(set, first))
 	if st := rs.Status(); st.Resyncs != 0 {
 		t.Fatalf("Resyncs = %d before the partition; want 0", st.Resyncs)
 	}
 
 	g.down.Store(true)
 	killClients(t, srv.Client(t), "validator")
-	waitFor(t, "disconnected", func() bool { return !rs.Status().Connected })
+	testenv.WaitFor(t, "disconnected", func() bool { return !rs.Status().Connected })
 	// Far more than the log keeps: the validator's cursor is trimmed away.
 	missed := revokeTokens(t, store, "missed", 40)
 	g.down.Store(false)
-	waitFor(t, "everything missed", allRevoked(set, missed))
+	testenv.WaitFor(t, "everything missed", allRevoked(set, missed))
 	// The snapshot's entries reach the Set while it is scanned; the
 	// counter moves once the scan is complete.
-	waitFor(t, "a snapshot reload counted", func() bool { return rs.Status().Resyncs >= 1 })
+	testenv.WaitFor(t, "a snapshot reload counted", func() bool { return rs.Status().Resyncs >= 1 })
 }
 
 func TestRedisSyncEventsRacingTheSnapshot(t *testing.T) {
@@ -182,11 +182,11 @@ func TestRedisSyncEventsRacingTheSnapshot(t *testing.T) {
 	close(ready)
 	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{})
 	wg.Wait()
-	waitFor(t, "every racing revocation", allRevoked(set, jtis))
+	testenv.WaitFor(t, "every racing revocation", allRevoked(set, jtis))
 	if got := set.Len(); got != n+50 {
 		t.Errorf("set holds %d entries; want %d", got, n+50)
 	}
-	waitFor(t, "all events counted", func() bool { return rs.Status().EventsApplied > 0 })
+	testenv.WaitFor(t, "all events counted", func() bool { return rs.Status().EventsApplied > 0 })
 	for i := 0; i < 100; i++ {
 		if revoked(set, fmt.Sprint("never-", i)) {
 			t.Fatalf("never-%d reported revoked", i)
@@ -204,12 +204,12 @@ func TestRedisSyncStatus(t *testing.T) {
 	}
 	// No auth service has written the layout marker yet: never Ready, and
 	// the problem names the settings to check.
-	waitFor(t, "the missing layout reported", func() bool { return rs.Status().Problem != "" })
+	testenv.WaitFor(t, "the missing layout reported", func() bool { return rs.Status().Problem != "" })
 	if st := rs.Status(); st.Ready || !strings.Contains(st.Problem, "REDIS_PREFIX") {
 		t.Errorf("Status without a layout marker = %+v; want not Ready and a problem naming REDIS_PREFIX", st)
 	}
 	newStore(t, srv.Client(t), revoke.RedisStoreConfig{})
-	waitFor(t, "in sync", func() bool { st := rs.Status(); return st.Ready && st.Connected && !st.LastSync.IsZero() })
+	testenv.WaitFor(t, "in sync", func() bool { st := rs.Status(); return st.Ready && st.Connected && !st.LastSync.IsZero() })
 	if p := rs.Status().Problem; p != "" {
 		t.Errorf("Problem = %q once the marker is there; want none", p)
 	}
@@ -265,8 +265,8 @@ func TestRedisSyncLoadsLargeSnapshotWhileRevoking(t *testing.T) {
 	set := revoke.NewSet()
 	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
 	wg.Wait()
-	waitFor(t, "every racing revocation", allRevoked(set, jtis))
-	waitFor(t, "the snapshot", func() bool { return rs.Status().Ready })
+	testenv.WaitFor(t, "every racing revocation", allRevoked(set, jtis))
+	testenv.WaitFor(t, "the snapshot", func() bool { return rs.Status().Ready })
 	if got, want := set.Len(), len(live)+racing; got != want {
 		t.Errorf("set holds %d entries; want %d", got, want)
 	}

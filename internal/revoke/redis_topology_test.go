@@ -23,11 +23,11 @@ func TestRedisCluster(t *testing.T) {
 	// No polling after the first catch-up: delivery proves that PUBLISH from
 	// the script reaches subscribers on other nodes.
 	rs := startSync(t, set, cl.Client(t), revoke.RedisSyncConfig{PollInterval: time.Hour})
-	waitFor(t, "ready", func() bool { st := rs.Status(); return st.Ready && st.Connected })
+	testenv.WaitFor(t, "ready", func() bool { st := rs.Status(); return st.Ready && st.Connected })
 
 	first := revokeTokens(t, store, "cluster", 5)
-	waitFor(t, "pub/sub delivery across the cluster", allRevoked(set, first))
-	waitFor(t, "raw subscriber", func() bool { return len(sub.messages()) == 5 })
+	testenv.WaitFor(t, "pub/sub delivery across the cluster", allRevoked(set, first))
+	testenv.WaitFor(t, "raw subscriber", func() bool { return len(sub.messages()) == 5 })
 
 	// Restart the node holding the revocation keys.
 	ctx := context.Background()
@@ -47,14 +47,14 @@ func TestRedisCluster(t *testing.T) {
 	cl.Node(node).Restart()
 	cl.WaitOK()
 	var after []string
-	waitFor(t, "revoking after the restart", func() bool {
+	testenv.WaitFor(t, "revoking after the restart", func() bool {
 		ev, err := store.Revoke(ctx, tokenEntry(fmt.Sprint("after-", len(after))))
 		if err == nil {
 			after = append(after, ev.ID)
 		}
 		return len(after) == 5
 	})
-	waitFor(t, "revocations after the node restart", allRevoked(set, after))
+	testenv.WaitFor(t, "revocations after the node restart", allRevoked(set, after))
 	snap, err := store.Snapshot(ctx)
 	if err != nil || len(snap.Entries) != 10 {
 		t.Fatalf("Snapshot after restart = %d entries, %v; want 10 (AOF kept them)", len(snap.Entries), err)
@@ -71,7 +71,7 @@ func TestRedisSentinelFailoverLosesNothing(t *testing.T) {
 	store := newStore(t, newClient(), revoke.RedisStoreConfig{MinReplicas: 1, ReplicaTimeout: 500 * time.Millisecond})
 	set := revoke.NewSet()
 	vs := startSync(t, set, newClient(), revoke.RedisSyncConfig{})
-	waitFor(t, "ready", func() bool { st := vs.Status(); return st.Ready && st.Connected })
+	testenv.WaitFor(t, "ready", func() bool { st := vs.Status(); return st.Ready && st.Connected })
 
 	// Revoke continuously through the failover; a failed revocation is
 	// retried, as the auth service's caller would.
@@ -107,7 +107,7 @@ func TestRedisSentinelFailoverLosesNothing(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, "revocations acknowledged before the failover", func() bool { return len(acknowledged()) >= 5 })
+	testenv.WaitFor(t, "revocations acknowledged before the failover", func() bool { return len(acknowledged()) >= 5 })
 	old := rs.MasterAddr()
 	start := time.Now()
 	if got := rs.Failover(); got == old {
@@ -125,20 +125,20 @@ func TestRedisSentinelFailoverLosesNothing(t *testing.T) {
 	// validator, subscribed before the failover, follows it.
 	fresh := newStore(t, newClient(), revoke.RedisStoreConfig{})
 	var after []string
-	waitFor(t, "revoking on the new master", func() bool {
+	testenv.WaitFor(t, "revoking on the new master", func() bool {
 		ev, err := fresh.Revoke(context.Background(), tokenEntry(fmt.Sprint("after-failover-", len(after))))
 		if err == nil {
 			after = append(after, ev.ID)
 		}
 		return len(after) == 5
 	})
-	waitFor(t, "revocations made after the failover enforced by the running validator", allRevoked(set, after))
-	waitFor(t, "every acknowledged revocation in the running validator", allRevoked(set, all))
+	testenv.WaitFor(t, "revocations made after the failover enforced by the running validator", allRevoked(set, after))
+	testenv.WaitFor(t, "every acknowledged revocation in the running validator", allRevoked(set, all))
 	t.Logf("running validator complete after %v", time.Since(start))
 	// And a validator starting now, from the new master, sees them all.
 	late := revoke.NewSet()
 	lateSync := startSync(t, late, newClient(), revoke.RedisSyncConfig{})
-	waitFor(t, "late validator ready", func() bool { return lateSync.Status().Ready })
+	testenv.WaitFor(t, "late validator ready", func() bool { return lateSync.Status().Ready })
 	for _, id := range append(all, after...) {
 		if !revoked(late, id) {
 			t.Errorf("%s acknowledged but lost in the failover", id)

@@ -84,7 +84,7 @@ func TestRedisSyncRefusesWhatItCannotRead(t *testing.T) {
 	newStore(t, c, revoke.RedisStoreConfig{})
 	running := revoke.NewSet()
 	rs := startSync(t, running, c, revoke.RedisSyncConfig{})
-	waitFor(t, "ready", func() bool { return rs.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return rs.Status().Ready })
 
 	// What a newer auth service would write for a kind this version lacks.
 	ctx := context.Background()
@@ -96,11 +96,11 @@ func TestRedisSyncRefusesWhatItCannotRead(t *testing.T) {
 	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: prefix + "log", Values: []any{"v", "2", "k", "before", "i", "all", "e", exp, "b", 0, "a", 0}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the running sync to report it", func() bool { n, _ := running.Unsupported(); return n == 1 })
+	testenv.WaitFor(t, "the running sync to report it", func() bool { n, _ := running.Unsupported(); return n == 1 })
 
 	later := revoke.NewSet()
 	ls := startSync(t, later, c, revoke.RedisSyncConfig{})
-	waitFor(t, "ready", func() bool { return ls.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return ls.Status().Ready })
 	if n, why := later.Unsupported(); n != 1 || !strings.Contains(why, "unknown kind") {
 		t.Errorf("a sync started afterwards: Unsupported() = %d, %q; want 1, unknown kind", n, why)
 	}

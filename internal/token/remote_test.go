@@ -18,6 +18,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -130,7 +131,7 @@ func TestRemoteKeysLifecycle(t *testing.T) {
 	if _, err := v.Verify(tokB, token.TypeAccess); !errors.Is(err, token.ErrUnknownKey) {
 		t.Fatalf("new kid before refetch: Verify = %v; want ErrUnknownKey", err)
 	}
-	waitFor(t, "new key trusted", func() bool { _, err := v.Verify(tokB, token.TypeAccess); return err == nil })
+	testenv.WaitFor(t, "new key trusted", func() bool { _, err := v.Verify(tokB, token.TypeAccess); return err == nil })
 
 	// A failed refresh keeps the last good set.
 	srv.fail.Store(true)
@@ -187,7 +188,7 @@ func TestRemoteKeysUnknownKidRateLimit(t *testing.T) {
 	for round := int64(1); round <= 3; round++ {
 		flood()
 		// Run, poked, now waits out the interval: nothing is fetched yet.
-		waitFor(t, "Run waiting for MinRefetchInterval", func() bool { return clk.Waiting(minRefetch) })
+		testenv.WaitFor(t, "Run waiting for MinRefetchInterval", func() bool { return clk.Waiting(minRefetch) })
 		if got := srv.hits.Load(); got != round {
 			t.Fatalf("round %d: %d fetches before the interval passed; want %d", round, got, round)
 		}
@@ -196,7 +197,7 @@ func TestRemoteKeysUnknownKidRateLimit(t *testing.T) {
 			t.Fatalf("round %d: %d fetches 1s before the interval passed; want %d", round, got, round)
 		}
 		clk.Advance(time.Second)
-		waitFor(t, "the rate-limited refetch", func() bool { return srv.hits.Load() == round+1 })
+		testenv.WaitFor(t, "the rate-limited refetch", func() bool { return srv.hits.Load() == round+1 })
 	}
 }
 
@@ -269,17 +270,6 @@ func TestRemoteKeysStartFails(t *testing.T) {
 	}
 	if _, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: "not a url"}); !errors.Is(err, token.ErrInvalidConfig) {
 		t.Errorf("NewRemoteKeys(bad URL) = %v; want ErrInvalidConfig", err)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
