@@ -37,32 +37,29 @@ func TestRedisDataLossIsReseededFromTheJournal(t *testing.T) {
 			c := srv.Client(t)
 			db := openSQLJournal(t, sqliteDSN(t))
 			store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); _ = store.Run(ctx) }()
-			t.Cleanup(func() { cancel(); <-done })
+			runStore(t, store)
 
 			running := revoke.NewSet()
 			rs := startSync(t, running, srv.Client(t), revoke.RedisSyncConfig{})
-			waitFor(t, "the running validator ready", func() bool { return rs.Status().Ready })
+			testenv.WaitFor(t, "the running validator ready", func() bool { return rs.Status().Ready })
 			before := revokeTokens(t, store, "before-loss", 20)
-			waitFor(t, "the running validator has every revocation", allRevoked(running, before))
+			testenv.WaitFor(t, "the running validator has every revocation", allRevoked(running, before))
 
 			lost := time.Now()
 			tt.lose(t, srv, c)
 			later := revoke.NewSet()
 			ls := startSync(t, later, srv.Client(t), revoke.RedisSyncConfig{})
-			waitFor(t, "the validator started after the loss ready", func() bool { return ls.Status().Ready })
+			testenv.WaitFor(t, "the validator started after the loss ready", func() bool { return ls.Status().Ready })
 			t.Logf("Redis re-seeded and a new validator ready %s after the loss", time.Since(lost).Round(time.Millisecond))
 			if !allRevoked(later, before)() {
 				t.Fatal("the validator started after the loss became ready without every revocation")
 			}
-			waitFor(t, "the running validator resynced", func() bool { return rs.Status().Resyncs > 0 && rs.Status().Connected })
+			testenv.WaitFor(t, "the running validator resynced", func() bool { return rs.Status().Resyncs > 0 && rs.Status().Connected })
 			t.Logf("the running validator resynced %s after the loss", time.Since(lost).Round(time.Millisecond))
 
 			after := revokeTokens(t, store, "after-loss", 5)
 			for name, set := range map[string]*revoke.Set{"running": running, "started later": later} {
-				waitFor(t, name+": the revocations made after the re-seed", allRevoked(set, after))
+				testenv.WaitFor(t, name+": the revocations made after the re-seed", allRevoked(set, after))
 				if !allRevoked(set, before)() {
 					t.Errorf("%s: lost a revocation made before the loss", name)
 				}
@@ -94,7 +91,7 @@ func TestRevokeAfterDataLossReseedsFirst(t *testing.T) {
 	after := revokeTokens(t, store, "after", 1) // no Run: Revoke itself re-seeds
 	set := revoke.NewSet()
 	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
-	waitFor(t, "ready", func() bool { return rs.Status().Ready })
+	testenv.WaitFor(t, "ready", func() bool { return rs.Status().Ready })
 	if !allRevoked(set, append(before, after...))() {
 		t.Error("a revocation is missing after the re-seed")
 	}
@@ -109,10 +106,7 @@ func TestRedisLostWritesAreReseeded(t *testing.T) {
 	c := srv.Client(t)
 	db := openSQLJournal(t, sqliteDSN(t))
 	store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = store.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runStore(t, store)
 
 	jtis := revokeTokens(t, store, "replicated", 3)
 	last, err := store.Revoke(context.Background(), tokenEntry("missed-by-the-replica"))
@@ -131,7 +125,7 @@ func TestRedisLostWritesAreReseeded(t *testing.T) {
 	lost := time.Now()
 	set := revoke.NewSet()
 	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
-	waitFor(t, "the lost write restored", func() bool { return rs.Status().Ready && revoked(set, "missed-by-the-replica") })
+	testenv.WaitFor(t, "the lost write restored", func() bool { return rs.Status().Ready && revoked(set, "missed-by-the-replica") })
 	t.Logf("the lost write was restored %s after it was lost", time.Since(lost).Round(time.Millisecond))
 	if !allRevoked(set, jtis)() {
 		t.Error("a revocation is missing after the re-seed")
@@ -166,16 +160,26 @@ func TestRevokeNeedsTheDatabaseAndRedis(t *testing.T) {
 			t.Fatal("Revoke succeeded without Redis")
 		}
 		srv.Restart()
-		waitFor(t, "the retry to succeed", func() bool {
+		testenv.WaitFor(t, "the retry to succeed", func() bool {
 			_, err := store.Revoke(ctx, tokenEntry("retried"))
 			return err == nil
 		})
 		set := revoke.NewSet()
 		rs := startSync(t, set, c, revoke.RedisSyncConfig{})
-		waitFor(t, "the retried revocation", func() bool { return rs.Status().Ready && revoked(set, "retried") })
+		testenv.WaitFor(t, "the retried revocation", func() bool { return rs.Status().Ready && revoked(set, "retried") })
 		evs, _, err := db.LiveRevocations(ctx, time.Now())
 		if err != nil || len(evs) == 0 {
 			t.Errorf("journal holds %d live revocations (%v); want the retried one", len(evs), err)
 		}
 	})
+}
+
+// runStore runs the store's background loop (data-loss detection and
+// re-seeding) until the test ends.
+func runStore(t *testing.T, store *revoke.RedisStore) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = store.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
