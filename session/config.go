@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -153,7 +153,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.RedisPrefix == "" {
-		c.RedisPrefix = revoke.DefaultRedisPrefix
+		c.RedisPrefix = redissync.DefaultPrefix
 	}
 	if c.Issuer == "" {
 		c.Issuer = token.DefaultIssuer

@@ -10,7 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/session"
 )
@@ -26,7 +27,7 @@ func TestValidatorRefusesWhatItCannotRead(t *testing.T) {
 	}
 	// What a newer auth service would append for a kind this version lacks.
 	err := rs.Client(t).XAdd(context.Background(), &redis.XAddArgs{
-		Stream: revoke.DefaultRedisPrefix + "{revocations}:log",
+		Stream: redissync.DefaultPrefix + "{revocations}:log",
 		Values: []any{"v", "2", "k", "before", "i", "all", "e", "4102444800", "b", "0", "a", "0"},
 	}).Err()
 	if err != nil {
@@ -50,7 +51,7 @@ func TestValidatorRefusesWhatItCannotRead(t *testing.T) {
 // names both issuers, instead of answering 401 to every request.
 func TestValidatorReportsIssuerMismatch(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{Issuer: "https://auth.example"})
+	store, err := redisstore.New(rs.Client(t), redisstore.Config{Issuer: "https://auth.example"})
 	if err != nil {
 		t.Fatal(err)
 	}

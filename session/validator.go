@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -116,7 +117,7 @@ func (v *SessionValidator) newSyncer() error {
 			})
 			v.rdb = rdb
 		}
-		v.sync, err = revoke.NewRedisSync(v.revoked, rdb, revoke.RedisSyncConfig{
+		v.sync, err = redissync.New(v.revoked, rdb, redissync.Config{
 			Prefix: cfg.RedisPrefix, Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	case cfg.AuthURL != "":

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/session"
@@ -271,10 +272,10 @@ func TestMaxTokenLifetime(t *testing.T) {
 }
 
 // redisPair starts Redis, an auth-side revocation store and a validator.
-func redisPair(t testing.TB, cfg session.Config) (*revoke.RedisStore, *session.SessionValidator, *testenv.RedisServer) {
+func redisPair(t testing.TB, cfg session.Config) (*redisstore.Store, *session.SessionValidator, *testenv.RedisServer) {
 	t.Helper()
 	rs := testenv.StartRedis(t)
-	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
+	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

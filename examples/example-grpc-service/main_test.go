@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/authmesh/authmesh/examples/example-grpc-service/examplepb"
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/session/grpcauth"
@@ -107,7 +107,7 @@ func TestRun(t *testing.T) {
 	if err := checkHealth(context.Background(), port); err == nil || !strings.Contains(err.Error(), "NOT_SERVING") {
 		t.Fatalf("healthcheck while not ready: got %v; want NOT_SERVING", err)
 	}
-	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
+	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

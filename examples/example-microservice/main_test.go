@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/session"
 )
@@ -143,7 +143,7 @@ func TestHealthFailClosed(t *testing.T) {
 		}
 	}
 	waitHealth(503, "REDIS_PREFIX")
-	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
+	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

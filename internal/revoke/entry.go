@@ -1,11 +1,13 @@
-// Package revoke is the single home of the revocation wire format and of
-// everything that moves revocations around: the Redis layout and pub/sub
-// messages, the revocation feed (Server-Sent Events), the in-memory set a
-// validator consults on every request, and the synchronisers that keep that
-// set complete across disconnects and restarts.
+// Package revoke is the domain of revocation: entries, events, the
+// in-memory Set a validator consults on every request, and the interfaces
+// (Source, Revoker, Journal) its transports implement.
 //
-// Publishers (the auth service) and subscribers (every validator) both use
-// this package, so the two sides cannot drift apart.
+// Each transport lives in a subpackage named for its technology and role,
+// and imports this one, never the reverse: redisstore (the auth service's
+// Redis writer), redissync (the Redis reader and validators' follower, and
+// the Redis wire format), sqljournal (the database-backed Source of the
+// embedded mode), feed (the SSE feed server) and feedsync (the feed client
+// and the feed's wire format). A validator links only the readers.
 package revoke
 
 import (
@@ -113,8 +115,9 @@ func (e Entry) Validate() error {
 	return nil
 }
 
-// stamp sets the protocol version a writer records.
-func (e Entry) stamp() Entry {
+// Stamp returns e with the protocol version a writer records (V, when
+// unset, becomes ProtocolVersion).
+func (e Entry) Stamp() Entry {
 	if e.V == 0 {
 		e.V = ProtocolVersion
 	}

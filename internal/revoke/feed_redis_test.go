@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
@@ -13,7 +14,7 @@ import (
 // server restarts.
 func TestFeedServesRedisStore(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	rs, err := revoke.NewRedisStore(srv.Client(t), revoke.RedisStoreConfig{Logger: sqlFeedLogger})
+	rs, err := redisstore.New(srv.Client(t), redisstore.Config{Logger: sqlFeedLogger})
 	if err != nil {
 		t.Fatal(err)
 	}

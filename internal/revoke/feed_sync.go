@@ -275,7 +275,7 @@ func (f *FeedSync) apply(m feedMessage) bool {
 	case FeedEventSnapshot:
 		f.set.ApplyAll(m.Snapshot.Entries)
 		if l := m.Snapshot.Layout; l != nil {
-			if err := l.check(f.cfg.Issuer, f.cfg.Audience); err != nil {
+			if err := l.Check(f.cfg.Issuer, f.cfg.Audience); err != nil {
 				// Not Ready, and no cursor: the next connection loads a
 				// snapshot again and sees whether the mismatch is fixed.
 				if p := strings.TrimPrefix(err.Error(), "revoke: "); *f.problem.Load() != p {

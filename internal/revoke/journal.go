@@ -120,7 +120,7 @@ func (s *JournalStore) Revoke(ctx context.Context, e Entry) (Event, error) {
 	if e.At == 0 {
 		e.At = s.cfg.Clock().Unix()
 	}
-	e = e.stamp()
+	e = e.Stamp()
 	seq, err := s.j.AppendRevocation(ctx, e)
 	if err != nil {
 		return Event{}, fmt.Errorf("revoke: append to journal: %w", err)
@@ -138,7 +138,7 @@ func (s *JournalStore) Snapshot(ctx context.Context) (Snapshot, error) {
 	s.advance(head)
 	entries := make([]Entry, len(evs))
 	for i, ev := range evs {
-		entries[i] = ev.Entry.stamp()
+		entries[i] = ev.Entry.Stamp()
 	}
 	layout := &Layout{V: ProtocolVersion, Issuer: s.cfg.Issuer, Audience: s.cfg.Audience}
 	return Snapshot{Cursor: formatSeq(head), Layout: layout, Entries: entries}, nil
@@ -171,7 +171,7 @@ func (s *JournalStore) Since(ctx context.Context, cursor string, limit int) ([]E
 		return nil, fmt.Errorf("revoke: read journal: %w", err)
 	}
 	for i := range evs {
-		evs[i].Entry = evs[i].Entry.stamp()
+		evs[i].Entry = evs[i].Entry.Stamp()
 	}
 	return evs, nil
 }

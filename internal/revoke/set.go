@@ -216,10 +216,10 @@ func (s *Set) ApplyAll(entries []Entry) int {
 	return n
 }
 
-// reserve presizes the maps that are still empty for about the given
+// Reserve presizes the maps that are still empty for about the given
 // numbers of entries, so a first snapshot fills them without growing them
 // step by step. Maps already holding entries are left alone.
-func (s *Set) reserve(tokens, sessions, users int) {
+func (s *Set) Reserve(tokens, sessions, users int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range []struct {

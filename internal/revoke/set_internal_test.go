@@ -24,7 +24,7 @@ func TestSetReserve(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewSet()
 			s.ApplyAll(tt.before)
-			s.reserve(tt.tokens, tt.sessions, tt.users)
+			s.Reserve(tt.tokens, tt.sessions, tt.users)
 			if got := s.Len(); got != tt.wantKept {
 				t.Fatalf("Len after reserve = %d; want %d", got, tt.wantKept)
 			}

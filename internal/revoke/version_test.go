@@ -1,15 +1,11 @@
 package revoke_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/authmesh/authmesh/internal/revoke"
-	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // A key revocation names a signing key: every token it signed is revoked.
@@ -72,36 +68,5 @@ func TestSetRemembersWhatItCannotRead(t *testing.T) {
 	}
 	if n, _ := set.Unsupported(); n != 1 {
 		t.Errorf("ApplyAll: Unsupported() = %d; want 1", n)
-	}
-}
-
-// A validator synced from Redis meets entries a newer auth service wrote, in
-// the log (running) and in the snapshot (started afterwards), and refuses
-// every token rather than ignoring them.
-func TestRedisSyncRefusesWhatItCannotRead(t *testing.T) {
-	srv := testenv.StartRedis(t)
-	c := srv.Client(t)
-	newStore(t, c, revoke.RedisStoreConfig{})
-	running := revoke.NewSet()
-	rs := startSync(t, running, c, revoke.RedisSyncConfig{})
-	testenv.WaitFor(t, "ready", func() bool { return rs.Status().Ready })
-
-	// What a newer auth service would write for a kind this version lacks.
-	ctx := context.Background()
-	exp := future()
-	prefix := revoke.DefaultRedisPrefix + "{revocations}:"
-	if err := c.HSet(ctx, prefix+"entries", "before:all", exp).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: prefix + "log", Values: []any{"v", "2", "k", "before", "i", "all", "e", exp, "b", 0, "a", 0}}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	testenv.WaitFor(t, "the running sync to report it", func() bool { n, _ := running.Unsupported(); return n == 1 })
-
-	later := revoke.NewSet()
-	ls := startSync(t, later, c, revoke.RedisSyncConfig{})
-	testenv.WaitFor(t, "ready", func() bool { return ls.Status().Ready })
-	if n, why := later.Unsupported(); n != 1 || !strings.Contains(why, "unknown kind") {
-		t.Errorf("a sync started afterwards: Unsupported() = %d, %q; want 1, unknown kind", n, why)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/internal/token"
 )
@@ -72,7 +73,7 @@ const DefaultRedisTimeout = 2 * time.Second
 // offending variable in one line.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port: 8080, Issuer: token.DefaultIssuer, RedisPrefix: revoke.DefaultRedisPrefix, DataDir: "./data",
+		Port: 8080, Issuer: token.DefaultIssuer, RedisPrefix: redissync.DefaultPrefix, DataDir: "./data",
 		AccessTTL: token.DefaultAccessTTL, RefreshTTL: token.DefaultRefreshTTL, RefreshGrace: auth.DefaultRefreshGrace,
 		Env: "development", SigningAlgorithm: "EdDSA", RateLimits: true,
 		PasswordMemoryKiB: 19456, PasswordTime: 2, MaxSessions: DefaultMaxSessions,

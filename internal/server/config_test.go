@@ -9,7 +9,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/ratelimit"
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/server"
 	"github.com/authmesh/authmesh/internal/token"
 )
@@ -25,7 +25,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	if c.Port != 8080 || c.Issuer != token.DefaultIssuer || c.AccessTTL != token.DefaultAccessTTL ||
 		c.RefreshTTL != token.DefaultRefreshTTL || c.RefreshGrace != auth.DefaultRefreshGrace || c.Env != "development" ||
-		c.RedisPrefix != revoke.DefaultRedisPrefix || c.MaxTokenLifetime != token.DefaultRefreshTTL ||
+		c.RedisPrefix != redissync.DefaultPrefix || c.MaxTokenLifetime != token.DefaultRefreshTTL ||
 		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddrs) != 0 || !c.Introspection || !c.RateLimits ||
 		!c.Playground || c.MaxSessions != server.DefaultMaxSessions || c.MaxSessions < 1 || c.MaxConnections < 16 {
 		t.Fatalf("got %+v", c)

@@ -21,6 +21,7 @@ import (
 	"github.com/authmesh/authmesh/internal/device"
 	"github.com/authmesh/authmesh/internal/password"
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/token"
 )
@@ -123,7 +124,7 @@ func (s *Server) openRevocations(ctx context.Context) error {
 	}
 	// The database is the record of every revocation: Redis is re-seeded
 	// from it whenever it loses its data.
-	rs, err := revoke.NewRedisStore(s.rdb, revoke.RedisStoreConfig{
+	rs, err := redisstore.New(s.rdb, redisstore.Config{
 		Prefix: s.cfg.RedisPrefix, MinReplicas: s.cfg.RedisMinReplicas, Journal: s.db,
 		// WAIT must give up before the call does.
 		ReplicaTimeout: min(time.Second, s.cfg.redisTimeout()/2),

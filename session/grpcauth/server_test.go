@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/session"
@@ -175,7 +176,7 @@ func newValidator(t testing.TB, cfg session.Config) *session.SessionValidator {
 func readyValidator(t *testing.T) (*session.SessionValidator, string) {
 	t.Helper()
 	rs := testenv.StartRedis(t)
-	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
+	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

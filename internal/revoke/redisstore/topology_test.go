@@ -1,4 +1,4 @@
-package revoke_test
+package redisstore_test
 
 import (
 	"context"
@@ -11,18 +11,20 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 func TestRedisCluster(t *testing.T) {
 	cl := testenv.StartRedisCluster(t, 3)
 	client := cl.Client(t)
-	store := newStore(t, client, revoke.RedisStoreConfig{})
+	store := newStore(t, client, redisstore.Config{})
 	sub := subscribeRaw(t, client, revoke.Channel)
 	set := revoke.NewSet()
 	// No polling after the first catch-up: delivery proves that PUBLISH from
 	// the script reaches subscribers on other nodes.
-	rs := startSync(t, set, cl.Client(t), revoke.RedisSyncConfig{PollInterval: time.Hour})
+	rs := startSync(t, set, cl.Client(t), redissync.Config{PollInterval: time.Hour})
 	testenv.WaitFor(t, "ready", func() bool { st := rs.Status(); return st.Ready && st.Connected })
 
 	first := revokeTokens(t, store, "cluster", 5)
@@ -68,9 +70,9 @@ func TestRedisSentinelFailoverLosesNothing(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	store := newStore(t, newClient(), revoke.RedisStoreConfig{MinReplicas: 1, ReplicaTimeout: 500 * time.Millisecond})
+	store := newStore(t, newClient(), redisstore.Config{MinReplicas: 1, ReplicaTimeout: 500 * time.Millisecond})
 	set := revoke.NewSet()
-	vs := startSync(t, set, newClient(), revoke.RedisSyncConfig{})
+	vs := startSync(t, set, newClient(), redissync.Config{})
 	testenv.WaitFor(t, "ready", func() bool { st := vs.Status(); return st.Ready && st.Connected })
 
 	// Revoke continuously through the failover; a failed revocation is
@@ -123,7 +125,7 @@ func TestRedisSentinelFailoverLosesNothing(t *testing.T) {
 	// seconds) the new master has none, so these are written without
 	// waiting for one: what is checked here is that the running
 	// validator, subscribed before the failover, follows it.
-	fresh := newStore(t, newClient(), revoke.RedisStoreConfig{})
+	fresh := newStore(t, newClient(), redisstore.Config{})
 	var after []string
 	testenv.WaitFor(t, "revoking on the new master", func() bool {
 		ev, err := fresh.Revoke(context.Background(), tokenEntry(fmt.Sprint("after-failover-", len(after))))
@@ -137,7 +139,7 @@ func TestRedisSentinelFailoverLosesNothing(t *testing.T) {
 	t.Logf("running validator complete after %v", time.Since(start))
 	// And a validator starting now, from the new master, sees them all.
 	late := revoke.NewSet()
-	lateSync := startSync(t, late, newClient(), revoke.RedisSyncConfig{})
+	lateSync := startSync(t, late, newClient(), redissync.Config{})
 	testenv.WaitFor(t, "late validator ready", func() bool { return lateSync.Status().Ready })
 	for _, id := range append(all, after...) {
 		if !revoked(late, id) {

@@ -1,4 +1,4 @@
-package revoke
+package redisstore
 
 import (
 	"context"
@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 )
 
-// DefaultLayoutCheckInterval is how often RedisStore.Run checks that Redis
+// DefaultLayoutCheckInterval is how often Store.Run checks that Redis
 // still holds the revocation state.
 const DefaultLayoutCheckInterval = time.Second
 
@@ -20,40 +23,20 @@ const seedBatch = 1000
 // loss or a concurrent seed interrupted.
 const maxSeedAttempts = 3
 
-// ErrLayoutMissing is returned by readers when Redis holds no layout
-// marker under the prefix: no auth service writes there (check REDIS_PREFIX
-// and REDIS_DB), or Redis lost its data and the auth service has not
-// re-seeded it yet.
-var ErrLayoutMissing = errors.New("revoke: no revocation layout marker in Redis")
-
-// Layout reads the layout marker; it returns ErrLayoutMissing when there
-// is none.
-func (s *RedisStore) Layout(ctx context.Context) (Layout, error) {
-	h, err := s.client.HGetAll(ctx, s.keys.layout()).Result()
-	if err != nil {
-		return Layout{}, fmt.Errorf("revoke: read layout marker: %w", err)
-	}
-	l, ok := parseLayout(h)
-	if !ok {
-		return Layout{}, ErrLayoutMissing
-	}
-	return l, nil
-}
-
 // EnsureLayout makes sure Redis holds the layout marker, and returns once
 // it does. When the marker is missing (first start, or Redis lost its
 // data) it first re-seeds Redis with every live revocation of the Journal,
 // then installs a marker with a new epoch, which tells every validator
 // synced against the old state to load a fresh snapshot. Several auth
 // service replicas may call it at once: they converge on one epoch.
-func (s *RedisStore) EnsureLayout(ctx context.Context) error {
+func (s *Store) EnsureLayout(ctx context.Context) error {
 	s.layoutMu.Lock()
 	defer s.layoutMu.Unlock()
 	for attempt := 1; ; attempt++ {
 		l, err := s.Layout(ctx)
 		if err == nil {
-			if l.V > ProtocolVersion {
-				return fmt.Errorf("%w: Redis holds a layout of protocol version %d; this auth service speaks %d", ErrUnsupported, l.V, ProtocolVersion)
+			if l.V > revoke.ProtocolVersion {
+				return fmt.Errorf("%w: Redis holds a layout of protocol version %d; this auth service speaks %d", revoke.ErrUnsupported, l.V, revoke.ProtocolVersion)
 			}
 			if s.epoch != "" && s.epoch != l.Epoch {
 				s.log.Info("revoke: revocation state in Redis has a new epoch (another replica re-seeded it)", "epoch", l.Epoch)
@@ -61,7 +44,7 @@ func (s *RedisStore) EnsureLayout(ctx context.Context) error {
 			s.epoch = l.Epoch
 			return nil
 		}
-		if !errors.Is(err, ErrLayoutMissing) {
+		if !errors.Is(err, redissync.ErrLayoutMissing) {
 			return err
 		}
 		err = s.seed(ctx)
@@ -74,13 +57,13 @@ func (s *RedisStore) EnsureLayout(ctx context.Context) error {
 
 // seed copies the journal's live revocations into Redis and installs a new
 // layout marker, unless another replica installed one meanwhile.
-func (s *RedisStore) seed(ctx context.Context) error {
+func (s *Store) seed(ctx context.Context) error {
 	start := time.Now()
 	epoch := newEpoch()
 	s.lastMu.Lock()
-	s.lastID = streamID{} // the log starts over
+	s.lastID = redissync.StreamID{} // the log starts over
 	s.lastMu.Unlock()
-	if err := s.client.Set(ctx, s.keys.seeding(), epoch, 0).Err(); err != nil {
+	if err := s.client.Set(ctx, s.keys.Seeding(), epoch, 0).Err(); err != nil {
 		return fmt.Errorf("revoke: re-seed Redis: %w", err)
 	}
 	n := 0
@@ -96,20 +79,20 @@ func (s *RedisStore) seed(ctx context.Context) error {
 			args = append(args, epoch)
 			for _, ev := range batch {
 				e := clampEntry(ev.Entry)
-				args = append(args, field(e), e.Expires, e.Before)
+				args = append(args, redissync.Field(e), e.Expires, e.Before)
 			}
-			if err := seedScript.Run(ctx, s.client, []string{s.keys.entries(), s.keys[1], s.keys.seeding()}, args...).Err(); err != nil {
+			if err := seedScript.Run(ctx, s.client, []string{s.keys.Entries(), s.keys.Expiry(), s.keys.Seeding()}, args...).Err(); err != nil {
 				return fmt.Errorf("revoke: re-seed Redis: %w", err)
 			}
 			n += len(batch)
 		}
 	}
-	announce, err := json.Marshal(layoutMessage{V: ProtocolVersion, Layout: epoch})
+	announce, err := json.Marshal(redissync.LayoutMessage{V: revoke.ProtocolVersion, Layout: epoch})
 	if err != nil {
 		return err
 	}
-	got, err := installScript.Run(ctx, s.client, []string{s.keys.layout(), s.keys.seeding()},
-		epoch, ProtocolVersion, s.layout.Issuer, s.layout.Audience, "1", s.channel, string(announce),
+	got, err := installScript.Run(ctx, s.client, []string{s.keys.Layout(), s.keys.Seeding()},
+		epoch, revoke.ProtocolVersion, s.layout.Issuer, s.layout.Audience, "1", s.channel, string(announce),
 		strconv.FormatInt(s.now().Unix(), 10)).Text()
 	if err != nil {
 		return fmt.Errorf("revoke: install layout marker: %w", err)
@@ -135,29 +118,29 @@ func (s *RedisStore) seed(ctx context.Context) error {
 // gone, and when the log no longer holds the newest entry this store wrote
 // (a failover to a replica that missed it, with the marker intact), by
 // replacing the marker.
-func (s *RedisStore) checkLayout(ctx context.Context) error {
+func (s *Store) checkLayout(ctx context.Context) error {
 	s.lastMu.Lock()
 	last := s.lastID
 	s.lastMu.Unlock()
-	if last != (streamID{}) {
-		id := fmt.Sprintf("%d-%d", last.ms, last.seq)
+	if last != (redissync.StreamID{}) {
+		id := last.String()
 		// The log may have been trimmed past it; only a log whose newest
 		// entry is older than ours lost it.
-		msgs, err := s.client.XRevRangeN(ctx, s.keys.log(), "+", "-", 1).Result()
+		msgs, err := s.client.XRevRangeN(ctx, s.keys.Log(), "+", "-", 1).Result()
 		if err != nil {
 			return fmt.Errorf("revoke: check revocation log: %w", err)
 		}
-		newest := streamID{}
+		newest := redissync.StreamID{}
 		if len(msgs) > 0 {
-			newest, _ = parseStreamID(msgs[0].ID)
+			newest, _ = redissync.ParseStreamID(msgs[0].ID)
 		}
-		if newest.less(last) {
+		if newest.Less(last) {
 			s.log.Warn("revoke: the Redis revocation log lost writes (failover to a stale replica?); replacing its epoch", "last_written", id)
-			if err := s.client.Del(ctx, s.keys.layout()).Err(); err != nil {
+			if err := s.client.Del(ctx, s.keys.Layout()).Err(); err != nil {
 				return fmt.Errorf("revoke: drop stale layout marker: %w", err)
 			}
 			s.lastMu.Lock()
-			s.lastID = streamID{}
+			s.lastID = redissync.StreamID{}
 			s.lastMu.Unlock()
 		}
 	}

@@ -1,4 +1,4 @@
-package revoke_test
+package redisstore_test
 
 import (
 	"context"
@@ -9,17 +9,19 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 func TestRedisSyncAppliesEveryGranularity(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	store := newStore(t, srv.Client(t), revoke.RedisStoreConfig{})
+	store := newStore(t, srv.Client(t), redisstore.Config{})
 	set := revoke.NewSet()
 	var mu sync.Mutex
 	var seen []revoke.Event
 	// A long poll interval: after the first catch-up, only pub/sub delivers.
-	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{
+	rs := startSync(t, set, srv.Client(t), redissync.Config{
 		PollInterval: time.Hour,
 		OnEvent:      func(ev revoke.Event) { mu.Lock(); seen = append(seen, ev); mu.Unlock() },
 	})
@@ -71,10 +73,10 @@ func TestRedisSyncCatchesUpAfterConnectionsAreKilled(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			srv := testenv.StartRedis(t)
 			admin := srv.Client(t)
-			store := newStore(t, admin, revoke.RedisStoreConfig{})
+			store := newStore(t, admin, redisstore.Config{})
 			var g gate
 			set := revoke.NewSet()
-			rs := startSync(t, set, gatedClient(t, srv, &g, "validator"), revoke.RedisSyncConfig{})
+			rs := startSync(t, set, gatedClient(t, srv, &g, "validator"), redissync.Config{})
 			testenv.WaitFor(t, "connected", func() bool { st := rs.Status(); return st.Ready && st.Connected })
 
 			// Partition the validator, then kill its connections for real.
@@ -99,12 +101,12 @@ func TestRedisSyncCatchesUpAfterConnectionsAreKilled(t *testing.T) {
 
 func TestRedisSyncStartedAfterRestartSeesEverything(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	store := newStore(t, srv.Client(t), revoke.RedisStoreConfig{})
+	store := newStore(t, srv.Client(t), redisstore.Config{})
 	jtis := revokeTokens(t, store, "before-restart", 20)
 	srv.Restart() // SIGKILL, then start from the AOF
 
 	set := revoke.NewSet()
-	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{})
+	rs := startSync(t, set, srv.Client(t), redissync.Config{})
 	testenv.WaitFor(t, "ready", func() bool { return rs.Status().Ready })
 	if !allRevoked(set, jtis)() {
 		t.Fatal("a validator started after the restart misses revocations made before it")
@@ -116,9 +118,9 @@ func TestRedisSyncStartedAfterRestartSeesEverything(t *testing.T) {
 
 func TestRedisSyncCatchesUpAfterRedisRestart(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	store := newStore(t, srv.Client(t), revoke.RedisStoreConfig{})
+	store := newStore(t, srv.Client(t), redisstore.Config{})
 	set := revoke.NewSet()
-	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{})
+	rs := startSync(t, set, srv.Client(t), redissync.Config{})
 	first := revokeTokens(t, store, "first", 3)
 	testenv.WaitFor(t, "first revocations", allRevoked(set, first))
 
@@ -135,10 +137,10 @@ func TestRedisSyncCatchesUpAfterRedisRestart(t *testing.T) {
 
 func TestRedisSyncLoadsSnapshotWhenCursorExpired(t *testing.T) {
 	srv := testenv.StartRedis(t, "--stream-node-max-entries", "2")
-	store := newStore(t, srv.Client(t), revoke.RedisStoreConfig{LogMaxLen: 4})
+	store := newStore(t, srv.Client(t), redisstore.Config{LogMaxLen: 4})
 	var g gate
 	set := revoke.NewSet()
-	rs := startSync(t, set, gatedClient(t, srv, &g, "validator"), revoke.RedisSyncConfig{})
+	rs := startSync(t, set, gatedClient(t, srv, &g, "validator"), redissync.Config{})
 	first := revokeTokens(t, store, "first", 3)
 	testenv.WaitFor(t, "first revocations", allRevoked(set, first))
 	if st := rs.Status(); st.Resyncs != 0 {
@@ -159,7 +161,7 @@ func TestRedisSyncLoadsSnapshotWhenCursorExpired(t *testing.T) {
 
 func TestRedisSyncEventsRacingTheSnapshot(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	store := newStore(t, srv.Client(t), revoke.RedisStoreConfig{})
+	store := newStore(t, srv.Client(t), redisstore.Config{})
 	const n = 400
 	var wg sync.WaitGroup
 	ready := make(chan struct{})
@@ -180,7 +182,7 @@ func TestRedisSyncEventsRacingTheSnapshot(t *testing.T) {
 	revokeTokens(t, store, "pre", 50)
 	set := revoke.NewSet()
 	close(ready)
-	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{})
+	rs := startSync(t, set, srv.Client(t), redissync.Config{})
 	wg.Wait()
 	testenv.WaitFor(t, "every racing revocation", allRevoked(set, jtis))
 	if got := set.Len(); got != n+50 {
@@ -198,7 +200,7 @@ func TestRedisSyncStatus(t *testing.T) {
 	now := time.Unix(1_900_000_000, 0)
 	srv := testenv.StartRedis(t)
 	set := revoke.NewSet()
-	rs := startSync(t, set, srv.Client(t), revoke.RedisSyncConfig{Clock: func() time.Time { return now }})
+	rs := startSync(t, set, srv.Client(t), redissync.Config{Clock: func() time.Time { return now }})
 	if st := rs.Status(); st.Ready && st.Cursor == "" {
 		t.Errorf("ready without a cursor: %+v", st)
 	}
@@ -208,7 +210,7 @@ func TestRedisSyncStatus(t *testing.T) {
 	if st := rs.Status(); st.Ready || !strings.Contains(st.Problem, "REDIS_PREFIX") {
 		t.Errorf("Status without a layout marker = %+v; want not Ready and a problem naming REDIS_PREFIX", st)
 	}
-	newStore(t, srv.Client(t), revoke.RedisStoreConfig{})
+	newStore(t, srv.Client(t), redisstore.Config{})
 	testenv.WaitFor(t, "in sync", func() bool { st := rs.Status(); return st.Ready && st.Connected && !st.LastSync.IsZero() })
 	if p := rs.Status().Problem; p != "" {
 		t.Errorf("Problem = %q once the marker is there; want none", p)
@@ -224,15 +226,15 @@ func TestNewRedisSyncValidates(t *testing.T) {
 	tests := []struct {
 		name string
 		set  *revoke.Set
-		cfg  revoke.RedisSyncConfig
+		cfg  redissync.Config
 	}{
-		{"nil set", nil, revoke.RedisSyncConfig{}},
-		{"negative poll", revoke.NewSet(), revoke.RedisSyncConfig{PollInterval: -1}},
-		{"negative batch", revoke.NewSet(), revoke.RedisSyncConfig{BatchSize: -1}},
+		{"nil set", nil, redissync.Config{}},
+		{"negative poll", revoke.NewSet(), redissync.Config{PollInterval: -1}},
+		{"negative batch", revoke.NewSet(), redissync.Config{BatchSize: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := revoke.NewRedisSync(tt.set, c, tt.cfg); err == nil {
+			if _, err := redissync.New(tt.set, c, tt.cfg); err == nil {
 				t.Error("NewRedisSync succeeded; want an error")
 			}
 		})
@@ -244,7 +246,7 @@ func TestNewRedisSyncValidates(t *testing.T) {
 func TestRedisSyncLoadsLargeSnapshotWhileRevoking(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	c := srv.Client(t)
-	store := newStore(t, c, revoke.RedisStoreConfig{})
+	store := newStore(t, c, redisstore.Config{})
 	now := time.Now()
 	all, live := manyEntries(40_000, now)
 	storeEntries(t, c, all)
@@ -263,7 +265,7 @@ func TestRedisSyncLoadsLargeSnapshotWhileRevoking(t *testing.T) {
 		}
 	}()
 	set := revoke.NewSet()
-	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+	rs := startSync(t, set, c, redissync.Config{})
 	wg.Wait()
 	testenv.WaitFor(t, "every racing revocation", allRevoked(set, jtis))
 	testenv.WaitFor(t, "the snapshot", func() bool { return rs.Status().Ready })

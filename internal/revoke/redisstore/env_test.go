@@ -1,4 +1,4 @@
-package revoke_test
+package redisstore_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
+	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
@@ -29,12 +33,12 @@ func tokenEntry(id string) revoke.Entry {
 	return revoke.Entry{Kind: revoke.KindToken, ID: id, Expires: future()}
 }
 
-func newStore(t *testing.T, c redis.UniversalClient, cfg revoke.RedisStoreConfig) *revoke.RedisStore {
+func newStore(t *testing.T, c redis.UniversalClient, cfg redisstore.Config) *redisstore.Store {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
 	}
-	s, err := revoke.NewRedisStore(c, cfg)
+	s, err := redisstore.New(c, cfg)
 	if err != nil {
 		t.Fatalf("NewRedisStore: %v", err)
 	}
@@ -45,7 +49,7 @@ func newStore(t *testing.T, c redis.UniversalClient, cfg revoke.RedisStoreConfig
 }
 
 // startSync runs a RedisSync filling set until the test ends.
-func startSync(t *testing.T, set *revoke.Set, c redis.UniversalClient, cfg revoke.RedisSyncConfig) *revoke.RedisSync {
+func startSync(t *testing.T, set *revoke.Set, c redis.UniversalClient, cfg redissync.Config) *redissync.Sync {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
@@ -53,7 +57,7 @@ func startSync(t *testing.T, set *revoke.Set, c redis.UniversalClient, cfg revok
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 200 * time.Millisecond
 	}
-	s, err := revoke.NewRedisSync(set, c, cfg)
+	s, err := redissync.New(set, c, cfg)
 	if err != nil {
 		t.Fatalf("NewRedisSync: %v", err)
 	}
@@ -88,7 +92,7 @@ func allRevoked(set *revoke.Set, jtis []string) func() bool {
 }
 
 // revokeTokens revokes n tokens named prefix-i and returns their jtis.
-func revokeTokens(t *testing.T, s *revoke.RedisStore, prefix string, n int) []string {
+func revokeTokens(t *testing.T, s *redisstore.Store, prefix string, n int) []string {
 	t.Helper()
 	var jtis []string
 	for i := 0; i < n; i++ {
@@ -188,3 +192,17 @@ func (r *rawSubscriber) messages() []string {
 	}
 	return out
 }
+
+// openSQLJournal opens the auth service's database at dsn: the journal a
+// store re-seeds Redis from.
+func openSQLJournal(tb testing.TB, dsn string) *store.DB {
+	tb.Helper()
+	db, err := store.Open(context.Background(), dsn, store.Options{})
+	if err != nil {
+		tb.Fatalf("store.Open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func sqliteDSN(tb testing.TB) string { return "sqlite:" + filepath.Join(tb.TempDir(), "auth.db") }

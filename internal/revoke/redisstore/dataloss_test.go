@@ -1,4 +1,4 @@
-package revoke_test
+package redisstore_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
@@ -36,11 +38,11 @@ func TestRedisDataLossIsReseededFromTheJournal(t *testing.T) {
 			srv := testenv.StartRedis(t, "--appendonly", "no")
 			c := srv.Client(t)
 			db := openSQLJournal(t, sqliteDSN(t))
-			store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+			store := newStore(t, c, redisstore.Config{Journal: db})
 			runStore(t, store)
 
 			running := revoke.NewSet()
-			rs := startSync(t, running, srv.Client(t), revoke.RedisSyncConfig{})
+			rs := startSync(t, running, srv.Client(t), redissync.Config{})
 			testenv.WaitFor(t, "the running validator ready", func() bool { return rs.Status().Ready })
 			before := revokeTokens(t, store, "before-loss", 20)
 			testenv.WaitFor(t, "the running validator has every revocation", allRevoked(running, before))
@@ -48,7 +50,7 @@ func TestRedisDataLossIsReseededFromTheJournal(t *testing.T) {
 			lost := time.Now()
 			tt.lose(t, srv, c)
 			later := revoke.NewSet()
-			ls := startSync(t, later, srv.Client(t), revoke.RedisSyncConfig{})
+			ls := startSync(t, later, srv.Client(t), redissync.Config{})
 			testenv.WaitFor(t, "the validator started after the loss ready", func() bool { return ls.Status().Ready })
 			t.Logf("Redis re-seeded and a new validator ready %s after the loss", time.Since(lost).Round(time.Millisecond))
 			if !allRevoked(later, before)() {
@@ -80,17 +82,17 @@ func TestRevokeAfterDataLossReseedsFirst(t *testing.T) {
 	srv := testenv.StartRedis(t, "--appendonly", "no")
 	c := srv.Client(t)
 	db := openSQLJournal(t, sqliteDSN(t))
-	store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+	store := newStore(t, c, redisstore.Config{Journal: db})
 	before := revokeTokens(t, store, "before", 3)
 	if err := c.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Since(context.Background(), "0-0", 10); !errors.Is(err, revoke.ErrLayoutMissing) {
+	if _, err := store.Since(context.Background(), "0-0", 10); !errors.Is(err, redissync.ErrLayoutMissing) {
 		t.Errorf("Since after FLUSHALL = %v; want ErrLayoutMissing", err)
 	}
 	after := revokeTokens(t, store, "after", 1) // no Run: Revoke itself re-seeds
 	set := revoke.NewSet()
-	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+	rs := startSync(t, set, c, redissync.Config{})
 	testenv.WaitFor(t, "ready", func() bool { return rs.Status().Ready })
 	if !allRevoked(set, append(before, after...))() {
 		t.Error("a revocation is missing after the re-seed")
@@ -105,7 +107,7 @@ func TestRedisLostWritesAreReseeded(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	c := srv.Client(t)
 	db := openSQLJournal(t, sqliteDSN(t))
-	store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+	store := newStore(t, c, redisstore.Config{Journal: db})
 	runStore(t, store)
 
 	jtis := revokeTokens(t, store, "replicated", 3)
@@ -115,7 +117,7 @@ func TestRedisLostWritesAreReseeded(t *testing.T) {
 	}
 	// What the promoted replica lacks: the last write, in the log and the
 	// entries, with the marker intact.
-	prefix := revoke.DefaultRedisPrefix + "{revocations}:"
+	prefix := redissync.DefaultPrefix + "{revocations}:"
 	if err := c.XDel(context.Background(), prefix+"log", last.Cursor).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func TestRedisLostWritesAreReseeded(t *testing.T) {
 	}
 	lost := time.Now()
 	set := revoke.NewSet()
-	rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+	rs := startSync(t, set, c, redissync.Config{})
 	testenv.WaitFor(t, "the lost write restored", func() bool { return rs.Status().Ready && revoked(set, "missed-by-the-replica") })
 	t.Logf("the lost write was restored %s after it was lost", time.Since(lost).Round(time.Millisecond))
 	if !allRevoked(set, jtis)() {
@@ -141,12 +143,12 @@ func TestRevokeNeedsTheDatabaseAndRedis(t *testing.T) {
 		srv := testenv.StartRedis(t)
 		c := srv.Client(t)
 		db := openSQLJournal(t, sqliteDSN(t))
-		store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+		store := newStore(t, c, redisstore.Config{Journal: db})
 		_ = db.Close()
 		if _, err := store.Revoke(ctx, tokenEntry("no-db")); err == nil {
 			t.Fatal("Revoke succeeded without the database")
 		}
-		if n, _ := c.HLen(ctx, revoke.DefaultRedisPrefix+"{revocations}:entries").Result(); n != 0 {
+		if n, _ := c.HLen(ctx, redissync.DefaultPrefix+"{revocations}:entries").Result(); n != 0 {
 			t.Errorf("Redis holds %d entries of a revocation the database refused; want 0", n)
 		}
 	})
@@ -154,7 +156,7 @@ func TestRevokeNeedsTheDatabaseAndRedis(t *testing.T) {
 		srv := testenv.StartRedis(t)
 		c := srv.Client(t)
 		db := openSQLJournal(t, sqliteDSN(t))
-		store := newStore(t, c, revoke.RedisStoreConfig{Journal: db})
+		store := newStore(t, c, redisstore.Config{Journal: db})
 		srv.Stop()
 		if _, err := store.Revoke(ctx, tokenEntry("retried")); err == nil {
 			t.Fatal("Revoke succeeded without Redis")
@@ -165,7 +167,7 @@ func TestRevokeNeedsTheDatabaseAndRedis(t *testing.T) {
 			return err == nil
 		})
 		set := revoke.NewSet()
-		rs := startSync(t, set, c, revoke.RedisSyncConfig{})
+		rs := startSync(t, set, c, redissync.Config{})
 		testenv.WaitFor(t, "the retried revocation", func() bool { return rs.Status().Ready && revoked(set, "retried") })
 		evs, _, err := db.LiveRevocations(ctx, time.Now())
 		if err != nil || len(evs) == 0 {
@@ -176,7 +178,7 @@ func TestRevokeNeedsTheDatabaseAndRedis(t *testing.T) {
 
 // runStore runs the store's background loop (data-loss detection and
 // re-seeding) until the test ends.
-func runStore(t *testing.T, store *revoke.RedisStore) {
+func runStore(t *testing.T, store *redisstore.Store) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

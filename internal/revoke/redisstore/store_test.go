@@ -1,4 +1,4 @@
-package revoke_test
+package redisstore_test
 
 import (
 	"context"
@@ -12,13 +12,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 func TestRedisStoreRevokePublishesJSON(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	c := srv.Client(t)
-	store := newStore(t, c, revoke.RedisStoreConfig{})
+	store := newStore(t, c, redisstore.Config{})
 	sub := subscribeRaw(t, c, revoke.Channel)
 
 	// A raw token the caller holds; only its jti may ever reach Redis.
@@ -58,7 +60,7 @@ func TestRedisStoreRevokePublishesJSON(t *testing.T) {
 }
 
 func TestRedisStoreRejectsInvalidEntries(t *testing.T) {
-	store := newStore(t, testenv.StartRedis(t).Client(t), revoke.RedisStoreConfig{})
+	store := newStore(t, testenv.StartRedis(t).Client(t), redisstore.Config{})
 	for _, e := range []revoke.Entry{
 		{},
 		{Kind: "bogus", ID: "x", Expires: future()},
@@ -75,7 +77,7 @@ func TestRedisStoreRejectsInvalidEntries(t *testing.T) {
 
 func TestRedisStoreSnapshotMergesAndSkipsExpired(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	store := newStore(t, testenv.StartRedis(t).Client(t), revoke.RedisStoreConfig{Clock: func() time.Time { return now }})
+	store := newStore(t, testenv.StartRedis(t).Client(t), redisstore.Config{Clock: func() time.Time { return now }})
 	ctx := context.Background()
 	revokeAll := []revoke.Entry{
 		{Kind: revoke.KindUser, ID: "u1", Before: 100, Expires: now.Unix() + 50},
@@ -118,7 +120,7 @@ func TestRedisStoreSnapshotMergesAndSkipsExpired(t *testing.T) {
 }
 
 func TestRedisStoreSince(t *testing.T) {
-	store := newStore(t, testenv.StartRedis(t).Client(t), revoke.RedisStoreConfig{})
+	store := newStore(t, testenv.StartRedis(t).Client(t), redisstore.Config{})
 	ctx := context.Background()
 	snap, err := store.Snapshot(ctx)
 	if err != nil {
@@ -167,14 +169,14 @@ func TestRedisStoreSince(t *testing.T) {
 func TestRedisStoreSinceTrimmed(t *testing.T) {
 	// Small stream nodes let an approximate MAXLEN trim with few events.
 	srv := testenv.StartRedis(t, "--stream-node-max-entries", "2")
-	store := newStore(t, srv.Client(t), revoke.RedisStoreConfig{LogMaxLen: 4})
+	store := newStore(t, srv.Client(t), redisstore.Config{LogMaxLen: 4})
 	ctx := context.Background()
 	snap, _ := store.Snapshot(ctx)
 	first, err := store.Revoke(ctx, tokenEntry("first"))
 	if err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
-	revokeTokens(t, newStore(t, srv.Client(t), revoke.RedisStoreConfig{LogMaxLen: 4}), "more", 20)
+	revokeTokens(t, newStore(t, srv.Client(t), redisstore.Config{LogMaxLen: 4}), "more", 20)
 	for _, c := range []string{snap.Cursor, first.Cursor} {
 		if _, err := store.Since(ctx, c, 100); !errors.Is(err, revoke.ErrCursorExpired) {
 			t.Errorf("Since(%s) after trimming = %v; want ErrCursorExpired", c, err)
@@ -186,7 +188,7 @@ func TestRedisStorePrune(t *testing.T) {
 	now := time.Now()
 	srv := testenv.StartRedis(t)
 	c := srv.Client(t)
-	store := newStore(t, c, revoke.RedisStoreConfig{})
+	store := newStore(t, c, redisstore.Config{})
 	ctx := context.Background()
 	for i := 0; i < 2500; i++ {
 		exp := now.Add(time.Hour).Unix()
@@ -220,7 +222,7 @@ func TestRedisStorePrune(t *testing.T) {
 func TestRedisStoreSubscribe(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	c := srv.Client(t)
-	store := newStore(t, c, revoke.RedisStoreConfig{})
+	store := newStore(t, c, redisstore.Config{})
 	ch1, stop1 := store.Subscribe()
 	ch2, stop2 := store.Subscribe()
 	defer stop2()
@@ -272,7 +274,7 @@ func storeEntries(t *testing.T, c redis.UniversalClient, entries []revoke.Entry)
 			}
 			args = append(args, string(e.Kind)+":"+e.ID, v)
 		}
-		if err := c.HSet(context.Background(), revoke.DefaultRedisPrefix+"{revocations}:entries", args...).Err(); err != nil {
+		if err := c.HSet(context.Background(), redissync.DefaultPrefix+"{revocations}:entries", args...).Err(); err != nil {
 			t.Fatalf("HSET: %v", err)
 		}
 	}
@@ -304,12 +306,12 @@ func manyEntries(n int, now time.Time) ([]revoke.Entry, map[string]revoke.Entry)
 func TestRedisStoreSnapshotFuncStreamsEveryLiveEntry(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c := testenv.StartRedis(t).Client(t)
-	store := newStore(t, c, revoke.RedisStoreConfig{Clock: func() time.Time { return now }})
+	store := newStore(t, c, redisstore.Config{Clock: func() time.Time { return now }})
 	ctx := context.Background()
 	// Enough for several HSCAN pages, plus fields no store ever writes.
 	all, want := manyEntries(25_000, now)
 	storeEntries(t, c, all)
-	key := revoke.DefaultRedisPrefix + "{revocations}:entries"
+	key := redissync.DefaultPrefix + "{revocations}:entries"
 	if err := c.HSet(ctx, key, "garbage", "1", "jti:bad", "x", "sub:nobefore", "9999999999").Err(); err != nil {
 		t.Fatalf("HSET: %v", err)
 	}
@@ -361,7 +363,7 @@ func TestRedisStoreSnapshotFuncStreamsEveryLiveEntry(t *testing.T) {
 }
 
 func TestRedisStoreSnapshotEmpty(t *testing.T) {
-	store := newStore(t, testenv.StartRedis(t).Client(t), revoke.RedisStoreConfig{})
+	store := newStore(t, testenv.StartRedis(t).Client(t), redisstore.Config{})
 	snap, err := store.Snapshot(context.Background())
 	if err != nil {
 		t.Fatalf("Snapshot: %v", err)
@@ -374,7 +376,7 @@ func TestRedisStoreSnapshotEmpty(t *testing.T) {
 func TestRedisStoreSnapshotFuncStops(t *testing.T) {
 	now := time.Now()
 	c := testenv.StartRedis(t).Client(t)
-	store := newStore(t, c, revoke.RedisStoreConfig{})
+	store := newStore(t, c, redisstore.Config{})
 	all, _ := manyEntries(30_000, now)
 	storeEntries(t, c, all)
 
@@ -393,7 +395,7 @@ func TestRedisStoreSnapshotFuncStops(t *testing.T) {
 	t.Run("Redis gone", func(t *testing.T) {
 		gone := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), MaxRetries: -1, DialTimeout: time.Second})
 		defer gone.Close()
-		s, err := revoke.NewRedisStore(gone, revoke.RedisStoreConfig{Logger: quiet})
+		s, err := redisstore.New(gone, redisstore.Config{Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +408,7 @@ func TestRedisStoreSnapshotFuncStops(t *testing.T) {
 		if err := c.Set(context.Background(), key, "not a hash", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
-		s := newStore(t, c, revoke.RedisStoreConfig{Prefix: "other:"})
+		s := newStore(t, c, redisstore.Config{Prefix: "other:"})
 		if _, err := s.Snapshot(context.Background()); err == nil {
 			t.Error("Snapshot of a string key succeeded")
 		}

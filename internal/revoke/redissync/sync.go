@@ -1,25 +1,28 @@
-package revoke
+// Package redissync reads the revocation state the auth service keeps in
+// Redis and keeps a validator's revoke.Set current from it; it owns the
+// Redis key layout and message format, which redisstore writes.
+package redissync
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisSyncConfig configures a RedisSync. The zero value is usable.
-type RedisSyncConfig struct {
+// Config configures a Sync. The zero value is usable.
+type Config struct {
 	// Prefix is the key prefix the auth service's RedisStore uses (default
-	// DefaultRedisPrefix).
+	// DefaultPrefix).
 	Prefix string
-	// Channel is the pub/sub channel (default Channel).
+	// Channel is the pub/sub channel (default revoke.Channel).
 	Channel string
 	// Issuer and Audience, when set, must match those the auth service
 	// recorded in the layout marker; otherwise the sync is not Ready and
@@ -40,49 +43,49 @@ type RedisSyncConfig struct {
 	// OnEvent, if set, is called once for each new event applied (from
 	// pub/sub or the log), from the synchroniser's goroutines. It must not
 	// block.
-	OnEvent func(Event)
+	OnEvent func(revoke.Event)
 }
 
-// RedisSync keeps a Set complete from Redis: it subscribes to the channel
+// Sync keeps a Set complete from Redis: it subscribes to the channel
 // for millisecond delivery, and reads the log from its cursor on every
 // (re)subscription and every PollInterval, so nothing published while it
 // was disconnected, or before it started, is missed. It is the validator
 // side of Redis mode. Status is safe to call concurrently with Run.
-type RedisSync struct {
-	set     *Set
+type Sync struct {
+	set     *revoke.Set
 	client  redis.UniversalClient
-	log     *RedisStore // the reader: Snapshot and Since
+	log     *Reader // the reader: Snapshot and Since
 	channel string
 	poll    time.Duration
 	prune   time.Duration
 	batch   int
 	now     func() time.Time
 	logger  *slog.Logger
-	onEvent func(Event)
+	onEvent func(revoke.Event)
 	issuer  string
 	aud     string
 
 	running atomic.Bool
 	wake    chan struct{} // (re)subscribed: catch up now
-	status  atomic.Pointer[Status]
+	status  atomic.Pointer[revoke.Status]
 
 	mu         sync.Mutex // guards the fields below and publishes status
-	st         Status
+	st         revoke.Status
 	subscribed bool
 	logOK      bool
-	maxSeen    streamID // newest event counted, from either path
+	maxSeen    StreamID // newest event counted, from either path
 	epoch      string   // layout epoch the Set is synced against (syncLoop only)
 	lastErr    error    // the latest failure, reported when the connection drops
 }
 
-// NewRedisSync returns a synchroniser that fills set from client, which it
+// New returns a synchroniser that fills set from client, which it
 // does not close.
-func NewRedisSync(set *Set, client redis.UniversalClient, cfg RedisSyncConfig) (*RedisSync, error) {
+func New(set *revoke.Set, client redis.UniversalClient, cfg Config) (*Sync, error) {
 	if set == nil || client == nil {
-		return nil, errors.New("revoke: NewRedisSync: set and client are required")
+		return nil, errors.New("redissync: New: set and client are required")
 	}
 	if cfg.PollInterval < 0 || cfg.PruneInterval < 0 || cfg.BatchSize < 0 {
-		return nil, errors.New("revoke: NewRedisSync: intervals and batch size must not be negative")
+		return nil, errors.New("redissync: New: intervals and batch size must not be negative")
 	}
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Second
@@ -99,31 +102,31 @@ func NewRedisSync(set *Set, client redis.UniversalClient, cfg RedisSyncConfig) (
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	reader, err := NewRedisStore(client, RedisStoreConfig{
+	reader, err := NewReader(client, ReaderConfig{
 		Prefix: cfg.Prefix, Channel: cfg.Channel, Clock: cfg.Clock, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s := &RedisSync{
+	s := &Sync{
 		set: set, client: client, log: reader, channel: reader.channel,
 		poll: cfg.PollInterval, prune: cfg.PruneInterval, batch: cfg.BatchSize,
 		now: cfg.Clock, logger: cfg.Logger, onEvent: cfg.OnEvent,
 		issuer: cfg.Issuer, aud: cfg.Audience,
 		wake: make(chan struct{}, 1),
 	}
-	s.status.Store(&Status{})
+	s.status.Store(&revoke.Status{})
 	return s, nil
 }
 
 // Status returns how current the Set is. It never blocks.
-func (s *RedisSync) Status() Status { return *s.status.Load() }
+func (s *Sync) Status() revoke.Status { return *s.status.Load() }
 
 // Run synchronises until ctx is done, reconnecting forever, and returns
 // ctx's error. It may be called once.
-func (s *RedisSync) Run(ctx context.Context) error {
+func (s *Sync) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
-		return errors.New("revoke: RedisSync.Run called twice")
+		return errors.New("redissync: Sync.Run called twice")
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -145,7 +148,7 @@ func (s *RedisSync) Run(ctx context.Context) error {
 
 // syncLoop reads the log on start, on every (re)subscription and every
 // PollInterval, and prunes the Set.
-func (s *RedisSync) syncLoop(ctx context.Context) {
+func (s *Sync) syncLoop(ctx context.Context) {
 	poll := time.NewTicker(s.poll)
 	defer poll.Stop()
 	prune := time.NewTicker(s.prune)
@@ -173,7 +176,7 @@ func (s *RedisSync) syncLoop(ctx context.Context) {
 // the first Ready (wrong prefix or database, or a Redis that lost its data)
 // the sync stays not Ready; afterwards it keeps its Set, stops advancing
 // LastSync, and loads a snapshot once the marker is back.
-func (s *RedisSync) catchUp(ctx context.Context) {
+func (s *Sync) catchUp(ctx context.Context) {
 	start := s.now()
 	s.mu.Lock()
 	cursor := s.st.Cursor
@@ -195,14 +198,14 @@ func (s *RedisSync) catchUp(ctx context.Context) {
 			}
 		}
 		events, now, err := s.log.since(ctx, cursor, s.batch)
-		if err == nil || errors.Is(err, ErrCursorExpired) {
+		if err == nil || errors.Is(err, revoke.ErrCursorExpired) {
 			if now != epoch {
 				s.logger.Warn("revoke: the Redis revocation state was re-seeded (new epoch); loading a snapshot", "epoch", now, "was", epoch)
 				cursor = ""
 				continue
 			}
 		}
-		if errors.Is(err, ErrCursorExpired) {
+		if errors.Is(err, revoke.ErrCursorExpired) {
 			s.logger.Info("revoke: revocation log no longer reaches the cursor; loading a snapshot", "cursor", cursor)
 			cursor = ""
 			continue
@@ -227,7 +230,7 @@ func (s *RedisSync) catchUp(ctx context.Context) {
 
 // failLayout records a failed read; a missing or foreign layout also
 // forgets the epoch, so that the next success starts from a snapshot.
-func (s *RedisSync) failLayout(err error) {
+func (s *Sync) failLayout(err error) {
 	var problem string
 	switch {
 	case errors.Is(err, ErrLayoutMissing):
@@ -235,7 +238,7 @@ func (s *RedisSync) failLayout(err error) {
 		if s.Status().Ready {
 			problem = "the revocation layout marker vanished from Redis (data loss); keeping the last known state until the auth service re-seeds it"
 		}
-	case errors.Is(err, ErrUnsupported), errors.Is(err, ErrLayoutMismatch):
+	case errors.Is(err, revoke.ErrUnsupported), errors.Is(err, revoke.ErrLayoutMismatch):
 		problem = strings.TrimPrefix(err.Error(), "revoke: ")
 	default:
 		s.fail(err)
@@ -243,7 +246,7 @@ func (s *RedisSync) failLayout(err error) {
 	}
 	s.epoch = ""
 	if s.Status().Problem != problem {
-		s.logger.Error("revoke: "+problem, "prefix", s.log.keys.layout())
+		s.logger.Error("revoke: "+problem, "prefix", s.log.keys.Layout())
 	}
 	s.update(func() { s.logOK, s.st.Problem = false, problem })
 }
@@ -253,17 +256,17 @@ func (s *RedisSync) failLayout(err error) {
 // scan are genuine revocations, so they stay; the cursor moves only once
 // the whole scan succeeded, and catchUp marks the Set Ready once the log
 // after it is read.
-func (s *RedisSync) loadSnapshot(ctx context.Context) (string, string, error) {
+func (s *Sync) loadSnapshot(ctx context.Context) (string, string, error) {
 	applied, first := 0, true
 	cursor, layout, err := s.log.scan(ctx, func(b scanBatch) {
 		if first && len(b.entries) > 0 {
 			first = false
-			s.set.reserve(kindEstimates(b))
+			s.set.Reserve(kindEstimates(b))
 		}
 		applied += s.set.ApplyAll(b.entries)
 	})
 	if err == nil {
-		err = layout.check(s.issuer, s.aud)
+		err = layout.Check(s.issuer, s.aud)
 	}
 	if err != nil {
 		return "", "", err
@@ -285,11 +288,11 @@ func (s *RedisSync) loadSnapshot(ctx context.Context) (string, string, error) {
 func kindEstimates(b scanBatch) (tokens, sessions, users int) {
 	for _, e := range b.entries {
 		switch e.Kind {
-		case KindToken:
+		case revoke.KindToken:
 			tokens++
-		case KindSession:
+		case revoke.KindSession:
 			sessions++
-		case KindUser:
+		case revoke.KindUser:
 			users++
 		}
 	}
@@ -297,14 +300,14 @@ func kindEstimates(b scanBatch) (tokens, sessions, users int) {
 }
 
 // fail records a failed read; update logs it if it ends the connection.
-func (s *RedisSync) fail(err error) {
+func (s *Sync) fail(err error) {
 	s.update(func() { s.logOK, s.lastErr = false, err })
 }
 
 // applyLogged applies events read from the log and advances the cursor.
-func (s *RedisSync) applyLogged(events []Event) {
+func (s *Sync) applyLogged(events []revoke.Event) {
 	now := s.now()
-	var fresh []Event
+	var fresh []revoke.Event
 	for _, ev := range events {
 		if ev.Live(now) {
 			s.set.Apply(ev.Entry)
@@ -325,13 +328,13 @@ func (s *RedisSync) applyLogged(events []Event) {
 // only the log proves that nothing before an event was missed. A layout
 // announcement wakes the reader. An entry this version cannot interpret
 // goes to the Set, which then refuses every token while it is live.
-func (s *RedisSync) applyMessage(payload string) {
+func (s *Sync) applyMessage(payload string) {
 	ev, layout, err := decodeMessage(payload)
 	if layout != "" {
 		s.wakeReader()
 		return
 	}
-	if err != nil && !errors.Is(err, ErrUnsupported) {
+	if err != nil && !errors.Is(err, revoke.ErrUnsupported) {
 		s.logger.Warn("revoke: ignoring malformed revocation message", "err", err)
 		return
 	}
@@ -341,7 +344,7 @@ func (s *RedisSync) applyMessage(payload string) {
 	if ev.Live(s.now()) {
 		s.set.Apply(ev.Entry)
 	}
-	var fresh []Event
+	var fresh []revoke.Event
 	s.update(func() {
 		if s.count(ev) {
 			fresh = append(fresh, ev)
@@ -352,9 +355,9 @@ func (s *RedisSync) applyMessage(payload string) {
 
 // count records ev in the counters if it is newer than any event seen so
 // far. Callers hold mu.
-func (s *RedisSync) count(ev Event) bool {
-	id, ok := parseStreamID(ev.Cursor)
-	if ok && !s.maxSeen.less(id) {
+func (s *Sync) count(ev revoke.Event) bool {
+	id, ok := ParseStreamID(ev.Cursor)
+	if ok && !s.maxSeen.Less(id) {
 		return false
 	}
 	if ok {
@@ -364,7 +367,7 @@ func (s *RedisSync) count(ev Event) bool {
 	return true
 }
 
-func (s *RedisSync) report(events []Event) {
+func (s *Sync) report(events []revoke.Event) {
 	if s.onEvent == nil {
 		return
 	}
@@ -374,7 +377,7 @@ func (s *RedisSync) report(events []Event) {
 }
 
 // update runs f under mu and publishes the resulting status.
-func (s *RedisSync) update(f func()) {
+func (s *Sync) update(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	was := s.st.Connected
@@ -393,7 +396,7 @@ func (s *RedisSync) update(f func()) {
 // listen holds one pub/sub connection until it fails or ctx is done.
 // Receive (not Channel) is used so that every (re)subscription is seen and
 // triggers a catch-up from the log.
-func (s *RedisSync) listen(ctx context.Context) {
+func (s *Sync) listen(ctx context.Context) {
 	ps := s.client.Subscribe(ctx, s.channel)
 	defer ps.Close()
 	defer context.AfterFunc(ctx, func() { _ = ps.Close() })()
@@ -433,7 +436,7 @@ func (s *RedisSync) listen(ctx context.Context) {
 }
 
 // wakeReader asks the reader to catch up now.
-func (s *RedisSync) wakeReader() {
+func (s *Sync) wakeReader() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -443,21 +446,4 @@ func (s *RedisSync) wakeReader() {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// streamID is a parsed Redis stream id, ordered as Redis orders them.
-type streamID struct{ ms, seq uint64 }
-
-func parseStreamID(c string) (streamID, bool) {
-	a, b, ok := strings.Cut(c, "-")
-	if !ok {
-		return streamID{}, false
-	}
-	ms, err1 := strconv.ParseUint(a, 10, 64)
-	seq, err2 := strconv.ParseUint(b, 10, 64)
-	return streamID{ms, seq}, err1 == nil && err2 == nil
-}
-
-func (a streamID) less(b streamID) bool {
-	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq)
 }
