@@ -3,8 +3,8 @@ package session
 import (
 	"context"
 	"net/http"
-	"strings"
 
+	"github.com/authmesh/authmesh/internal/bearer"
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -16,9 +16,6 @@ type Validator interface {
 
 var _ Validator = (*SessionValidator)(nil)
 
-// maxAuthHeader bounds the Authorization header the middleware will parse.
-const maxAuthHeader = 8 << 10
-
 // UnauthorizedBody is the body of every 401 the middleware writes.
 const UnauthorizedBody = "Invalid or expired token"
 
@@ -27,20 +24,19 @@ const UnauthorizedBody = "Invalid or expired token"
 const UnavailableBody = "Service temporarily unable to validate tokens; retry shortly"
 
 // BearerToken extracts the token of an "Authorization: Bearer <token>"
-// header. The scheme is case-insensitive; anything else yields "".
+// header by the rules of ParseBearer; anything else yields "".
 func BearerToken(r *http.Request) string {
 	return ParseBearer(r.Header.Get("Authorization"))
 }
 
-// ParseBearer extracts the token of an authorization value "Bearer <token>"
-// by the rules of BearerToken (case-insensitive scheme, bounded length), for
-// transports other than net/http such as gRPC metadata. Anything else
-// yields "".
+// ParseBearer extracts the token of an authorization value "Bearer <token>",
+// for net/http and for other transports such as gRPC metadata, by the one
+// rule the auth service applies too (RFC 6750): at most 8 KiB, the scheme
+// in any letter case, one or more spaces, then one token of the token68
+// alphabet (letters, digits, "-._~+/", then optional "=" padding), with
+// nothing around it. Anything else yields "".
 func ParseBearer(h string) string {
-	if len(h) > maxAuthHeader || len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return ""
-	}
-	return strings.TrimSpace(h[7:])
+	return bearer.Token(h)
 }
 
 // HTTPMiddleware rejects requests without a valid access token: 401 with

@@ -21,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/bearer"
 	"github.com/authmesh/authmesh/internal/graph/schema"
 )
 
@@ -162,7 +163,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(DeviceCookie); err == nil {
 		client.DeviceToken = c.Value
 	}
-	req := &request{id: id, token: bearerToken(authz), client: client, svc: h.svc}
+	// The field's surrounding whitespace is not part of its value (RFC 9110
+	// §5.5); net/http strips it off the wire, in-process callers may not.
+	req := &request{id: id, token: bearer.Token(strings.Trim(authz, " \t")), client: client, svc: h.svc}
 	ctx := graphql.StartOperationTrace(withRequest(r.Context(), req))
 
 	opCtx, errs := h.exec.CreateOperationContext(ctx, params)

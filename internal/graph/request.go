@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/bearer"
 )
 
 const (
 	// maxAuthorizationBytes bounds the Authorization header; longer ones are
-	// refused with 400 before anything parses them.
-	maxAuthorizationBytes = 8 << 10
+	// refused with 400 before anything parses them. It is the bound of the
+	// one bearer parser, so no header it would parse is refused.
+	maxAuthorizationBytes = bearer.MaxHeaderBytes
 	// maxRequestIDBytes bounds an incoming X-Request-ID that is honoured.
 	maxRequestIDBytes = 64
 )
@@ -110,20 +112,6 @@ func caller(ctx context.Context) (auth.Caller, error) {
 		r.caller.Client = r.client
 	})
 	return r.caller, r.err
-}
-
-// bearerToken extracts the token of an "Authorization: Bearer <token>"
-// header value; the scheme is case-insensitive. Anything else yields "".
-func bearerToken(header string) string {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	token = strings.TrimSpace(token)
-	if token == "" || strings.ContainsAny(token, " \t") {
-		return ""
-	}
-	return token
 }
 
 // newRequestID honours an incoming X-Request-ID that is short and made of
