@@ -212,14 +212,3 @@ func loopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// redisAddrs splits RedisAddr into its addresses.
-func (c Config) redisAddrs() []string {
-	var out []string
-	for _, a := range strings.Split(c.RedisAddr, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
-}

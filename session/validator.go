@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authmesh/authmesh/internal/redisconn"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/token"
@@ -111,8 +112,8 @@ func (v *SessionValidator) newSyncer() error {
 	case cfg.RedisClient != nil || cfg.RedisAddr != "":
 		rdb := cfg.RedisClient
 		if rdb == nil {
-			rdb = redis.NewUniversalClient(&redis.UniversalOptions{
-				Addrs: cfg.redisAddrs(), Password: cfg.RedisPassword, DB: cfg.RedisDB,
+			rdb = redisconn.New(redisconn.Config{
+				Addrs: redisconn.SplitAddrs(cfg.RedisAddr), Password: cfg.RedisPassword, DB: cfg.RedisDB,
 				MasterName: cfg.RedisMasterName,
 			})
 			v.rdb = rdb

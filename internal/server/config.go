@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/redisconn"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/secretenv"
@@ -125,13 +126,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	secret("JWT_SECRET", &c.JWTSecret, false)
 	str("SIGNING_ALG", &c.SigningAlgorithm)
 	secret("KEY_ENCRYPTION_SECRET", &c.KeyEncryptionKey, false)
-	if v := getenv("REDIS_ADDR"); strings.TrimSpace(v) != "" {
-		for _, a := range strings.Split(v, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				c.RedisAddrs = append(c.RedisAddrs, a)
-			}
-		}
-	}
+	c.RedisAddrs = redisconn.SplitAddrs(getenv("REDIS_ADDR"))
 	secret("REDIS_PASSWORD", &c.RedisPassword, false)
 	integer("REDIS_DB", &c.RedisDB, 0, 1<<16)
 	str("REDIS_MASTER_NAME", &c.RedisMasterName)
