@@ -11,7 +11,7 @@ import (
 
 // KeyWithdrawer takes a signing key out of service: it stops signing and
 // publishing it and returns until when tokens it signed could be valid.
-// Withdrawing a key twice succeeds. token.KeyRing implements it.
+// Withdrawing a key twice succeeds. keyring.Ring implements it.
 type KeyWithdrawer interface {
 	Withdraw(ctx context.Context, kid string) (validUntil time.Time, err error)
 }

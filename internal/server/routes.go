@@ -12,6 +12,7 @@ import (
 	"github.com/authmesh/authmesh/internal/graph"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
 // routes lists the whole HTTP API of the auth service (docs/API.md).
@@ -47,7 +48,7 @@ func (s *Server) routes() (http.Handler, error) {
 		mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
 		notFound += "; see /playground"
 	}
-	mux.Handle("GET "+token.JWKSPath, s.instrument("jwks", token.JWKSHandler(s.keys)))
+	mux.Handle("GET "+token.JWKSPath, s.instrument("jwks", keyring.JWKSHandler(s.keys)))
 	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
 	mux.Handle(revoke.FeedPath, s.streaming(feed))
 	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,7 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
 // keyReloadInterval is how often every replica re-reads the signing keys:
@@ -36,7 +37,7 @@ const keyReloadInterval = 5 * time.Second
 type keySource interface {
 	token.Signer
 	token.VerificationKeys
-	token.JWKSSource
+	keyring.JWKSSource
 }
 
 // revocations is the service's revocation store: it records revocations and
@@ -54,7 +55,7 @@ type Server struct {
 	db        *store.DB
 	rdb       redis.UniversalClient // nil in embedded mode
 	keys      keySource
-	ring      *token.KeyRing // nil in JWT_SECRET mode
+	ring      *keyring.Ring // nil in JWT_SECRET mode
 	revs      revocations
 	svc       *auth.Service
 	registry  *prometheus.Registry
@@ -151,7 +152,7 @@ func (s *Server) openKeys(ctx context.Context) error {
 		s.keys = k
 		return nil
 	}
-	ring, err := token.NewKeyRing(ctx, s.db, token.KeyRingConfig{
+	ring, err := keyring.New(ctx, s.db, keyring.Config{
 		Algorithm: s.cfg.SigningAlgorithm, AccessTokenTTL: s.cfg.AccessTTL, RefreshTokenTTL: s.cfg.RefreshTTL,
 		KeyEncryptionSecret: []byte(s.cfg.KeyEncryptionKey), Logger: s.log,
 		MaintainEvery: keyReloadInterval,

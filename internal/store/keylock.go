@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
 // keyLockKey is the first half of the PostgreSQL advisory lock that
@@ -44,6 +44,6 @@ func (db *DB) LockKeys(ctx context.Context) (unlock func(), err error) {
 }
 
 var (
-	_ token.KeyLocker  = (*DB)(nil)
-	_ token.KeyUpdater = (*DB)(nil)
+	_ keyring.KeyLocker  = (*DB)(nil)
+	_ keyring.KeyUpdater = (*DB)(nil)
 )

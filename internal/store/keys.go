@@ -6,22 +6,22 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
 const keyColumns = "id, algorithm, private_key, sealed, public_key, created_at, sign_from, sign_until, publish_until"
 
 // Keys returns every stored signing key, oldest first.
-func (db *DB) Keys(ctx context.Context) ([]token.KeyRecord, error) {
+func (db *DB) Keys(ctx context.Context) ([]keyring.KeyRecord, error) {
 	rows, err := db.query(ctx, "SELECT "+keyColumns+" FROM signing_keys ORDER BY created_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("store: keys: %w", err)
 	}
 	defer rows.Close()
-	var out []token.KeyRecord
+	var out []keyring.KeyRecord
 	for rows.Next() {
 		var (
-			k                                 token.KeyRecord
+			k                                 keyring.KeyRecord
 			created, from, until, publishTill sql.NullInt64
 		)
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Sealed, &k.Public, &created, &from, &until, &publishTill); err != nil {
@@ -38,7 +38,7 @@ func (db *DB) Keys(ctx context.Context) ([]token.KeyRecord, error) {
 
 // PutKey inserts k, or replaces every field of the stored key with the
 // same ID.
-func (db *DB) PutKey(ctx context.Context, k token.KeyRecord) error {
+func (db *DB) PutKey(ctx context.Context, k keyring.KeyRecord) error {
 	if k.ID == "" || k.Algorithm == "" || len(k.Public) == 0 {
 		return errors.New("store: put key: id, algorithm and public key are required")
 	}
@@ -60,7 +60,7 @@ func (db *DB) PutKey(ctx context.Context, k token.KeyRecord) error {
 
 // UpdateKey stores k's signing and publication times for the key with its
 // ID (a withdrawn key). Updating an unknown key is an error.
-func (db *DB) UpdateKey(ctx context.Context, k token.KeyRecord) error {
+func (db *DB) UpdateKey(ctx context.Context, k keyring.KeyRecord) error {
 	res, err := db.exec(ctx, "UPDATE signing_keys SET sign_from = ?, sign_until = ?, publish_until = ? WHERE id = ?",
 		micros(k.SignFrom), micros(k.SignUntil), micros(k.PublishUntil), k.ID)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
 func TestKeys(t *testing.T) {
@@ -16,20 +16,20 @@ func TestKeys(t *testing.T) {
 		if ks, err := db.Keys(ctx); err != nil || len(ks) != 0 {
 			t.Fatalf("Keys on empty store = %v, %v; want none", ks, err)
 		}
-		newer := token.KeyRecord{
+		newer := keyring.KeyRecord{
 			ID: "k2", Algorithm: "EdDSA", Private: []byte{1, 2, 3, 0, 255}, Public: []byte{9, 8, 7},
 			CreatedAt: t0.Add(time.Hour), SignFrom: t0.Add(2 * time.Hour),
 		}
-		older := token.KeyRecord{
+		older := keyring.KeyRecord{
 			ID: "k1", Algorithm: "ES256", Private: []byte("sealed-bytes"), Sealed: true, Public: []byte{4, 5},
 			CreatedAt: t0, SignFrom: t0, SignUntil: t0.Add(24 * time.Hour), PublishUntil: t0.Add(25 * time.Hour),
 		}
-		for _, k := range []token.KeyRecord{newer, older} {
+		for _, k := range []keyring.KeyRecord{newer, older} {
 			if err := db.PutKey(ctx, k); err != nil {
 				t.Fatalf("PutKey(%s): %v", k.ID, err)
 			}
 		}
-		norm := func(k token.KeyRecord) token.KeyRecord {
+		norm := func(k keyring.KeyRecord) keyring.KeyRecord {
 			for _, p := range []*time.Time{&k.CreatedAt, &k.SignFrom, &k.SignUntil, &k.PublishUntil} {
 				if !p.IsZero() {
 					*p = stored(*p)
@@ -41,7 +41,7 @@ func TestKeys(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Keys: %v", err)
 		}
-		if want := []token.KeyRecord{norm(older), norm(newer)}; !reflect.DeepEqual(ks, want) {
+		if want := []keyring.KeyRecord{norm(older), norm(newer)}; !reflect.DeepEqual(ks, want) {
 			t.Fatalf("Keys =\n%+v; want (oldest first)\n%+v", ks, want)
 		}
 
@@ -66,7 +66,7 @@ func TestKeys(t *testing.T) {
 		if len(ks) != 1 || ks[0].ID != "k2" {
 			t.Errorf("Keys after delete = %+v; want only k2", ks)
 		}
-		if err := db.PutKey(ctx, token.KeyRecord{ID: "bad"}); err == nil {
+		if err := db.PutKey(ctx, keyring.KeyRecord{ID: "bad"}); err == nil {
 			t.Errorf("PutKey(no algorithm, no public key) = nil; want an error")
 		}
 	})

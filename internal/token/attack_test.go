@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 )
 
 var b64 = base64.RawURLEncoding
@@ -77,12 +78,12 @@ func with(m map[string]any, kv ...any) map[string]any {
 func TestVerifyRejectsAttacks(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	clock := func() time.Time { return now }
-	ring := newKeySource(t, token.AlgEdDSA, clock)
-	rsaRing := newKeySource(t, token.AlgRS256, clock)
-	hkeys := newKeySource(t, token.AlgHS256, clock)
-	iss, v := pair(t, ring, clock)
-	_, rv := pair(t, rsaRing, clock)
-	_, hv := pair(t, hkeys, clock)
+	ring := tokentest.NewKeySource(t, token.AlgEdDSA, clock, discardLogger())
+	rsaRing := tokentest.NewKeySource(t, token.AlgRS256, clock, discardLogger())
+	hkeys := tokentest.NewKeySource(t, token.AlgHS256, clock, discardLogger())
+	iss, v := tokentest.Pair(t, ring, clock)
+	_, rv := tokentest.Pair(t, rsaRing, clock)
+	_, hv := tokentest.Pair(t, hkeys, clock)
 	// A verifier that allows HS256 next to EdDSA must still refuse HS256
 	// with the Ed25519 key: the key's algorithm decides.
 	mixed, err := token.NewVerifier(ring, token.VerifierConfig{Audience: "api", Clock: clock,
@@ -148,7 +149,7 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"kid path traversal", v, ed(with(hdr, "kid", "../../etc/passwd"), c), token.TypeAccess, token.ErrUnknownKey},
 		{"kid SQL injection", v, ed(with(hdr, "kid", "' OR 1=1--"), c), token.TypeAccess, token.ErrUnknownKey},
 		{"kid NUL and long", v, ed(with(hdr, "kid", kid+"\x00"+strings.Repeat("A", 2000)), c), token.TypeAccess, token.ErrUnknownKey},
-		{"kid on HS256 verifier", hv, forge(t, map[string]any{"alg": "HS256", "kid": "x", "typ": "at+jwt"}, c, hs256(testSecret)), token.TypeAccess, token.ErrUnknownKey},
+		{"kid on HS256 verifier", hv, forge(t, map[string]any{"alg": "HS256", "kid": "x", "typ": "at+jwt"}, c, hs256(tokentest.Secret)), token.TypeAccess, token.ErrUnknownKey},
 		{"jku", v, ed(with(hdr, "jku", "https://evil.example/jwks.json"), c), token.TypeAccess, token.ErrForbiddenHeader},
 		{"x5u", v, ed(with(hdr, "x5u", "https://evil.example/cert"), c), token.TypeAccess, token.ErrForbiddenHeader},
 		{"jwk", v, ed(with(hdr, "jwk", map[string]any{"kty": "OKP", "crv": "Ed25519", "x": b64.EncodeToString(foreign.Public().(ed25519.PublicKey))}), c), token.TypeAccess, token.ErrForbiddenHeader},
@@ -270,10 +271,10 @@ func TestVerifyOneTokenOneString(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	clock := func() time.Time { return now }
 	bad := []string{"\n", "\r", "\r\n", " ", "\t", "=", "+", "/", "%", "\x00", "é", "\\n", "."}
-	for _, alg := range allAlgs {
+	for _, alg := range tokentest.AllAlgs {
 		t.Run(alg, func(t *testing.T) {
-			keys := newKeySource(t, alg, clock)
-			iss, v := pair(t, keys, clock)
+			keys := tokentest.NewKeySource(t, alg, clock, discardLogger())
+			iss, v := tokentest.Pair(t, keys, clock)
 			access, _, err := iss.IssueAccess("user-1", "sess-1", now)
 			if err != nil {
 				t.Fatal(err)
@@ -323,8 +324,8 @@ func TestVerifyOneTokenOneString(t *testing.T) {
 func TestES256SignsLowS(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	clock := func() time.Time { return now }
-	keys := newKeySource(t, token.AlgES256, clock)
-	iss, v := pair(t, keys, clock)
+	keys := tokentest.NewKeySource(t, token.AlgES256, clock, discardLogger())
+	iss, v := tokentest.Pair(t, keys, clock)
 	half := new(big.Int).Rsh(p256N, 1)
 	for gen := range int64(64) {
 		raw, _, err := iss.IssueRefresh("user-1", "sess-1", gen, now, now.Add(time.Hour))

@@ -10,15 +10,16 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 )
 
 // benchPair returns a verifier and one access token of alg.
-func benchPair(b *testing.B, alg string) (*token.Verifier, string, keySource) {
+func benchPair(b *testing.B, alg string) (*token.Verifier, string, tokentest.KeySource) {
 	b.Helper()
 	now := time.Now()
 	clock := func() time.Time { return now }
-	keys := newKeySource(b, alg, clock)
-	iss, v := pair(b, keys, clock)
+	keys := tokentest.NewKeySource(b, alg, clock, discardLogger())
+	iss, v := tokentest.Pair(b, keys, clock)
 	raw, _, err := iss.IssueAccess("0b6f1c7e-8a1f-4d4e-9a57-2f3f1b8c9d10", "5c2e9a1d-7b3f-4e6a-8c1d-9f0e2b3a4c5d", now)
 	if err != nil {
 		b.Fatal(err)
@@ -69,8 +70,8 @@ func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, token.AlgES256) }
 func BenchmarkVerifyRS256(b *testing.B) { benchVerify(b, token.AlgRS256) }
 
 func BenchmarkIssueAccessEdDSA(b *testing.B) {
-	keys := newKeySource(b, token.AlgEdDSA, nil)
-	iss, _ := pair(b, keys, nil)
+	keys := tokentest.NewKeySource(b, token.AlgEdDSA, nil, discardLogger())
+	iss, _ := tokentest.Pair(b, keys, nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := iss.IssueAccess("user", "session", time.Time{}); err != nil {
@@ -115,7 +116,7 @@ func BenchmarkVerifyEdDSARatio(b *testing.B) {
 // and reports their ratio. It is the reason the hand-written verifier stays
 // on the request path (docs/PERFORMANCE.md).
 func BenchmarkVerifyVsGoJose(b *testing.B) {
-	for _, alg := range allAlgs {
+	for _, alg := range tokentest.AllAlgs {
 		b.Run(alg, func(b *testing.B) {
 			v, raw, keys := benchPair(b, alg)
 			sk, _ := keys.SigningKey()

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 )
 
 // TestDeviceTokenIsNoOtherType: a device token verifies only as a device
 // token, and access and refresh tokens never verify as one.
 func TestDeviceTokenIsNoOtherType(t *testing.T) {
-	clock := newFakeClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
-	iss, v := pair(t, newKeySource(t, token.AlgEdDSA, clock.Now), clock.Now)
+	clock := tokentest.NewFakeClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+	iss, v := tokentest.Pair(t, tokentest.NewKeySource(t, token.AlgEdDSA, clock.Now, discardLogger()), clock.Now)
 	now := clock.Now()
 	device, _, err := iss.IssueDevice("user-1", "device-1", now, now.Add(time.Hour))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 )
 
 // diffKey is one real key of a supported algorithm, with the verifier that
@@ -31,8 +32,8 @@ func diffKeys(tb testing.TB) []diffKey {
 	tb.Helper()
 	clock := func() time.Time { return fuzzNow }
 	var out []diffKey
-	for _, alg := range allAlgs {
-		keys := newKeySource(tb, alg, clock)
+	for _, alg := range tokentest.AllAlgs {
+		keys := tokentest.NewKeySource(tb, alg, clock, discardLogger())
 		sk, err := keys.SigningKey()
 		if err != nil {
 			tb.Fatal(err)

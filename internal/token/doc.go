@@ -1,12 +1,12 @@
-// Package token issues and verifies the JWTs of authmesh and manages the
-// keys that sign them.
+// Package token is the JOSE codec of authmesh: it issues and verifies its
+// JWTs.
 //
-// It provides the token claims (Claims), the signing key sources (HMACKeys
-// for a shared HS256 secret, KeyRing for rotating EdDSA, ES256 or RS256 keys
-// kept in a KeyStore), JWKS publication (JWKS methods and JWKSHandler), the
-// Issuer used by the auth service, the Verifier every validator runs on each
-// request, and RemoteKeys, a JWKS client that keeps a validator's copy of the
-// auth service's public keys current.
+// It provides the token claims (Claims), the key types and interfaces
+// (Signer, SigningKey, VerificationKeys), HMACKeys for a shared HS256
+// secret, the Issuer used by the auth service, the Verifier every validator
+// runs on each request, and RemoteKeys, a JWKS client that keeps a
+// validator's copy of the auth service's public keys current. The auth
+// service's rotating asymmetric keys live in package keyring.
 //
 // What is hand-written, and why. Verify runs on every request, so the
 // compact JWS parser, the strict JSON reader for the header and claims

@@ -44,12 +44,6 @@ var (
 
 // Key management errors.
 var (
-	// ErrKeySealed: a stored private key is sealed and no key-encryption
-	// secret is configured.
-	ErrKeySealed = errors.New("token: signing key is sealed but no key-encryption secret is configured")
-	// ErrKeyUnseal: a sealed private key cannot be opened with the configured
-	// key-encryption secret (wrong secret or corrupted record).
-	ErrKeyUnseal = errors.New("token: cannot unseal signing key (wrong key-encryption secret?)")
 	// ErrNoSigningKey: no key may sign at this moment.
 	ErrNoSigningKey = errors.New("token: no signing key available")
 	// ErrInvalidConfig: a constructor was given an unusable configuration.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 )
 
 // fuzzKid and fuzzSeed make the fuzz verifier's Ed25519 key fixed, so the
@@ -50,7 +51,7 @@ var verificationErrors = []error{
 func FuzzVerify(f *testing.F) {
 	clock := func() time.Time { return fuzzNow }
 	priv := ed25519.NewKeyFromSeed(fuzzSeed)
-	hkeys, err := token.NewHMACKeys(testSecret)
+	hkeys, err := token.NewHMACKeys(tokentest.Secret)
 	if err != nil {
 		f.Fatal(err)
 	}

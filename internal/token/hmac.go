@@ -10,7 +10,6 @@ type HMACKeys struct {
 var (
 	_ Signer           = (*HMACKeys)(nil)
 	_ VerificationKeys = (*HMACKeys)(nil)
-	_ JWKSSource       = (*HMACKeys)(nil)
 )
 
 // NewHMACKeys returns an HS256 key source for secret. The secret is copied.

@@ -13,6 +13,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 )
 
 // joseVerify checks raw with go-jose, an implementation independent of this
@@ -35,7 +36,7 @@ func joseVerify(t *testing.T, raw string, alg string, key any) (jose.Header, tok
 }
 
 // publicKeyOf returns the verification key go-jose needs for keys.
-func publicKeyOf(t *testing.T, keys keySource, kid, alg string) any {
+func publicKeyOf(t *testing.T, keys tokentest.KeySource, kid, alg string) any {
 	t.Helper()
 	k, err := keys.VerificationKey(kid, alg)
 	if err != nil {
@@ -52,10 +53,10 @@ func publicKeyOf(t *testing.T, keys keySource, kid, alg string) any {
 func TestIssueVerifiedIndependently(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	clock := func() time.Time { return now }
-	for _, alg := range allAlgs {
+	for _, alg := range tokentest.AllAlgs {
 		t.Run(alg, func(t *testing.T) {
-			keys := newKeySource(t, alg, clock)
-			iss, v := pair(t, keys, clock)
+			keys := tokentest.NewKeySource(t, alg, clock, discardLogger())
+			iss, v := tokentest.Pair(t, keys, clock)
 			sk, err := keys.SigningKey()
 			if err != nil {
 				t.Fatalf("SigningKey: %v", err)
@@ -105,7 +106,7 @@ func TestIssueVerifiedIndependently(t *testing.T) {
 }
 
 func TestIssueAccessUniqueJTI(t *testing.T) {
-	iss, _ := pair(t, newKeySource(t, token.AlgHS256, nil), nil)
+	iss, _ := tokentest.Pair(t, tokentest.NewKeySource(t, token.AlgHS256, nil, discardLogger()), nil)
 	seen := map[string]bool{}
 	for range 1000 {
 		_, c, err := iss.IssueAccess("u", "s", time.Time{})
@@ -121,10 +122,10 @@ func TestIssueAccessUniqueJTI(t *testing.T) {
 
 func TestIssueRefreshDeterministic(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	clock := newFakeClock(now)
-	for _, alg := range allAlgs {
+	clock := tokentest.NewFakeClock(now)
+	for _, alg := range tokentest.AllAlgs {
 		t.Run(alg, func(t *testing.T) {
-			iss, v := pair(t, newKeySource(t, alg, clock.Now), clock.Now)
+			iss, v := tokentest.Pair(t, tokentest.NewKeySource(t, alg, clock.Now, discardLogger()), clock.Now)
 			a, _, err := iss.IssueRefresh("u", "s", 7, now, now.Add(time.Hour))
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +151,7 @@ func TestIssueRefreshDeterministic(t *testing.T) {
 
 func TestIssueInvalidInput(t *testing.T) {
 	now := time.Now()
-	iss, _ := pair(t, newKeySource(t, token.AlgHS256, nil), func() time.Time { return now })
+	iss, _ := tokentest.Pair(t, tokentest.NewKeySource(t, token.AlgHS256, nil, discardLogger()), func() time.Time { return now })
 	tests := []struct {
 		name string
 		call func() error

@@ -3,11 +3,7 @@ package token
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,20 +18,18 @@ import (
 // names matched exactly and repeated names refused. This file adds the
 // policy: which keys are trusted, and one encoding per key.
 
-var b64 = base64.RawURLEncoding
-
-// publicJWK returns the published JWK of pub: kty and key members, kid, alg
+// PublicJWK returns the published JWK of pub: kty and key members, kid, alg
 // and use "sig". It never holds private material: pub is a public key.
-func publicJWK(kid string, pub any) (jose.JSONWebKey, error) {
-	alg, err := publicKeyAlgorithm(pub)
+func PublicJWK(kid string, pub any) (jose.JSONWebKey, error) {
+	alg, err := PublicKeyAlgorithm(pub)
 	if err != nil {
 		return jose.JSONWebKey{}, err
 	}
 	return jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: alg, Use: "sig"}, nil
 }
 
-// marshalJWKS returns the JWK Set document of keys ({"keys":[]} when empty).
-func marshalJWKS(keys []jose.JSONWebKey) ([]byte, error) {
+// MarshalJWKS returns the JWK Set document of keys ({"keys":[]} when empty).
+func MarshalJWKS(keys []jose.JSONWebKey) ([]byte, error) {
 	if keys == nil {
 		keys = []jose.JSONWebKey{}
 	}
@@ -46,9 +40,9 @@ func marshalJWKS(keys []jose.JSONWebKey) ([]byte, error) {
 	return b, nil
 }
 
-// thumbprint is the RFC 7638 JWK thumbprint of pub, used as the kid of keys
-// this package generates.
-func thumbprint(pub any) (string, error) {
+// Thumbprint is the RFC 7638 JWK thumbprint of pub, used as the kid of the
+// keys a key ring generates.
+func Thumbprint(pub any) (string, error) {
 	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
 		return "", fmt.Errorf("token: thumbprint: %w", err)
@@ -126,7 +120,7 @@ func parseJWK(raw []byte) (kid string, vk verificationKey, err error) {
 	case !j.IsPublic():
 		return j.KeyID, vk, fmt.Errorf("%w: private or symmetric key material", errSkipJWK)
 	}
-	alg, err := publicKeyAlgorithm(j.Key)
+	alg, err := PublicKeyAlgorithm(j.Key)
 	if err != nil {
 		return j.KeyID, vk, fmt.Errorf("%w: %v", errSkipJWK, err)
 	}
@@ -160,21 +154,4 @@ func canonicalJWK(raw []byte, key any) error {
 		}
 	}
 	return nil
-}
-
-// publicKeyAlgorithm names the JWS alg a public key is used with.
-func publicKeyAlgorithm(pub any) (string, error) {
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		return AlgEdDSA, nil
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			return AlgES256, nil
-		}
-	case *rsa.PublicKey:
-		if k.N.BitLen() >= minRSABits {
-			return AlgRS256, nil
-		}
-	}
-	return "", fmt.Errorf("token: unsupported public key type %T", pub)
 }

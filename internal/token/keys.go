@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/asn1"
+	"encoding/base64"
 	"fmt"
 	"math/big"
 )
@@ -22,8 +23,12 @@ const (
 	AlgRS256 = "RS256"
 )
 
-// minRSABits is the smallest RSA modulus accepted for signing or verifying.
-const minRSABits = 2048
+// b64 is the base64url encoding of JWS segments.
+var b64 = base64.RawURLEncoding
+
+// MinRSABits is the smallest RSA modulus accepted for signing or verifying,
+// and the size of the RSA keys a key ring generates.
+const MinRSABits = 2048
 
 // Signer provides the key new tokens are signed with. Implementations are
 // safe for concurrent use.
@@ -60,9 +65,9 @@ type algorithmSet interface {
 	Algorithms() []string
 }
 
-// asymmetricAlgorithms is the default allowlist for key sources that do not
-// say otherwise.
-func asymmetricAlgorithms() []string { return []string{AlgEdDSA, AlgES256, AlgRS256} }
+// AsymmetricAlgorithms is the default allowlist for key sources that do not
+// say otherwise, and the algorithms a key ring or a JWKS may hold.
+func AsymmetricAlgorithms() []string { return []string{AlgEdDSA, AlgES256, AlgRS256} }
 
 // privateKey is a SigningKey backed by a private key or HMAC secret.
 type privateKey struct {
@@ -72,6 +77,14 @@ type privateKey struct {
 }
 
 var _ SigningKey = (*privateKey)(nil)
+
+// NewSigningKey returns the SigningKey of a private key for alg: an
+// ed25519.PrivateKey for EdDSA, a P-256 *ecdsa.PrivateKey for ES256 or an
+// *rsa.PrivateKey of at least MinRSABits for RS256. Tokens it signs carry
+// kid.
+func NewSigningKey(kid, alg string, key crypto.Signer) SigningKey {
+	return &privateKey{kid: kid, alg: alg, key: key}
+}
 
 func (k *privateKey) KeyID() string     { return k.kid }
 func (k *privateKey) Algorithm() string { return k.alg }
@@ -169,7 +182,7 @@ func verifySignature(alg string, key any, input, sig []byte) error {
 		return nil
 	case AlgRS256:
 		pub, ok := key.(*rsa.PublicKey)
-		if !ok || pub.N.BitLen() < minRSABits {
+		if !ok || pub.N.BitLen() < MinRSABits {
 			return ErrAlgorithm
 		}
 		h := sha256.Sum256(input)
@@ -183,3 +196,21 @@ func verifySignature(alg string, key any, input, sig []byte) error {
 
 // highS reports whether the 32-byte big-endian s exceeds floor(n/2) of P-256.
 func highS(s []byte) bool { return bytes.Compare(s, p256HalfOrder) > 0 }
+
+// PublicKeyAlgorithm names the JWS alg a public key is used with: EdDSA,
+// ES256 (P-256) or RS256 (at least MinRSABits); other keys are an error.
+func PublicKeyAlgorithm(pub any) (string, error) {
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		return AlgEdDSA, nil
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return AlgES256, nil
+		}
+	case *rsa.PublicKey:
+		if k.N.BitLen() >= MinRSABits {
+			return AlgRS256, nil
+		}
+	}
+	return "", fmt.Errorf("token: unsupported public key type %T", pub)
+}

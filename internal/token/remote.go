@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// JWKSPath is where the auth service publishes its JWKS.
+const JWKSPath = "/.well-known/jwks.json"
+
 // RemoteKeys defaults.
 const (
 	DefaultRefreshInterval    = 5 * time.Minute
@@ -136,7 +139,7 @@ func (r *RemoteKeys) VerificationKey(kid, alg string) (any, error) {
 }
 
 // Algorithms returns the asymmetric algorithms a JWKS may hold.
-func (r *RemoteKeys) Algorithms() []string { return asymmetricAlgorithms() }
+func (r *RemoteKeys) Algorithms() []string { return AsymmetricAlgorithms() }
 
 // Run refreshes every RefreshInterval (sooner, with backoff from
 // MinRefetchInterval, after a failure) and after unknown kids, at most once

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 )
 
 // jwksServer serves a replaceable JWKS document and counts requests.
@@ -50,7 +51,7 @@ func newJWKSServer(t *testing.T, body []byte) *jwksServer {
 func (s *jwksServer) set(body []byte) { s.body.Store(&body) }
 
 // mergeJWKS returns one JWK Set holding the keys of every source.
-func mergeJWKS(t *testing.T, srcs ...token.JWKSSource) []byte {
+func mergeJWKS(t *testing.T, srcs ...tokentest.KeySource) []byte {
 	t.Helper()
 	all := []json.RawMessage{}
 	for _, s := range srcs {
@@ -101,8 +102,8 @@ func issueWith(t *testing.T, s token.Signer) string {
 }
 
 func TestRemoteKeysLifecycle(t *testing.T) {
-	ringA := newKeySource(t, token.AlgEdDSA, nil)
-	ringB := newKeySource(t, token.AlgES256, nil)
+	ringA := tokentest.NewKeySource(t, token.AlgEdDSA, nil, discardLogger())
+	ringB := tokentest.NewKeySource(t, token.AlgES256, nil, discardLogger())
 	srv := newJWKSServer(t, mergeJWKS(t, ringA))
 	remote := newRemote(t, srv.URL+token.JWKSPath, 50*time.Millisecond)
 	v, err := token.NewVerifier(remote, token.VerifierConfig{Audience: "api"})
@@ -162,10 +163,10 @@ func TestRemoteKeysLifecycle(t *testing.T) {
 // one JWKS fetch per MinRefetchInterval. Time is a fake clock stepped by the
 // test; Run's waits are observed on it, never slept through.
 func TestRemoteKeysUnknownKidRateLimit(t *testing.T) {
-	ring := newKeySource(t, token.AlgEdDSA, nil)
+	ring := tokentest.NewKeySource(t, token.AlgEdDSA, nil, discardLogger())
 	srv := newJWKSServer(t, mergeJWKS(t, ring))
 	const minRefetch = 10 * time.Second
-	clk := newFakeClock(time.Unix(1_700_000_000, 0))
+	clk := tokentest.NewFakeClock(time.Unix(1_700_000_000, 0))
 	remote, err := token.NewRemoteKeys(token.RemoteKeysConfig{
 		URL: srv.URL, RefreshInterval: time.Hour, MinRefetchInterval: minRefetch,
 		Logger: discardLogger(), Clock: clk.Now, After: clk.After,
@@ -202,7 +203,7 @@ func TestRemoteKeysUnknownKidRateLimit(t *testing.T) {
 }
 
 func TestRemoteKeysIgnoresUnusableJWKs(t *testing.T) {
-	ring := newKeySource(t, token.AlgEdDSA, nil)
+	ring := tokentest.NewKeySource(t, token.AlgEdDSA, nil, discardLogger())
 	good := mergeJWKS(t, ring)
 	var set struct{ Keys []map[string]any }
 	_ = json.Unmarshal(good, &set)
@@ -236,7 +237,7 @@ func TestRemoteKeysIgnoresUnusableJWKs(t *testing.T) {
 	if err := remote.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	kid := signingKid(t, ring)
+	kid := tokentest.SigningKid(t, ring)
 	if _, err := remote.VerificationKey(kid, token.AlgEdDSA); err != nil {
 		t.Errorf("usable key: %v", err)
 	}
@@ -281,7 +282,7 @@ func TestRemoteKeysStrictJWK(t *testing.T) {
 	var keys []map[string]any
 	for _, alg := range []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256} {
 		var set struct{ Keys []map[string]any }
-		if err := json.Unmarshal(mergeJWKS(t, newKeySource(t, alg, nil)), &set); err != nil {
+		if err := json.Unmarshal(mergeJWKS(t, tokentest.NewKeySource(t, alg, nil, discardLogger())), &set); err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, set.Keys[0])

@@ -107,7 +107,7 @@ func NewVerifier(keys VerificationKeys, cfg VerifierConfig) (*Verifier, error) {
 		if as, ok := keys.(algorithmSet); ok {
 			v.algs = as.Algorithms()
 		} else {
-			v.algs = asymmetricAlgorithms()
+			v.algs = AsymmetricAlgorithms()
 		}
 	}
 	for _, a := range v.algs {
@@ -264,4 +264,23 @@ func (v *Verifier) checkClaims(w *Claims, typ, wantType string) error {
 		return ErrLifetime
 	}
 	return nil
+}
+
+// KeyIDOf returns the kid in the JOSE header of raw, or "" when there is
+// none or the header is unreadable. It verifies nothing: call it on a token
+// Verify accepted, to check the key that signed it against revocations.
+func KeyIDOf(raw string) string {
+	head, _, ok := strings.Cut(raw, ".")
+	if !ok || len(head) > 4096 {
+		return ""
+	}
+	b, err := b64.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	h, err := parseHeader(b)
+	if err != nil || len(h.kid) > maxKidLen {
+		return ""
+	}
+	return h.kid
 }

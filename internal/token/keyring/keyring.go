@@ -1,4 +1,4 @@
-package token
+package keyring
 
 import (
 	"cmp"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 // KeyStore persists signing keys. Several auth-service replicas share one
@@ -26,20 +28,20 @@ type KeyStore interface {
 	PutKey(ctx context.Context, rec KeyRecord) error
 }
 
-// KeyRing defaults.
+// Ring defaults.
 const (
-	DefaultAlgorithm     = AlgEdDSA
+	DefaultAlgorithm     = token.AlgEdDSA
 	DefaultRotateEvery   = 30 * 24 * time.Hour
 	DefaultPrePublish    = time.Hour
-	DefaultKeyRingSkew   = 5 * time.Minute
+	DefaultSkew          = 5 * time.Minute
 	DefaultMaintainEvery = time.Minute
 	// minReloadInterval bounds reloads triggered by unknown kids.
 	minReloadInterval = 10 * time.Second
 )
 
-// KeyRingConfig configures a KeyRing. The zero value of every field is a
+// Config configures a Ring. The zero value of every field is a
 // usable default.
-type KeyRingConfig struct {
+type Config struct {
 	// Algorithm of new keys: "EdDSA" (default), "ES256" or "RS256". Keys of
 	// another algorithm already in the store keep signing until rotation.
 	Algorithm string
@@ -67,13 +69,13 @@ type KeyRingConfig struct {
 	Logger *slog.Logger
 }
 
-// KeyRing is the asymmetric key source of the auth service: rotating signing
+// Ring is the asymmetric key source of the auth service: rotating signing
 // keys kept in a KeyStore shared by all replicas, published as JWKS ahead of
 // use and after retirement. Reads (SigningKey, VerificationKey, JWKS) use an
 // atomic snapshot and never block on I/O. Safe for concurrent use.
-type KeyRing struct {
+type Ring struct {
 	store  KeyStore
-	cfg    KeyRingConfig
+	cfg    Config
 	sealer *sealer
 	state  atomic.Pointer[ringState]
 	mu     sync.Mutex    // serialises Maintain
@@ -81,9 +83,8 @@ type KeyRing struct {
 }
 
 var (
-	_ Signer           = (*KeyRing)(nil)
-	_ VerificationKeys = (*KeyRing)(nil)
-	_ JWKSSource       = (*KeyRing)(nil)
+	_ token.Signer           = (*Ring)(nil)
+	_ token.VerificationKeys = (*Ring)(nil)
 )
 
 // ringState is an immutable snapshot of the loaded keys.
@@ -92,18 +93,18 @@ type ringState struct {
 	byID map[string]*ringKey
 }
 
-// NewKeyRing loads the keys of store and, if none can sign now (first start),
+// New loads the keys of store and, if none can sign now (first start),
 // generates one that signs immediately. It fails if the store is unreachable
 // or a key that may still sign cannot be loaded (for example a sealed key
 // without KeyEncryptionSecret: ErrKeySealed).
-func NewKeyRing(ctx context.Context, store KeyStore, cfg KeyRingConfig) (*KeyRing, error) {
+func New(ctx context.Context, store KeyStore, cfg Config) (*Ring, error) {
 	if store == nil {
-		return nil, errorf(ErrInvalidConfig, "key ring needs a KeyStore")
+		return nil, invalidConfig("key ring needs a KeyStore")
 	}
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	r := &KeyRing{store: store, cfg: cfg, poke: make(chan struct{}, 1)}
+	r := &Ring{store: store, cfg: cfg, poke: make(chan struct{}, 1)}
 	if len(cfg.KeyEncryptionSecret) > 0 {
 		s, err := newSealer(cfg.KeyEncryptionSecret)
 		if err != nil {
@@ -112,7 +113,7 @@ func NewKeyRing(ctx context.Context, store KeyStore, cfg KeyRingConfig) (*KeyRin
 		r.sealer = s
 	}
 	if cfg.PrePublish < 3*DefaultJWKSMaxAge {
-		cfg.Logger.Warn("token: key PrePublish is short; validators may see new keys late",
+		cfg.Logger.Warn("keyring: key PrePublish is short; validators may see new keys late",
 			"pre_publish", cfg.PrePublish)
 	}
 	r.state.Store(&ringState{byID: map[string]*ringKey{}})
@@ -122,13 +123,13 @@ func NewKeyRing(ctx context.Context, store KeyStore, cfg KeyRingConfig) (*KeyRin
 	return r, nil
 }
 
-func (c *KeyRingConfig) fill() error {
+func (c *Config) fill() error {
 	c.Algorithm = cmp.Or(c.Algorithm, DefaultAlgorithm)
 	c.RotateEvery = cmp.Or(c.RotateEvery, DefaultRotateEvery)
 	c.PrePublish = cmp.Or(c.PrePublish, DefaultPrePublish)
-	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, DefaultAccessTTL)
-	c.RefreshTokenTTL = cmp.Or(c.RefreshTokenTTL, DefaultRefreshTTL)
-	c.ClockSkew = cmp.Or(c.ClockSkew, DefaultKeyRingSkew)
+	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, token.DefaultAccessTTL)
+	c.RefreshTokenTTL = cmp.Or(c.RefreshTokenTTL, token.DefaultRefreshTTL)
+	c.ClockSkew = cmp.Or(c.ClockSkew, DefaultSkew)
 	c.MaintainEvery = cmp.Or(c.MaintainEvery, DefaultMaintainEvery)
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -137,32 +138,32 @@ func (c *KeyRingConfig) fill() error {
 		c.Logger = slog.Default()
 	}
 	switch {
-	case c.Algorithm != AlgEdDSA && c.Algorithm != AlgES256 && c.Algorithm != AlgRS256:
-		return errorf(ErrInvalidConfig, "key algorithm %q (want EdDSA, ES256 or RS256)", c.Algorithm)
+	case c.Algorithm != token.AlgEdDSA && c.Algorithm != token.AlgES256 && c.Algorithm != token.AlgRS256:
+		return invalidConfig("key algorithm %q (want EdDSA, ES256 or RS256)", c.Algorithm)
 	case c.RotateEvery < 0 || c.PrePublish < 0 || c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 ||
 		c.ClockSkew < 0 || c.MaintainEvery < 0:
-		return errorf(ErrInvalidConfig, "negative key ring duration")
+		return invalidConfig("negative key ring duration")
 	case c.PrePublish >= c.RotateEvery:
-		return errorf(ErrInvalidConfig, "PrePublish %v must be shorter than RotateEvery %v", c.PrePublish, c.RotateEvery)
+		return invalidConfig("PrePublish %v must be shorter than RotateEvery %v", c.PrePublish, c.RotateEvery)
 	case len(c.KeyEncryptionSecret) > 0 && len(c.KeyEncryptionSecret) < 16:
-		return errorf(ErrInvalidConfig, "KeyEncryptionSecret shorter than 16 bytes")
+		return invalidConfig("KeyEncryptionSecret shorter than 16 bytes")
 	}
 	return nil
 }
 
 // retention is how long a key stays published after it stops signing.
-func (r *KeyRing) retention() time.Duration {
+func (r *Ring) retention() time.Duration {
 	return max(r.cfg.AccessTokenTTL, r.cfg.RefreshTokenTTL) + r.cfg.ClockSkew
 }
 
 // SigningKey returns the key that signs now: among keys whose signing window
 // contains now, the one with the latest SignFrom (ties: smallest kid), so all
 // replicas that loaded the same records pick the same key.
-func (r *KeyRing) SigningKey() (SigningKey, error) {
+func (r *Ring) SigningKey() (token.SigningKey, error) {
 	if k := r.state.Load().signingAt(r.cfg.Clock()); k != nil {
 		return k.signer, nil
 	}
-	return nil, ErrNoSigningKey
+	return nil, token.ErrNoSigningKey
 }
 
 func (s *ringState) signingAt(now time.Time) *ringKey {
@@ -177,30 +178,30 @@ func (s *ringState) signingAt(now time.Time) *ringKey {
 // VerificationKey returns the public key named by kid while it is published.
 // An unknown kid asks Run to reload the store soon (another replica may have
 // created the key), without blocking.
-func (r *KeyRing) VerificationKey(kid, alg string) (any, error) {
+func (r *Ring) VerificationKey(kid, alg string) (any, error) {
 	k := r.state.Load().byID[kid]
 	if k == nil || !r.cfg.Clock().Before(k.meta.PublishUntil) {
 		select {
 		case r.poke <- struct{}{}:
 		default:
 		}
-		return nil, ErrUnknownKey
+		return nil, token.ErrUnknownKey
 	}
 	if alg != k.meta.Algorithm {
-		return nil, ErrAlgorithm
+		return nil, token.ErrAlgorithm
 	}
 	return k.pub, nil
 }
 
-// Algorithms returns the asymmetric algorithms a KeyRing may hold.
-func (r *KeyRing) Algorithms() []string { return asymmetricAlgorithms() }
+// Algorithms returns the asymmetric algorithms a Ring may hold.
+func (r *Ring) Algorithms() []string { return token.AsymmetricAlgorithms() }
 
 // PublishedAlgorithms returns, sorted, the algorithms of the keys published
 // now (those JWKS lists): the algorithms a token this ring signed and still
 // valid can carry. After SIGNING_ALG changes, the old algorithm stays until
 // its keys are no longer published, and the new one appears with its first
 // key.
-func (r *KeyRing) PublishedAlgorithms() []string {
+func (r *Ring) PublishedAlgorithms() []string {
 	now := r.cfg.Clock()
 	var algs []string
 	for _, k := range r.state.Load().keys {
@@ -214,30 +215,30 @@ func (r *KeyRing) PublishedAlgorithms() []string {
 
 // JWKSMaxAge is the Cache-Control max-age of the ring's JWKS: at most a
 // quarter of PrePublish, and DefaultJWKSMaxAge.
-func (r *KeyRing) JWKSMaxAge() time.Duration { return min(DefaultJWKSMaxAge, r.cfg.PrePublish/4) }
+func (r *Ring) JWKSMaxAge() time.Duration { return min(DefaultJWKSMaxAge, r.cfg.PrePublish/4) }
 
 // JWKS returns the public keys published now: keys created and not yet past
 // PublishUntil, including the next key before it signs.
-func (r *KeyRing) JWKS() ([]byte, error) {
+func (r *Ring) JWKS() ([]byte, error) {
 	now := r.cfg.Clock()
 	var keys []jose.JSONWebKey
 	for _, k := range r.state.Load().keys {
 		if !now.Before(k.meta.PublishUntil) {
 			continue
 		}
-		j, err := publicJWK(k.meta.ID, k.pub)
+		j, err := token.PublicJWK(k.meta.ID, k.pub)
 		if err != nil {
 			return nil, err
 		}
 		keys = append(keys, j)
 	}
-	return marshalJWKS(keys)
+	return token.MarshalJWKS(keys)
 }
 
 // Run calls Maintain every MaintainEvery, and soon after an unknown kid was
 // looked up (at most every 10s), until ctx is done. Errors are logged; the
 // ring keeps its last good keys.
-func (r *KeyRing) Run(ctx context.Context) {
+func (r *Ring) Run(ctx context.Context) {
 	ticker := time.NewTicker(r.cfg.MaintainEvery)
 	defer ticker.Stop()
 	var last time.Time
@@ -257,7 +258,7 @@ func (r *KeyRing) Run(ctx context.Context) {
 		}
 		last = time.Now()
 		if err := r.Maintain(ctx); err != nil && ctx.Err() == nil {
-			r.cfg.Logger.Error("token: key ring maintenance failed", "err", err)
+			r.cfg.Logger.Error("keyring: maintenance failed", "err", err)
 		}
 	}
 }
@@ -268,7 +269,7 @@ func (r *KeyRing) Run(ctx context.Context) {
 // the store converge: each picks the same signing key from the same records,
 // and a key created concurrently by two replicas is harmless (both are
 // published; one signs).
-func (r *KeyRing) Maintain(ctx context.Context) error {
+func (r *Ring) Maintain(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.cfg.Clock()
@@ -282,7 +283,7 @@ func (r *KeyRing) Maintain(ctx context.Context) error {
 		if l, ok := r.store.(KeyLocker); ok {
 			unlock, err := l.LockKeys(ctx)
 			if err != nil {
-				return fmt.Errorf("token: lock keys: %w", err)
+				return fmt.Errorf("keyring: lock keys: %w", err)
 			}
 			defer unlock()
 			if st, err = r.load(ctx, now); err != nil {
@@ -309,7 +310,7 @@ func (r *KeyRing) Maintain(ctx context.Context) error {
 			return err
 		}
 		if st.signingAt(now) == nil {
-			return fmt.Errorf("%w after creating one", ErrNoSigningKey)
+			return fmt.Errorf("%w after creating one", token.ErrNoSigningKey)
 		}
 	}
 	r.state.Store(st)
@@ -318,7 +319,7 @@ func (r *KeyRing) Maintain(ctx context.Context) error {
 
 // needsKey reports whether Maintain would create a key: none signs now, or
 // the current ones retire within PrePublish.
-func (r *KeyRing) needsKey(st *ringState, now time.Time) bool {
+func (r *Ring) needsKey(st *ringState, now time.Time) bool {
 	return st.signingAt(now) == nil || !now.Before(st.latestSignUntil().Add(-r.cfg.PrePublish))
 }
 
@@ -330,7 +331,7 @@ type KeyLocker interface {
 }
 
 // create stores a new key that signs from signFrom for RotateEvery.
-func (r *KeyRing) create(ctx context.Context, now, signFrom time.Time) error {
+func (r *Ring) create(ctx context.Context, now, signFrom time.Time) error {
 	signUntil := signFrom.Add(r.cfg.RotateEvery)
 	rec, _, err := newKeyRecord(r.cfg.Algorithm, keyTimes{
 		created: now, signFrom: signFrom, signUntil: signUntil,
@@ -340,9 +341,9 @@ func (r *KeyRing) create(ctx context.Context, now, signFrom time.Time) error {
 		return err
 	}
 	if err := r.store.PutKey(ctx, rec); err != nil {
-		return fmt.Errorf("token: store new key: %w", err)
+		return fmt.Errorf("keyring: store new key: %w", err)
 	}
-	r.cfg.Logger.Info("token: created signing key", "kid", rec.ID, "alg", rec.Algorithm,
+	r.cfg.Logger.Info("keyring: created signing key", "kid", rec.ID, "alg", rec.Algorithm,
 		"sign_from", rec.SignFrom, "sign_until", rec.SignUntil)
 	return nil
 }
@@ -351,10 +352,10 @@ func (r *KeyRing) create(ctx context.Context, now, signFrom time.Time) error {
 // Keys that may still sign are loaded with their private key; failing to
 // unseal one is an error (misconfiguration), other broken records are
 // logged and skipped.
-func (r *KeyRing) load(ctx context.Context, now time.Time) (*ringState, error) {
+func (r *Ring) load(ctx context.Context, now time.Time) (*ringState, error) {
 	recs, err := r.store.Keys(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("token: load keys: %w", err)
+		return nil, fmt.Errorf("keyring: load keys: %w", err)
 	}
 	st := &ringState{byID: make(map[string]*ringKey, len(recs))}
 	for _, rec := range recs {
@@ -369,7 +370,7 @@ func (r *KeyRing) load(ctx context.Context, now time.Time) (*ringState, error) {
 			return nil, err
 		}
 		if err != nil {
-			r.cfg.Logger.Error("token: skipping unusable stored key", "kid", rec.ID, "err", err)
+			r.cfg.Logger.Error("keyring: skipping unusable stored key", "kid", rec.ID, "err", err)
 			continue
 		}
 		st.keys = append(st.keys, k)

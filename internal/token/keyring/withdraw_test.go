@@ -1,4 +1,4 @@
-package token_test
+package keyring_test
 
 import (
 	"context"
@@ -8,33 +8,20 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
-
-// updatableStore is a memKeyStore that can also update a key's times.
-type updatableStore struct{ *memKeyStore }
-
-func (s updatableStore) UpdateKey(ctx context.Context, rec token.KeyRecord) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, r := range s.recs {
-		if r.ID == rec.ID {
-			s.recs[i].SignFrom, s.recs[i].SignUntil, s.recs[i].PublishUntil = rec.SignFrom, rec.SignUntil, rec.PublishUntil
-			return nil
-		}
-	}
-	return errors.New("updatableStore: no such key")
-}
 
 // A withdrawn key stops signing and verifying at once, leaves the JWKS, and
 // is replaced by a key that signs from now; withdrawing is idempotent.
 func TestKeyRingWithdraw(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := newFakeClock(t0)
-	ring := newRing(t, updatableStore{&memKeyStore{}}, token.KeyRingConfig{
+	clock := tokentest.NewFakeClock(t0)
+	ring := newRing(t, tokentest.UpdatableStore{MemKeyStore: &tokentest.MemKeyStore{}}, keyring.Config{
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 2 * time.Hour, ClockSkew: time.Minute, Clock: clock.Now,
 	})
-	iss, v := pair(t, ring, clock.Now)
-	k0 := signingKid(t, ring)
+	iss, v := tokentest.Pair(t, ring, clock.Now)
+	k0 := tokentest.SigningKid(t, ring)
 	old, _, err := iss.IssueAccess("user", "sess", clock.Now())
 	if err != nil {
 		t.Fatalf("Access: %v", err)
@@ -47,7 +34,7 @@ func TestKeyRingWithdraw(t *testing.T) {
 	if want := t0.Add(2*time.Hour + time.Minute); !until.Equal(want) {
 		t.Errorf("Withdraw returned %v; want %v (the longest TTL plus skew)", until, want)
 	}
-	k1 := signingKid(t, ring)
+	k1 := tokentest.SigningKid(t, ring)
 	if k1 == k0 {
 		t.Fatalf("still signing with withdrawn key %s", k0)
 	}
@@ -60,7 +47,7 @@ func TestKeyRingWithdraw(t *testing.T) {
 	if _, err := ring.Withdraw(ctx, k0); err != nil {
 		t.Errorf("Withdraw again: %v; want success", err)
 	}
-	if signingKid(t, ring) != k1 {
+	if tokentest.SigningKid(t, ring) != k1 {
 		t.Errorf("withdrawing again replaced the key again")
 	}
 	if _, err := ring.Withdraw(ctx, "no-such-kid"); !errors.Is(err, token.ErrUnknownKey) {

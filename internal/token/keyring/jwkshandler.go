@@ -1,4 +1,4 @@
-package token
+package keyring
 
 import (
 	"crypto/sha256"
@@ -6,10 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-)
 
-// JWKSPath is where the auth service publishes its JWKS.
-const JWKSPath = "/.well-known/jwks.json"
+	"github.com/authmesh/authmesh/internal/token"
+)
 
 // DefaultJWKSMaxAge is the Cache-Control max-age of the JWKS when the source
 // does not say otherwise. It is well below the KeyRing's default PrePublish
@@ -22,13 +21,20 @@ type JWKSSource interface {
 	JWKS() ([]byte, error)
 }
 
+// Both key sources of the auth service publish a JWKS: a Ring its keys,
+// token.HMACKeys the empty set.
+var (
+	_ JWKSSource = (*Ring)(nil)
+	_ JWKSSource = (*token.HMACKeys)(nil)
+)
+
 // jwksMaxAger is implemented by sources that bound how long their JWKS may
 // be cached.
 type jwksMaxAger interface {
 	JWKSMaxAge() time.Duration
 }
 
-// JWKSHandler serves src's JWK Set (mount it at JWKSPath) with
+// JWKSHandler serves src's JWK Set (mount it at token.JWKSPath) with
 // Content-Type application/json, a Cache-Control max-age (the source's
 // JWKSMaxAge if it has one, else DefaultJWKSMaxAge) and an ETag honouring
 // If-None-Match. Only GET and HEAD are allowed.

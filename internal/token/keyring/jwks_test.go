@@ -1,4 +1,4 @@
-package token_test
+package keyring_test
 
 import (
 	"net/http"
@@ -11,6 +11,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
 // TestJWKSStandardClients checks the published JWKS with go-jose and with
@@ -18,8 +20,8 @@ import (
 func TestJWKSStandardClients(t *testing.T) {
 	for _, alg := range []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256} {
 		t.Run(alg, func(t *testing.T) {
-			ring := newKeySource(t, alg, nil)
-			kid := signingKid(t, ring)
+			ring := tokentest.NewKeySource(t, alg, nil, discardLogger())
+			kid := tokentest.SigningKid(t, ring)
 			if got := jwksKids(t, ring); len(got) != 1 || got[0] != kid {
 				t.Fatalf("go-jose kids = %v; want [%s]", got, kid)
 			}
@@ -28,7 +30,7 @@ func TestJWKSStandardClients(t *testing.T) {
 			if err != nil {
 				t.Fatalf("keyfunc.NewJWKSetJSON: %v\n%s", err, raw)
 			}
-			iss, _ := pair(t, ring, nil)
+			iss, _ := tokentest.Pair(t, ring, nil)
 			tok, _, err := iss.IssueAccess("user-1", "sess-1", time.Time{})
 			if err != nil {
 				t.Fatal(err)
@@ -51,7 +53,7 @@ func TestJWKSStandardClients(t *testing.T) {
 }
 
 func TestHMACJWKSEmpty(t *testing.T) {
-	k := newKeySource(t, token.AlgHS256, nil)
+	k := tokentest.NewKeySource(t, token.AlgHS256, nil, discardLogger())
 	raw, err := k.JWKS()
 	if err != nil || string(raw) != `{"keys":[]}` {
 		t.Errorf("JWKS = %s, %v; want {\"keys\":[]}", raw, err)
@@ -62,8 +64,8 @@ func TestHMACJWKSEmpty(t *testing.T) {
 }
 
 func TestJWKSHandler(t *testing.T) {
-	ring := newKeySource(t, token.AlgEdDSA, nil)
-	srv := httptest.NewServer(token.JWKSHandler(ring))
+	ring := tokentest.NewKeySource(t, token.AlgEdDSA, nil, discardLogger())
+	srv := httptest.NewServer(keyring.JWKSHandler(ring))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + token.JWKSPath)

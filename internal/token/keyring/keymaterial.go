@@ -1,4 +1,4 @@
-package token
+package keyring
 
 import (
 	"crypto"
@@ -14,6 +14,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 // sealInfo is the HKDF info string of the key-encryption key; changing it
@@ -32,15 +34,15 @@ type sealer struct {
 func newSealer(secret []byte) (*sealer, error) {
 	key, err := hkdf.Key(sha256.New, secret, nil, sealInfo, 32)
 	if err != nil {
-		return nil, fmt.Errorf("token: derive key-encryption key: %w", err)
+		return nil, fmt.Errorf("keyring: derive key-encryption key: %w", err)
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("token: key-encryption cipher: %w", err)
+		return nil, fmt.Errorf("keyring: key-encryption cipher: %w", err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("token: key-encryption cipher: %w", err)
+		return nil, fmt.Errorf("keyring: key-encryption cipher: %w", err)
 	}
 	return &sealer{aead: aead}, nil
 }
@@ -54,7 +56,7 @@ func (s *sealer) seal(kid, alg string, plaintext []byte) ([]byte, error) {
 	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
 	out[0] = sealVersion
 	if _, err := rand.Read(out[1:]); err != nil {
-		return nil, fmt.Errorf("token: seal nonce: %w", err)
+		return nil, fmt.Errorf("keyring: seal nonce: %w", err)
 	}
 	return s.aead.Seal(out, out[1:], plaintext, sealAAD(kid, alg)), nil
 }
@@ -74,15 +76,15 @@ func (s *sealer) open(kid, alg string, sealed []byte) ([]byte, error) {
 // generatePrivateKey creates a new private key for alg.
 func generatePrivateKey(alg string) (crypto.Signer, error) {
 	switch alg {
-	case AlgEdDSA:
+	case token.AlgEdDSA:
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		return priv, err
-	case AlgES256:
+	case token.AlgES256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case AlgRS256:
-		return rsa.GenerateKey(rand.Reader, minRSABits)
+	case token.AlgRS256:
+		return rsa.GenerateKey(rand.Reader, token.MinRSABits)
 	}
-	return nil, errorf(ErrInvalidConfig, "unsupported algorithm %q", alg)
+	return nil, invalidConfig("unsupported algorithm %q", alg)
 }
 
 // keyTimes are the lifetime boundaries of a new key.
@@ -98,17 +100,17 @@ func newKeyRecord(alg string, t keyTimes, s *sealer) (KeyRecord, *ringKey, error
 		return KeyRecord{}, nil, err
 	}
 	pub := priv.Public()
-	kid, err := thumbprint(pub)
+	kid, err := token.Thumbprint(pub)
 	if err != nil {
 		return KeyRecord{}, nil, err
 	}
 	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return KeyRecord{}, nil, fmt.Errorf("token: encode private key: %w", err)
+		return KeyRecord{}, nil, fmt.Errorf("keyring: encode private key: %w", err)
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return KeyRecord{}, nil, fmt.Errorf("token: encode public key: %w", err)
+		return KeyRecord{}, nil, fmt.Errorf("keyring: encode public key: %w", err)
 	}
 	rec := KeyRecord{
 		ID: kid, Algorithm: alg, Private: privDER, Public: pubDER,
@@ -120,7 +122,7 @@ func newKeyRecord(alg string, t keyTimes, s *sealer) (KeyRecord, *ringKey, error
 		}
 		rec.Sealed = true
 	}
-	k := &ringKey{meta: rec, pub: pub, signer: &privateKey{kid: kid, alg: alg, key: priv}}
+	k := &ringKey{meta: rec, pub: pub, signer: token.NewSigningKey(kid, alg, priv)}
 	k.meta.Private = nil
 	return rec, k, nil
 }
@@ -130,11 +132,11 @@ func newKeyRecord(alg string, t keyTimes, s *sealer) (KeyRecord, *ringKey, error
 func loadKeyRecord(rec KeyRecord, s *sealer, withPrivate bool) (*ringKey, error) {
 	pub, err := x509.ParsePKIXPublicKey(rec.Public)
 	if err != nil {
-		return nil, fmt.Errorf("token: key %s: parse public key: %w", rec.ID, err)
+		return nil, fmt.Errorf("keyring: key %s: parse public key: %w", rec.ID, err)
 	}
-	alg, err := publicKeyAlgorithm(pub)
+	alg, err := token.PublicKeyAlgorithm(pub)
 	if err != nil || alg != rec.Algorithm {
-		return nil, fmt.Errorf("token: key %s: public key does not fit algorithm %q", rec.ID, rec.Algorithm)
+		return nil, fmt.Errorf("keyring: key %s: public key does not fit algorithm %q", rec.ID, rec.Algorithm)
 	}
 	k := &ringKey{meta: rec, pub: pub}
 	k.meta.Private = nil
@@ -152,14 +154,14 @@ func loadKeyRecord(rec KeyRecord, s *sealer, withPrivate bool) (*ringKey, error)
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("token: key %s: parse private key: %w", rec.ID, err)
+		return nil, fmt.Errorf("keyring: key %s: parse private key: %w", rec.ID, err)
 	}
 	signer, ok := priv.(crypto.Signer)
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if eq, okEq := pub.(equaler); !ok || !okEq || !eq.Equal(signer.Public()) {
-		return nil, fmt.Errorf("token: key %s: private key does not match public key", rec.ID)
+		return nil, fmt.Errorf("keyring: key %s: private key does not match public key", rec.ID)
 	}
-	k.signer = &privateKey{kid: rec.ID, alg: rec.Algorithm, key: signer}
+	k.signer = token.NewSigningKey(rec.ID, rec.Algorithm, signer)
 	return k, nil
 }
 
@@ -168,5 +170,5 @@ func loadKeyRecord(rec KeyRecord, s *sealer, withPrivate bool) (*ringKey, error)
 type ringKey struct {
 	meta   KeyRecord
 	pub    any
-	signer *privateKey
+	signer token.SigningKey
 }

@@ -1,10 +1,11 @@
-package token
+package keyring
 
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 // KeyUpdater is implemented by key stores that can change the times of a
@@ -27,14 +28,14 @@ type KeyUpdater interface {
 // Withdraw is the one update of a stored key in place (the store must be a
 // KeyUpdater), and is idempotent. It returns an error wrapping
 // ErrUnknownKey when the store holds no key kid.
-func (r *KeyRing) Withdraw(ctx context.Context, kid string) (time.Time, error) {
+func (r *Ring) Withdraw(ctx context.Context, kid string) (time.Time, error) {
 	up, ok := r.store.(KeyUpdater)
 	if !ok {
-		return time.Time{}, errorf(ErrInvalidConfig, "the key store cannot withdraw keys (no UpdateKey)")
+		return time.Time{}, invalidConfig("the key store cannot withdraw keys (no UpdateKey)")
 	}
 	recs, err := r.store.Keys(ctx)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("token: withdraw key: %w", err)
+		return time.Time{}, fmt.Errorf("keyring: withdraw key: %w", err)
 	}
 	now := r.cfg.Clock()
 	for _, rec := range recs {
@@ -51,32 +52,13 @@ func (r *KeyRing) Withdraw(ctx context.Context, kid string) (time.Time, error) {
 			rec.PublishUntil = now
 		}
 		if err := up.UpdateKey(ctx, rec); err != nil {
-			return time.Time{}, fmt.Errorf("token: withdraw key %q: %w", kid, err)
+			return time.Time{}, fmt.Errorf("keyring: withdraw key %q: %w", kid, err)
 		}
-		r.cfg.Logger.Warn("token: signing key withdrawn", "kid", kid)
+		r.cfg.Logger.Warn("keyring: signing key withdrawn", "kid", kid)
 		if err := r.Maintain(ctx); err != nil {
-			return time.Time{}, fmt.Errorf("token: withdraw key %q: replace it: %w", kid, err)
+			return time.Time{}, fmt.Errorf("keyring: withdraw key %q: replace it: %w", kid, err)
 		}
 		return now.Add(r.retention()), nil
 	}
-	return time.Time{}, fmt.Errorf("token: withdraw key %q: %w", kid, ErrUnknownKey)
-}
-
-// KeyIDOf returns the kid in the JOSE header of raw, or "" when there is
-// none or the header is unreadable. It verifies nothing: call it on a token
-// Verify accepted, to check the key that signed it against revocations.
-func KeyIDOf(raw string) string {
-	head, _, ok := strings.Cut(raw, ".")
-	if !ok || len(head) > 4096 {
-		return ""
-	}
-	b, err := b64.DecodeString(head)
-	if err != nil {
-		return ""
-	}
-	h, err := parseHeader(b)
-	if err != nil || len(h.kid) > maxKidLen {
-		return ""
-	}
-	return h.kid
+	return time.Time{}, fmt.Errorf("keyring: withdraw key %q: %w", kid, token.ErrUnknownKey)
 }

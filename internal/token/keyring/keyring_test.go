@@ -1,4 +1,4 @@
-package token_test
+package keyring_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -14,14 +16,18 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
-func newRing(t *testing.T, store token.KeyStore, cfg token.KeyRingConfig) *token.KeyRing {
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newRing(t *testing.T, store keyring.KeyStore, cfg keyring.Config) *keyring.Ring {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger()
 	}
-	r, err := token.NewKeyRing(context.Background(), store, cfg)
+	r, err := keyring.New(context.Background(), store, cfg)
 	if err != nil {
 		t.Fatalf("NewKeyRing: %v", err)
 	}
@@ -29,7 +35,7 @@ func newRing(t *testing.T, store token.KeyStore, cfg token.KeyRingConfig) *token
 }
 
 // jwksKids parses src's JWKS with go-jose and returns the kids in it.
-func jwksKids(t *testing.T, src token.JWKSSource) []string {
+func jwksKids(t *testing.T, src keyring.JWKSSource) []string {
 	t.Helper()
 	raw, err := src.JWKS()
 	if err != nil {
@@ -50,26 +56,17 @@ func jwksKids(t *testing.T, src token.JWKSSource) []string {
 	return kids
 }
 
-func signingKid(t *testing.T, s token.Signer) string {
-	t.Helper()
-	k, err := s.SigningKey()
-	if err != nil {
-		t.Fatalf("SigningKey: %v", err)
-	}
-	return k.KeyID()
-}
-
 func TestKeyRingRotation(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := newFakeClock(t0)
-	store := &memKeyStore{}
-	ring := newRing(t, store, token.KeyRingConfig{
+	clock := tokentest.NewFakeClock(t0)
+	store := &tokentest.MemKeyStore{}
+	ring := newRing(t, store, keyring.Config{
 		RotateEvery: 24 * time.Hour, PrePublish: time.Hour,
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 2 * time.Hour, ClockSkew: time.Minute,
 		Clock: clock.Now,
 	})
-	iss, v := pair(t, ring, clock.Now)
-	k0 := signingKid(t, ring)
+	iss, v := tokentest.Pair(t, ring, clock.Now)
+	k0 := tokentest.SigningKid(t, ring)
 	if got := jwksKids(t, ring); !slices.Equal(got, []string{k0}) {
 		t.Fatalf("JWKS at start = %v; want [%s]", got, k0)
 	}
@@ -83,7 +80,7 @@ func TestKeyRingRotation(t *testing.T) {
 	if got := len(jwksKids(t, ring)); got != 2 {
 		t.Fatalf("JWKS after pre-publish has %d keys; want 2", got)
 	}
-	if got := signingKid(t, ring); got != k0 {
+	if got := tokentest.SigningKid(t, ring); got != k0 {
 		t.Fatalf("signing kid before SignFrom = %s; want %s", got, k0)
 	}
 	clock.Advance(59 * time.Minute)
@@ -92,7 +89,7 @@ func TestKeyRingRotation(t *testing.T) {
 
 	// 24h: the new key signs, with no maintenance needed.
 	clock.Advance(time.Minute)
-	k1 := signingKid(t, ring)
+	k1 := tokentest.SigningKid(t, ring)
 	if k1 == k0 {
 		t.Fatalf("signing key did not rotate at SignFrom")
 	}
@@ -135,17 +132,17 @@ func (f fixedSigner) SigningKey() (token.SigningKey, error) { return f.k, nil }
 
 func TestKeyRingReplicasConverge(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := newFakeClock(t0)
-	store := &memKeyStore{}
-	cfg := token.KeyRingConfig{RotateEvery: 24 * time.Hour, Clock: clock.Now, Algorithm: token.AlgES256}
+	clock := tokentest.NewFakeClock(t0)
+	store := &tokentest.MemKeyStore{}
+	cfg := keyring.Config{RotateEvery: 24 * time.Hour, Clock: clock.Now, Algorithm: token.AlgES256}
 
 	// Two replicas start at once on an empty store.
-	rings := make([]*token.KeyRing, 2)
+	rings := make([]*keyring.Ring, 2)
 	errs := make([]error, 2)
 	cfg.Logger = discardLogger()
 	var wg sync.WaitGroup
 	for i := range rings {
-		wg.Go(func() { rings[i], errs[i] = token.NewKeyRing(context.Background(), store, cfg) })
+		wg.Go(func() { rings[i], errs[i] = keyring.New(context.Background(), store, cfg) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -159,7 +156,7 @@ func TestKeyRingReplicasConverge(t *testing.T) {
 		}
 	}
 	maintainAll()
-	if a, b := signingKid(t, rings[0]), signingKid(t, rings[1]); a != b {
+	if a, b := tokentest.SigningKid(t, rings[0]), tokentest.SigningKid(t, rings[1]); a != b {
 		t.Fatalf("after start, replicas sign with %s and %s; want the same key", a, b)
 	}
 
@@ -171,14 +168,14 @@ func TestKeyRingReplicasConverge(t *testing.T) {
 	wg.Wait()
 	maintainAll()
 	clock.Advance(time.Hour)
-	if a, b := signingKid(t, rings[0]), signingKid(t, rings[1]); a != b {
+	if a, b := tokentest.SigningKid(t, rings[0]), tokentest.SigningKid(t, rings[1]); a != b {
 		t.Fatalf("after rotation, replicas sign with %s and %s; want the same key", a, b)
 	}
-	if n := len(store.records()); n > 4 {
+	if n := len(store.Records()); n > 4 {
 		t.Errorf("store holds %d keys; want at most 4", n)
 	}
-	iss, _ := pair(t, rings[0], clock.Now)
-	_, v := pair(t, rings[1], clock.Now)
+	iss, _ := tokentest.Pair(t, rings[0], clock.Now)
+	_, v := tokentest.Pair(t, rings[1], clock.Now)
 	raw, _, _ := iss.IssueAccess("u", "s", clock.Now())
 	if _, err := v.Verify(raw, token.TypeAccess); err != nil {
 		t.Errorf("token of replica 0 on replica 1: %v", err)
@@ -186,8 +183,8 @@ func TestKeyRingReplicasConverge(t *testing.T) {
 }
 
 func TestKeyRingReloadsOnUnknownKid(t *testing.T) {
-	store := &memKeyStore{}
-	ring := newRing(t, store, token.KeyRingConfig{MaintainEvery: time.Hour})
+	store := &tokentest.MemKeyStore{}
+	ring := newRing(t, store, keyring.Config{MaintainEvery: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { ring.Run(ctx) })
@@ -195,13 +192,13 @@ func TestKeyRingReloadsOnUnknownKid(t *testing.T) {
 	defer cancel()
 
 	// Another replica's key appears in the store.
-	other := &memKeyStore{}
-	otherRing := newRing(t, other, token.KeyRingConfig{})
-	if err := store.PutKey(ctx, other.records()[0]); err != nil {
+	other := &tokentest.MemKeyStore{}
+	otherRing := newRing(t, other, keyring.Config{})
+	if err := store.PutKey(ctx, other.Records()[0]); err != nil {
 		t.Fatal(err)
 	}
-	iss, _ := pair(t, otherRing, nil)
-	_, v := pair(t, ring, nil)
+	iss, _ := tokentest.Pair(t, otherRing, nil)
+	_, v := tokentest.Pair(t, ring, nil)
 	raw, _, _ := iss.IssueAccess("u", "s", time.Time{})
 	if _, err := v.Verify(raw, token.TypeAccess); !errors.Is(err, token.ErrUnknownKey) {
 		t.Fatalf("first Verify = %v; want ErrUnknownKey (no I/O on the request path)", err)
@@ -221,9 +218,9 @@ func TestKeyRingReloadsOnUnknownKid(t *testing.T) {
 
 func TestKeyRingSealed(t *testing.T) {
 	secret := []byte("a key-encryption secret of 32 by")
-	store := &memKeyStore{}
-	ring := newRing(t, store, token.KeyRingConfig{KeyEncryptionSecret: secret})
-	rec := store.records()[0]
+	store := &tokentest.MemKeyStore{}
+	ring := newRing(t, store, keyring.Config{KeyEncryptionSecret: secret})
+	rec := store.Records()[0]
 	if !rec.Sealed {
 		t.Fatalf("record Sealed = false; want true")
 	}
@@ -231,12 +228,12 @@ func TestKeyRingSealed(t *testing.T) {
 		t.Fatalf("sealed record holds a parseable private key")
 	}
 
-	again := newRing(t, store, token.KeyRingConfig{KeyEncryptionSecret: secret})
-	if a, b := signingKid(t, ring), signingKid(t, again); a != b {
+	again := newRing(t, store, keyring.Config{KeyEncryptionSecret: secret})
+	if a, b := tokentest.SigningKid(t, ring), tokentest.SigningKid(t, again); a != b {
 		t.Fatalf("reloaded ring signs with %s; want %s", b, a)
 	}
-	iss, _ := pair(t, again, nil)
-	_, v := pair(t, ring, nil)
+	iss, _ := tokentest.Pair(t, again, nil)
+	_, v := tokentest.Pair(t, ring, nil)
 	raw, _, _ := iss.IssueAccess("u", "s", time.Time{})
 	if _, err := v.Verify(raw, token.TypeAccess); err != nil {
 		t.Errorf("token signed with unsealed key: %v", err)
@@ -247,12 +244,12 @@ func TestKeyRingSealed(t *testing.T) {
 		secret []byte
 		want   error
 	}{
-		{"no secret", nil, token.ErrKeySealed},
-		{"wrong secret", []byte("another secret, also 32 bytes..."), token.ErrKeyUnseal},
+		{"no secret", nil, keyring.ErrKeySealed},
+		{"wrong secret", []byte("another secret, also 32 bytes..."), keyring.ErrKeyUnseal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := token.NewKeyRing(context.Background(), store, token.KeyRingConfig{
+			_, err := keyring.New(context.Background(), store, keyring.Config{
 				KeyEncryptionSecret: tt.secret, Logger: discardLogger()})
 			if !errors.Is(err, tt.want) {
 				t.Errorf("NewKeyRing = %v; want %v", err, tt.want)
@@ -261,30 +258,29 @@ func TestKeyRingSealed(t *testing.T) {
 	}
 
 	// A sealed blob moved to another record does not open.
-	moved := store.records()[0]
+	moved := store.Records()[0]
 	moved.ID = "other-kid"
-	swapped := &memKeyStore{recs: []token.KeyRecord{moved}}
-	if _, err := token.NewKeyRing(context.Background(), swapped, token.KeyRingConfig{
-		KeyEncryptionSecret: secret, Logger: discardLogger()}); !errors.Is(err, token.ErrKeyUnseal) {
+	swapped := tokentest.NewMemKeyStore(moved)
+	if _, err := keyring.New(context.Background(), swapped, keyring.Config{
+		KeyEncryptionSecret: secret, Logger: discardLogger()}); !errors.Is(err, keyring.ErrKeyUnseal) {
 		t.Errorf("sealed key under another kid: %v; want ErrKeyUnseal", err)
 	}
 }
 
 func TestKeyRingStoreFailure(t *testing.T) {
-	store := &memKeyStore{fail: errors.New("database is down")}
-	if _, err := token.NewKeyRing(context.Background(), store, token.KeyRingConfig{Logger: discardLogger()}); err == nil {
+	store := &tokentest.MemKeyStore{}
+	store.SetFail(errors.New("database is down"))
+	if _, err := keyring.New(context.Background(), store, keyring.Config{Logger: discardLogger()}); err == nil {
 		t.Fatal("NewKeyRing with a failing store: got nil error")
 	}
-	store.fail = nil
-	ring := newRing(t, store, token.KeyRingConfig{})
-	kid := signingKid(t, ring)
-	store.mu.Lock()
-	store.fail = errors.New("database is down")
-	store.mu.Unlock()
+	store.SetFail(nil)
+	ring := newRing(t, store, keyring.Config{})
+	kid := tokentest.SigningKid(t, ring)
+	store.SetFail(errors.New("database is down"))
 	if err := ring.Maintain(context.Background()); err == nil {
 		t.Error("Maintain with a failing store: got nil error")
 	}
-	if got := signingKid(t, ring); got != kid {
+	if got := tokentest.SigningKid(t, ring); got != kid {
 		t.Errorf("after failed Maintain, signing kid = %s; want %s", got, kid)
 	}
 }
@@ -292,17 +288,17 @@ func TestKeyRingStoreFailure(t *testing.T) {
 func TestKeyRingConfigInvalid(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  token.KeyRingConfig
+		cfg  keyring.Config
 	}{
-		{"unknown algorithm", token.KeyRingConfig{Algorithm: "HS256"}},
-		{"prepublish >= rotate", token.KeyRingConfig{RotateEvery: time.Hour, PrePublish: time.Hour}},
-		{"short secret", token.KeyRingConfig{KeyEncryptionSecret: []byte("short")}},
-		{"negative", token.KeyRingConfig{AccessTokenTTL: -time.Second}},
+		{"unknown algorithm", keyring.Config{Algorithm: "HS256"}},
+		{"prepublish >= rotate", keyring.Config{RotateEvery: time.Hour, PrePublish: time.Hour}},
+		{"short secret", keyring.Config{KeyEncryptionSecret: []byte("short")}},
+		{"negative", keyring.Config{AccessTokenTTL: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Logger = discardLogger()
-			if _, err := token.NewKeyRing(context.Background(), &memKeyStore{}, tt.cfg); !errors.Is(err, token.ErrInvalidConfig) {
+			if _, err := keyring.New(context.Background(), &tokentest.MemKeyStore{}, tt.cfg); !errors.Is(err, token.ErrInvalidConfig) {
 				t.Errorf("NewKeyRing = %v; want ErrInvalidConfig", err)
 			}
 		})
@@ -310,8 +306,8 @@ func TestKeyRingConfigInvalid(t *testing.T) {
 }
 
 func TestKeyRecordHasNoPlainPrivateKeyInJWKS(t *testing.T) {
-	store := &memKeyStore{}
-	ring := newRing(t, store, token.KeyRingConfig{})
+	store := &tokentest.MemKeyStore{}
+	ring := newRing(t, store, keyring.Config{})
 	raw, _ := ring.JWKS()
 	if bytes.Contains(raw, []byte(`"d"`)) {
 		t.Errorf("JWKS contains private member d: %s", raw)
