@@ -5,7 +5,7 @@
 // With arguments it runs an operator command against the same database and
 // Redis instead of serving:
 //
-//	server healthcheck         GET this host's /healthz on PORT: exit 0 when
+//	server healthcheck         GET this host's /readyz on PORT: exit 0 when
 //	                           the service answers 200, 1 otherwise (a
 //	                           container health check with no shell or curl)
 //	server keys withdraw KID   withdraw a signing key (leaked, or retired
@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if healthCheck {
-		return healthcheck.Local(ctx, cfg.Port, "/healthz")
+		return healthcheck.Local(ctx, cfg.Port, "/readyz")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	// go-redis logs through one process-wide logger: main wiring is the

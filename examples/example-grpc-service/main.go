@@ -5,9 +5,11 @@
 // It serves authmesh.example.v1.ExampleService (example.proto: Whoami, and
 // Watch, a stream of one event a second), plus the standard
 // grpc.health.v1.Health service and server reflection, both without
-// authentication. Health answers SERVING while the validator accepts
-// tokens and NOT_SERVING while it rejects them all (not ready, or stale
-// with FAIL_CLOSED).
+// authentication. Health, for the server as a whole (readiness), answers
+// NOT_SERVING only until the validator has its keys and first revocation
+// snapshot; for ExampleService, NOT_SERVING while the validator rejects
+// every token (not ready, or stale with FAIL_CLOSED); for "liveness",
+// SERVING while the process serves.
 //
 // Environment: that of examples/example-microservice (JWT_SECRET,
 // REDIS_ADDR, REDIS_PASSWORD, REDIS_DB, REDIS_MASTER_NAME, FEED_TOKEN,
@@ -160,7 +162,7 @@ func checkHealth(ctx context.Context, port int) error {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
 	if st := resp.GetStatus(); st != healthpb.HealthCheckResponse_SERVING {
-		return fmt.Errorf("healthcheck: %s (the validator rejects every token; see the service's log)", st)
+		return fmt.Errorf("healthcheck: %s (the validator has not loaded its signing keys and revocation state yet; see the service's log)", st)
 	}
 	return nil
 }
@@ -173,18 +175,31 @@ func stopGracefully(srv *grpc.Server, grace time.Duration) {
 	srv.GracefulStop()
 }
 
-// reportHealth keeps the health service's status in step with the
-// validator until ctx is done: NOT_SERVING while it rejects every token.
+// LivenessService is the health service name that answers SERVING while
+// the process serves (a Kubernetes grpc liveness probe's service).
+const LivenessService = "liveness"
+
+// reportHealth keeps the health service's statuses in step with the
+// validator until ctx is done. The server as a whole ("", what readiness
+// probes ask) is NOT_SERVING only until the validator is ready: a stale
+// revocation state is shared by every replica, so it does not take them
+// out of service. ExampleService is NOT_SERVING while its calls would be
+// refused (not ready, or stale with FAIL_CLOSED); LivenessService is
+// always SERVING.
 func reportHealth(ctx context.Context, v *session.SessionValidator, hs *health.Server) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	for {
-		st := healthpb.HealthCheckResponse_SERVING
-		if v.Health().Rejecting {
-			st = healthpb.HealthCheckResponse_NOT_SERVING
+	status := func(ok bool) healthpb.HealthCheckResponse_ServingStatus {
+		if ok {
+			return healthpb.HealthCheckResponse_SERVING
 		}
-		hs.SetServingStatus("", st)
-		hs.SetServingStatus(examplepb.ExampleService_ServiceDesc.ServiceName, st)
+		return healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	hs.SetServingStatus(LivenessService, healthpb.HealthCheckResponse_SERVING)
+	for {
+		h := v.Health()
+		hs.SetServingStatus("", status(h.Ready))
+		hs.SetServingStatus(examplepb.ExampleService_ServiceDesc.ServiceName, status(!h.Rejecting))
 		select {
 		case <-ctx.Done():
 			hs.Shutdown()

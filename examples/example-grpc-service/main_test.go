@@ -65,7 +65,8 @@ func TestLoadConfig(t *testing.T) {
 }
 
 // TestRun: health says NOT_SERVING until the validator has the revocation
-// state (no layout marker yet), then SERVING; Whoami answers a token's
+// state (no layout marker yet), then SERVING, while liveness says SERVING
+// throughout; Whoami answers a token's
 // claims and refuses a call without one.
 func TestRun(t *testing.T) {
 	const secret = "a-secret-of-at-least-thirty-two-bytes"
@@ -106,6 +107,10 @@ func TestRun(t *testing.T) {
 	port, _ := strconv.Atoi(addr[strings.LastIndex(addr, ":")+1:])
 	if err := checkHealth(context.Background(), port); err == nil || !strings.Contains(err.Error(), "NOT_SERVING") {
 		t.Fatalf("healthcheck while not ready: got %v; want NOT_SERVING", err)
+	}
+	// Alive while not ready: a liveness probe must not restart it.
+	if resp, err := healthpb.NewHealthClient(cc).Check(context.Background(), &healthpb.HealthCheckRequest{Service: LivenessService}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("liveness while not ready: got %v, %v; want SERVING", resp.GetStatus(), err)
 	}
 	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
 	if err != nil {

@@ -16,7 +16,13 @@
 // traffic on a network you control (a Compose network, a Kubernetes Service
 // behind a network policy or a mesh with mTLS); elsewhere use https.
 //
-// "example-microservice healthcheck" GETs the running service's /health on
+// Probes: GET /livez answers while the process serves; GET /readyz fails
+// (503) only until the validator has its keys and first revocation
+// snapshot, and otherwise says "degraded" in its JSON body without failing
+// (a stale revocation state is shared by every replica); GET /health
+// explains the state in one line and fails while tokens are rejected.
+//
+// "example-microservice healthcheck" GETs the running service's /readyz on
 // PORT and exits 0 when it answers 200, 1 otherwise: a container health
 // check with no shell or curl in the image.
 //
@@ -66,7 +72,7 @@ func main() {
 }
 
 // run starts the service and blocks until ctx is done; with the argument
-// "healthcheck" it checks the running service's /health instead. When
+// "healthcheck" it checks the running service's /readyz instead. When
 // ready is not nil it receives the listening address.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
 	healthCheck := len(args) == 1 && args[0] == "healthcheck"
@@ -83,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if healthCheck {
 		n, _ := strconv.Atoi(port) // loadConfig checked it
-		return healthcheck.Local(ctx, n, "/health")
+		return healthcheck.Local(ctx, n, "/readyz")
 	}
 	v, err := validatorenv.Open(cfg, log)
 	if err != nil {
@@ -133,6 +139,8 @@ func routes(v *session.SessionValidator, reg *prometheus.Registry) http.Handler 
 	mux.HandleFunc("GET /api/protected", session.RequireAuth(v, protected))
 	mux.HandleFunc("GET /api/profile", session.RequireAuth(v, profile))
 	mux.HandleFunc("GET /health", health(v))
+	mux.Handle("GET /livez", v.LivenessHandler())
+	mux.Handle("GET /readyz", v.ReadinessHandler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -51,10 +50,10 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET "+token.JWKSPath, s.instrument("jwks", keyring.JWKSHandler(s.keys)))
 	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
 	mux.Handle(revoke.FeedPath, s.streaming(feed))
-	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})))
-	mux.Handle("GET /readyz", s.instrument("readyz", http.HandlerFunc(s.ready)))
+	s.deps = newDependencyMonitor(s)
+	mux.Handle("GET /livez", s.instrument("livez", http.HandlerFunc(live)))
+	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(live)))
+	mux.Handle("GET /readyz", s.instrument("readyz", http.HandlerFunc(s.deps.ready)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", s.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": notFound})
@@ -89,26 +88,6 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"graphql_endpoint":    base + "/graphql",
 		"access_token_signing_alg_values_supported": algs,
 	})
-}
-
-// ready reports whether the database and Redis answer.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	checks := map[string]string{"database": "ok"}
-	status := http.StatusOK
-	if err := s.db.Ping(ctx); err != nil {
-		checks["database"], status = "unreachable", http.StatusServiceUnavailable
-		s.log.Warn("readiness: database unreachable", "err", err)
-	}
-	if s.rdb != nil {
-		checks["redis"] = "ok"
-		if err := s.rdb.Ping(ctx).Err(); err != nil {
-			checks["redis"], status = "unreachable", http.StatusServiceUnavailable
-			s.log.Warn("readiness: redis unreachable", "err", err)
-		}
-	}
-	writeJSON(w, status, checks)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

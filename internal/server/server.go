@@ -62,6 +62,7 @@ type Server struct {
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 	handler   http.Handler
+	deps      *dependencyMonitor // /readyz and authmesh_dependency_up
 
 	streams    context.Context // cancelled when shutdown begins; ends feed streams
 	endStreams context.CancelFunc
@@ -260,7 +261,7 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 
 // background lists the goroutines the server owns while serving.
 func (s *Server) background() []func(context.Context) {
-	runs := []func(context.Context){func(ctx context.Context) { _ = s.revs.Run(ctx) }}
+	runs := []func(context.Context){func(ctx context.Context) { _ = s.revs.Run(ctx) }, s.deps.Run}
 	if s.ring != nil {
 		runs = append(runs, s.ring.Run)
 	}
