@@ -6,8 +6,9 @@
 # staticcheck (a tool directive in go.mod, run as `go tool staticcheck`).
 # These checks always cover the whole module, even when packages are given.
 #
-# It installs redis-server, PostgreSQL and docker-compose (to validate
-# deployments/docker-compose.yml) with apt-get when they are missing
+# It installs redis-server, PostgreSQL, docker-compose (to validate
+# deployments/docker-compose.yml) and prometheus (for promtool, which checks
+# deployments/prometheus/alerts.yml) with apt-get when they are missing
 # (as root), starts a throwaway PostgreSQL on a free loopback port in a
 # temporary directory, and runs the Go tests with the race detector, then a
 # short bounded run of each fuzz target. Tests start their own redis-server
@@ -36,6 +37,9 @@ ensure_deps() {
 	# Validates deployments/docker-compose.yml (docker-compose config); it
 	# needs no Docker engine, so its recommended docker.io is left out.
 	command -v docker-compose >/dev/null || missing+=(docker-compose)
+	# promtool checks the alerting rules; the Prometheus server it comes
+	# with is not started (nor needed).
+	command -v promtool >/dev/null || missing+=(prometheus)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		log "missing: ${missing[*]}. Install them (sudo apt-get install -y --no-install-recommends ${missing[*]}) and run again."
@@ -101,6 +105,14 @@ kubernetes_manifests() {
 	)
 }
 
+# The alerting rules: valid (check rules), and their unit tests pass (test
+# rules; deployments/observability_test.go runs both too).
+alert_rules() {
+	log "promtool check rules deployments/prometheus/alerts.yml"
+	promtool check rules deployments/prometheus/alerts.yml
+	(cd deployments/prometheus && promtool test rules alerts_test.yml)
+}
+
 cleanup() {
 	[ -n "${PG_STOP+x}" ] && "${PG_STOP[@]}" >/dev/null 2>&1 || true
 	[ -n "${PGTMP:-}" ] && rm -rf "$PGTMP"
@@ -109,6 +121,7 @@ trap cleanup EXIT
 
 static_checks
 ensure_deps
+alert_rules
 start_postgres
 
 pkgs=("$@")

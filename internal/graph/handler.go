@@ -49,6 +49,11 @@ type Config struct {
 	// trusted proxies, User-Agent). Default: the peer address of
 	// r.RemoteAddr and r.UserAgent().
 	ClientInfo func(*http.Request) auth.ClientInfo
+	// Observe, when set, is called once per executed root field (login,
+	// refreshToken, me...) with the field's name and its outcome: the
+	// extensions.code of its error, or CodeOK. It must be safe for
+	// concurrent use; the service counts outcomes in a metric.
+	Observe func(field, code string)
 }
 
 // Defaults of Config.
@@ -131,6 +136,9 @@ func NewHandler(svc Service, cfg Config) (*Handler, error) {
 		maxDepth: cfg.MaxDepth, maxFields: cfg.MaxFields, maxComplexity: cfg.MaxComplexity,
 		introspection: cfg.Introspection, passed: passed,
 	})
+	if cfg.Observe != nil {
+		exec.Use(&outcomes{observe: cfg.Observe})
+	}
 	return &Handler{svc: svc, cfg: cfg, exec: exec, docs: docs, passed: passed}, nil
 }
 

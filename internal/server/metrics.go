@@ -28,3 +28,18 @@ func (s *Server) newHTTPMetrics() {
 	}, []string{"route", "method"})
 	s.registry.MustRegister(s.requests, s.durations)
 }
+
+// newGraphQLMetrics registers authmesh_graphql_results_total and returns
+// the graph.Config.Observe that counts into it: per root field (login,
+// refreshToken...) and outcome code (OK, INVALID_CREDENTIALS,
+// RATE_LIMITED, REFRESH_TOKEN_REUSED...), both bounded by the schema and
+// the closed code list. The dashboards and alerts read login failures,
+// rate limiting and refresh-token reuse from it.
+func (s *Server) newGraphQLMetrics() func(field, code string) {
+	results := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "authmesh_graphql_results_total",
+		Help: "GraphQL root fields executed, by field and outcome (OK or the error's extensions.code).",
+	}, []string{"field", "code"})
+	s.registry.MustRegister(results)
+	return func(field, code string) { results.WithLabelValues(field, code).Inc() }
+}

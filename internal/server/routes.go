@@ -22,6 +22,7 @@ func (s *Server) routes() (http.Handler, error) {
 	}
 	api, err := graph.NewHandler(s.svc, graph.Config{
 		Introspection: s.cfg.Introspection, Logger: s.log, ClientInfo: client,
+		Observe: s.newGraphQLMetrics(),
 	})
 	if err != nil {
 		return nil, err

@@ -78,7 +78,7 @@ func TestPublicEndpoints(t *testing.T) {
 				disc["issuer"] != "authentication-service" || disc["jwks_uri"] != "http://localhost:8080/.well-known/jwks.json" {
 				t.Fatalf("discovery: got %d %s", code, body)
 			}
-			for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/playground": 200, "/nope": 404} {
+			for path, want := range map[string]int{"/healthz": 200, "/livez": 200, "/readyz": 200, "/playground": 200, "/nope": 404} {
 				if code, hdr, _ := call(t, h, http.MethodGet, path); code != want {
 					t.Fatalf("%s: got %d; want %d", path, code, want)
 				} else if want == 404 && hdr.Get("Content-Type") != "application/json" {
