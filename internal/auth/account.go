@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -37,15 +36,15 @@ func (s *Service) Register(ctx context.Context, email, password string, client C
 	if err != nil {
 		return User{}, internal("hash password", err)
 	}
-	u, err := s.cfg.Store.CreateUser(ctx, email, hash, s.now())
-	if errors.Is(err, store.ErrEmailTaken) {
+	u, err := s.cfg.Users.CreateUser(ctx, email, hash, s.now())
+	if errors.Is(err, ErrEmailTaken) {
 		return User{}, newError(CodeEmailTaken, "an account with this email already exists; log in instead")
 	}
 	if err != nil {
 		return User{}, internal("create user", err)
 	}
 	s.log.Info("user registered", "user_id", u.ID)
-	return userFrom(u), nil
+	return u.withoutSecret(), nil
 }
 
 func rateLimited(retry time.Duration) *Error {
@@ -134,8 +133,8 @@ func (s *Service) knownDevice(ctx context.Context, email, raw string) (string, e
 	if err != nil {
 		return "", nil
 	}
-	u, err := s.cfg.Store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := s.cfg.Users.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
@@ -149,25 +148,25 @@ func (s *Service) knownDevice(ctx context.Context, email, raw string) (string, e
 
 // checkPassword verifies credentials in time that does not depend on whether
 // the account exists, and upgrades the hash when its parameters are old.
-func (s *Service) checkPassword(ctx context.Context, email, password string) (store.User, error) {
-	u, err := s.cfg.Store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
+func (s *Service) checkPassword(ctx context.Context, email, password string) (User, error) {
+	u, err := s.cfg.Users.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
 		s.cfg.Passwords.VerifyDummy(ctx, password)
-		return store.User{}, errInvalidCredentials
+		return User{}, errInvalidCredentials
 	}
 	if err != nil {
-		return store.User{}, internal("load user", err)
+		return User{}, internal("load user", err)
 	}
 	ok, rehash, err := s.cfg.Passwords.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
-		return store.User{}, internal("verify password", err)
+		return User{}, internal("verify password", err)
 	}
 	if !ok {
-		return store.User{}, errInvalidCredentials
+		return User{}, errInvalidCredentials
 	}
 	if rehash {
 		if h, err := s.cfg.Passwords.Hash(ctx, password); err == nil {
-			if err := s.cfg.Store.SetPassword(ctx, u.ID, h); err != nil {
+			if err := s.cfg.Users.SetPassword(ctx, u.ID, h); err != nil {
 				s.log.Error("upgrade password hash", "user_id", u.ID, "err", err)
 			}
 		}
@@ -176,16 +175,16 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (st
 }
 
 // startSession creates a device session for u and issues its first tokens.
-func (s *Service) startSession(ctx context.Context, u store.User, client ClientInfo) (LoginResult, error) {
+func (s *Service) startSession(ctx context.Context, u User, client ClientInfo) (LoginResult, error) {
 	now := s.now()
 	devType, devName := s.cfg.Device(client.UserAgent)
-	sess := store.Session{
+	sess := Session{
 		ID: uuid.NewString(), UserID: u.ID,
 		DeviceType: devType, DeviceName: clean(devName, 128), IPAddress: clean(client.IP, 64),
 		UserAgent: clean(client.UserAgent, 512),
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), RotatedAt: now,
 	}
-	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
+	if err := s.cfg.Sessions.CreateSession(ctx, sess); err != nil {
 		return LoginResult{}, internal("create session", err)
 	}
 	if err := s.enforceSessionCap(ctx, u.ID, now); err != nil {
@@ -199,7 +198,7 @@ func (s *Service) startSession(ctx context.Context, u store.User, client ClientI
 	if err != nil {
 		return LoginResult{}, internal("issue refresh token", err)
 	}
-	if err := s.cfg.Store.SetLastLogin(ctx, u.ID, now); err != nil {
+	if err := s.cfg.Users.SetLastLogin(ctx, u.ID, now); err != nil {
 		s.log.Error("record last login", "user_id", u.ID, "err", err)
 	}
 	s.log.Info("login", "user_id", u.ID, "session_id", sess.ID, "device", devName)
@@ -214,7 +213,7 @@ func (s *Service) enforceSessionCap(ctx context.Context, userID string, now time
 	if s.cfg.MaxSessionsPerUser <= 0 {
 		return nil
 	}
-	live, err := s.cfg.Store.ListSessions(ctx, userID, now)
+	live, err := s.cfg.Sessions.ListSessions(ctx, userID, now)
 	if err != nil {
 		return internal("list sessions", err)
 	}
@@ -222,7 +221,7 @@ func (s *Service) enforceSessionCap(ctx context.Context, userID string, now time
 		if err := s.revokeSessions(ctx, now, live[i].ID); err != nil {
 			return err
 		}
-		if _, err := s.cfg.Store.RevokeSession(ctx, live[i].ID, now); err != nil {
+		if _, err := s.cfg.Sessions.RevokeSession(ctx, live[i].ID, now); err != nil {
 			return internal("evict session", err)
 		}
 	}
@@ -241,16 +240,16 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 	}
 	now := s.now()
 	caller := Caller{UserID: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0)}
-	sess, err := s.cfg.Store.SessionByID(ctx, c.SessionID)
+	sess, err := s.cfg.Sessions.SessionByID(ctx, c.SessionID)
 	if err == nil && sess.UserID != c.Subject {
 		return Caller{}, unauthenticated("session has ended; log in again", nil)
 	}
-	sessionEnded := errors.Is(err, store.ErrNotFound) || (err == nil && (!sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now)))
+	sessionEnded := errors.Is(err, ErrNotFound) || (err == nil && (!sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now)))
 	if err != nil && !sessionEnded {
 		return Caller{}, internal("load session", err)
 	}
-	u, err := s.cfg.Store.UserByID(ctx, c.Subject)
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := s.cfg.Users.UserByID(ctx, c.Subject)
+	if errors.Is(err, ErrNotFound) {
 		return Caller{}, unauthenticated("session has ended; log in again", err)
 	}
 	if err != nil {
@@ -276,18 +275,14 @@ func ended(c Caller, why EndReason) (Caller, error) {
 
 // Me returns the caller's account.
 func (s *Service) Me(ctx context.Context, c Caller) (User, error) {
-	u, err := s.cfg.Store.UserByID(ctx, c.UserID)
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := s.cfg.Users.UserByID(ctx, c.UserID)
+	if errors.Is(err, ErrNotFound) {
 		return User{}, unauthenticated("account no longer exists", err)
 	}
 	if err != nil {
 		return User{}, internal("load user", err)
 	}
-	return userFrom(u), nil
-}
-
-func userFrom(u store.User) User {
-	return User{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
+	return u.withoutSecret(), nil
 }
 
 // clean makes client-supplied text safe to store and show: valid UTF-8,

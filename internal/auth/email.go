@@ -8,8 +8,6 @@ import (
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
-
-	"github.com/authmesh/authmesh/internal/store"
 )
 
 // maxEmailLen is RFC 5321's limit on a forward path.
@@ -126,10 +124,10 @@ func (s *Service) loginEmail(ctx context.Context, email string) (string, error) 
 	if old == e {
 		return e, nil
 	}
-	if _, err := s.cfg.Store.UserByEmail(ctx, e); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.cfg.Users.UserByEmail(ctx, e); !errors.Is(err, ErrNotFound) {
 		return e, nil
 	}
-	if _, err := s.cfg.Store.UserByEmail(ctx, old); err == nil {
+	if _, err := s.cfg.Users.UserByEmail(ctx, old); err == nil {
 		return old, nil
 	}
 	return e, nil

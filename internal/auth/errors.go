@@ -60,6 +60,15 @@ func ErrorMessage(err error) string {
 	return "internal error"
 }
 
+// Errors the service's storage returns (Users, Sessions). Check them with
+// errors.Is; the service turns them into coded errors.
+var (
+	// ErrNotFound: no user or session with that id or email.
+	ErrNotFound = errors.New("auth: not found")
+	// ErrEmailTaken: CreateUser was given an email already registered.
+	ErrEmailTaken = errors.New("auth: email already registered")
+)
+
 // ErrSessionEnded is wrapped by the CodeUnauthenticated error Authenticate
 // returns for a genuine, unexpired token whose session has ended; the
 // Caller it returns alongside says how (Caller.Ended).

@@ -3,18 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/token"
 )
-
-// KeyWithdrawer takes a signing key out of service: it stops signing and
-// publishing it and returns until when tokens it signed could be valid.
-// Withdrawing a key twice succeeds. keyring.Ring implements it.
-type KeyWithdrawer interface {
-	Withdraw(ctx context.Context, kid string) (validUntil time.Time, err error)
-}
 
 // WithdrawKey withdraws the signing key kid (leaked, or retired early): the
 // key stops signing and is replaced, and a key revocation (kind "kid") makes

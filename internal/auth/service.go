@@ -8,37 +8,8 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
-	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/token"
 )
-
-// Users is the account storage the service needs.
-type Users interface {
-	CreateUser(ctx context.Context, email, passwordHash string, now time.Time) (store.User, error)
-	UserByEmail(ctx context.Context, email string) (store.User, error)
-	UserByID(ctx context.Context, id string) (store.User, error)
-	SetPassword(ctx context.Context, userID, passwordHash string) error
-	SetLastLogin(ctx context.Context, userID string, at time.Time) error
-	SetTokensValidAfter(ctx context.Context, userID string, unix int64) error
-}
-
-// Sessions is the device-session storage the service needs.
-type Sessions interface {
-	CreateSession(ctx context.Context, s store.Session) error
-	SessionByID(ctx context.Context, id string) (store.Session, error)
-	ListSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
-	AdvanceRefresh(ctx context.Context, id string, fromGen int64, now, expiresAt time.Time) (bool, error)
-	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
-	RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) ([]string, error)
-}
-
-// Store is the persistence the service needs; *store.DB implements it.
-type Store interface {
-	Users
-	Sessions
-}
-
-var _ Store = (*store.DB)(nil)
 
 // Issuer mints tokens; *token.Issuer implements it.
 type Issuer interface {
@@ -80,8 +51,9 @@ const DefaultRefreshGrace = 10 * time.Second
 
 // Config holds the service's dependencies and settings.
 type Config struct {
-	Store     Store
-	Revoker   revoke.Revoker
+	Users     Users
+	Sessions  Sessions
+	Revoker   Revoker
 	Issuer    Issuer
 	Verifier  Verifier
 	Passwords Passwords
@@ -117,8 +89,8 @@ type Service struct {
 // New validates cfg and returns a Service.
 func New(cfg Config) (*Service, error) {
 	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("auth: Config.Store is required")
+	case cfg.Users == nil || cfg.Sessions == nil:
+		return nil, errors.New("auth: Config.Users and Config.Sessions are required")
 	case cfg.Revoker == nil:
 		return nil, errors.New("auth: Config.Revoker is required")
 	case cfg.Issuer == nil || cfg.Verifier == nil:
@@ -179,7 +151,7 @@ func (s *Service) revokeSessions(ctx context.Context, now time.Time, ids ...stri
 // issuedAt is the iat for a new token of u: never before u's revocation
 // cut-off, so a token issued in the same second as "log out everywhere" is
 // not caught by it.
-func issuedAt(u store.User, now time.Time) time.Time {
+func issuedAt(u User, now time.Time) time.Time {
 	if u.TokensValidAfter > now.Unix() {
 		return time.Unix(u.TokensValidAfter, 0)
 	}
@@ -193,7 +165,7 @@ func unauthenticated(msg string, err error) *Error {
 // storeErr turns a storage error into the service's error, keeping
 // ErrNotFound distinguishable for callers that care.
 func storeErr(op string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return internal(op, err)

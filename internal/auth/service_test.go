@@ -94,7 +94,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	}
 	flaky := &flakyRevoker{inner: revs}
 	cfg := auth.Config{
-		Store: db, Revoker: flaky, Issuer: iss, Verifier: ver, Passwords: hasher,
+		Users: db, Sessions: db, Revoker: flaky, Issuer: iss, Verifier: ver, Passwords: hasher,
 		PasswordPolicy: password.CheckPolicy, RefreshGrace: 10 * time.Second, Clock: clk.Now,
 	}
 	svc, err := auth.New(cfg)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
-	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/token"
 )
 
@@ -38,7 +37,7 @@ func (s *Service) Logout(ctx context.Context, c Caller) error {
 	if err := s.revokeSessions(ctx, now, c.SessionID); err != nil {
 		return err
 	}
-	if _, err := s.cfg.Store.RevokeSession(ctx, c.SessionID, now); err != nil {
+	if _, err := s.cfg.Sessions.RevokeSession(ctx, c.SessionID, now); err != nil {
 		return internal("end session", err)
 	}
 	s.log.Info("logout", "user_id", c.UserID, "session_id", c.SessionID)
@@ -74,7 +73,7 @@ func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
 	}); err != nil {
 		return internal("revoke user", err)
 	}
-	if err := s.cfg.Store.SetTokensValidAfter(ctx, c.UserID, before); err != nil {
+	if err := s.cfg.Users.SetTokensValidAfter(ctx, c.UserID, before); err != nil {
 		return internal("set cut-off", err)
 	}
 	ended, err := s.endOtherSessions(ctx, c.UserID, "")
@@ -91,8 +90,8 @@ func (s *Service) RevokeSession(ctx context.Context, c Caller, id string) error 
 	if id == "" || len(id) > 64 {
 		return newError(CodeBadUserInput, "session id is required")
 	}
-	sess, err := s.cfg.Store.SessionByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.UserID != c.UserID) {
+	sess, err := s.cfg.Sessions.SessionByID(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != c.UserID) {
 		return newError(CodeNotFound, "no such session; list yours with the sessions query")
 	}
 	if err != nil {
@@ -102,7 +101,7 @@ func (s *Service) RevokeSession(ctx context.Context, c Caller, id string) error 
 	if err := s.revokeSessions(ctx, now, id); err != nil {
 		return err
 	}
-	if _, err := s.cfg.Store.RevokeSession(ctx, id, now); err != nil {
+	if _, err := s.cfg.Sessions.RevokeSession(ctx, id, now); err != nil {
 		return internal("end session", err)
 	}
 	s.log.Info("session revoked", "user_id", c.UserID, "session_id", id)
@@ -111,18 +110,17 @@ func (s *Service) RevokeSession(ctx context.Context, c Caller, id string) error 
 
 // Sessions lists the caller's live sessions, newest first.
 func (s *Service) Sessions(ctx context.Context, c Caller) ([]Session, error) {
-	list, err := s.cfg.Store.ListSessions(ctx, c.UserID, s.now())
+	list, err := s.cfg.Sessions.ListSessions(ctx, c.UserID, s.now())
 	if err != nil {
 		return nil, internal("list sessions", err)
 	}
-	out := make([]Session, 0, len(list))
-	for _, x := range list {
-		out = append(out, Session{
-			ID: x.ID, Current: x.ID == c.SessionID, DeviceType: x.DeviceType, DeviceName: x.DeviceName,
-			IPAddress: x.IPAddress, UserAgent: x.UserAgent, CreatedAt: x.CreatedAt, LastUsedAt: x.LastUsedAt,
-		})
+	if list == nil {
+		list = []Session{}
 	}
-	return out, nil
+	for i := range list {
+		list[i].Current = list[i].ID == c.SessionID
+	}
+	return list, nil
 }
 
 // ChangePassword replaces the caller's password after checking the old one,
@@ -140,7 +138,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if oldPassword == newPassword {
 		return newError(CodeBadUserInput, "new password must differ from the old one")
 	}
-	u, err := s.cfg.Store.UserByID(ctx, c.UserID)
+	u, err := s.cfg.Users.UserByID(ctx, c.UserID)
 	if err != nil {
 		return storeErr("load user", err)
 	}
@@ -174,7 +172,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SetPassword(ctx, u.ID, hash); err != nil {
+	if err := s.cfg.Users.SetPassword(ctx, u.ID, hash); err != nil {
 		return internal("store password", err)
 	}
 	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", ended)
@@ -188,7 +186,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 // rejected everywhere.
 func (s *Service) endOtherSessions(ctx context.Context, userID, keep string) (int, error) {
 	now := s.now()
-	live, err := s.cfg.Store.ListSessions(ctx, userID, now)
+	live, err := s.cfg.Sessions.ListSessions(ctx, userID, now)
 	if err != nil {
 		return 0, internal("list sessions", err)
 	}
@@ -201,7 +199,7 @@ func (s *Service) endOtherSessions(ctx context.Context, userID, keep string) (in
 			done[x.ID] = true
 		}
 	}
-	ended, err := s.cfg.Store.RevokeUserSessions(ctx, userID, keep, now)
+	ended, err := s.cfg.Sessions.RevokeUserSessions(ctx, userID, keep, now)
 	if err != nil {
 		return 0, internal("end other sessions", err)
 	}
@@ -248,8 +246,8 @@ func (s *Service) Refresh(ctx context.Context, raw string, client ClientInfo) (T
 // lost and the session must be re-read.
 func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, bool, error) {
 	now := s.now()
-	sess, err := s.cfg.Store.SessionByID(ctx, c.SessionID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.UserID != c.Subject) {
+	sess, err := s.cfg.Sessions.SessionByID(ctx, c.SessionID)
+	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != c.Subject) {
 		return TokenPair{}, false, errRefreshInvalid
 	}
 	if err != nil {
@@ -258,7 +256,7 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 	if !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now) {
 		return TokenPair{}, false, newError(CodeUnauthenticated, "session has ended; log in again")
 	}
-	u, err := s.cfg.Store.UserByID(ctx, c.Subject)
+	u, err := s.cfg.Users.UserByID(ctx, c.Subject)
 	if err != nil {
 		return TokenPair{}, false, storeErr("load user", err)
 	}
@@ -268,7 +266,7 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 	switch {
 	case c.Generation == sess.RefreshGen:
 		expires := now.Add(s.cfg.RefreshTTL)
-		won, err := s.cfg.Store.AdvanceRefresh(ctx, sess.ID, sess.RefreshGen, now, expires)
+		won, err := s.cfg.Sessions.AdvanceRefresh(ctx, sess.ID, sess.RefreshGen, now, expires)
 		if err != nil {
 			return TokenPair{}, false, internal("rotate refresh token", err)
 		}
@@ -290,12 +288,12 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 // carry whole seconds), so a session begun within the logout's own second
 // may be older or newer than it: such a session is left to the database
 // (logoutAll ends it) and to its sid revocation.
-func chainCut(sess store.Session, u store.User) bool {
+func chainCut(sess Session, u User) bool {
 	return u.TokensValidAfter > 0 && sess.CreatedAt.Unix() < u.TokensValidAfter-1
 }
 
 // issuePair issues an access token and the refresh token of generation gen.
-func (s *Service) issuePair(u store.User, sid string, gen int64, rotatedAt, expires, now time.Time) (TokenPair, error) {
+func (s *Service) issuePair(u User, sid string, gen int64, rotatedAt, expires, now time.Time) (TokenPair, error) {
 	access, ac, err := s.cfg.Issuer.IssueAccess(u.ID, sid, issuedAt(u, now))
 	if err != nil {
 		return TokenPair{}, internal("issue access token", err)
@@ -309,13 +307,13 @@ func (s *Service) issuePair(u store.User, sid string, gen int64, rotatedAt, expi
 
 // refreshReused handles a replayed refresh token: theft is assumed and the
 // whole session ends.
-func (s *Service) refreshReused(ctx context.Context, sess store.Session, gen int64, now time.Time) error {
+func (s *Service) refreshReused(ctx context.Context, sess Session, gen int64, now time.Time) error {
 	s.log.Warn("refresh token reuse detected; ending session",
 		"user_id", sess.UserID, "session_id", sess.ID, "presented_gen", gen, "current_gen", sess.RefreshGen)
 	if err := s.revokeSessions(ctx, now, sess.ID); err != nil {
 		return err
 	}
-	if _, err := s.cfg.Store.RevokeSession(ctx, sess.ID, now); err != nil {
+	if _, err := s.cfg.Sessions.RevokeSession(ctx, sess.ID, now); err != nil {
 		return internal("end session", err)
 	}
 	return newError(CodeRefreshReused, "this refresh token was already used; the session has been ended to protect the account. Log in again.")

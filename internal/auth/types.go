@@ -45,12 +45,25 @@ const (
 	EndedEverywhere EndReason = "everywhere"
 )
 
-// User is an account as shown to its owner.
+// User is an account. The service never hands PasswordHash to its
+// callers: Register and Me return the account with it cleared.
 type User struct {
-	ID          string
-	Email       string
-	CreatedAt   time.Time
-	LastLoginAt time.Time // zero when never logged in
+	ID string
+	// Email is normalised (see NormalizeEmail); storage keeps it as given.
+	Email        string
+	PasswordHash string // PHC string, never the password
+	CreatedAt    time.Time
+	LastLoginAt  time.Time // zero when never logged in
+	// TokensValidAfter is the unix second before which every token of the
+	// user is void (set by "log out everywhere"); 0 = none.
+	TokensValidAfter int64
+}
+
+// withoutSecret returns u without its password hash, as the service shows
+// an account to its owner.
+func (u User) withoutSecret() User {
+	u.PasswordHash = ""
+	return u
 }
 
 // LoginResult is what a successful login returns.
@@ -74,14 +87,26 @@ type TokenPair struct {
 	ExpiresAt    time.Time
 }
 
-// Session is a device session as shown to its owner.
+// Session is a device session: one login on one device, kept alive by
+// refresh-token rotation. No token is stored: RefreshGen counts rotations
+// and the refresh token carries the generation it was issued for.
 type Session struct {
 	ID         string
-	Current    bool
+	UserID     string
 	DeviceType string
 	DeviceName string
 	IPAddress  string
 	UserAgent  string
 	CreatedAt  time.Time
 	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	// RefreshGen is the generation of the current refresh token.
+	RefreshGen int64
+	// RotatedAt is when RefreshGen last advanced; zero if never.
+	RotatedAt time.Time
+	// RevokedAt is when the session was revoked; zero = not revoked.
+	RevokedAt time.Time
+	// Current marks the caller's own session in Service.Sessions' answer;
+	// it is a view of the request, never stored.
+	Current bool
 }

@@ -202,7 +202,7 @@ func (s *Server) newService() (*auth.Service, error) {
 		keys = s.ring
 	}
 	return auth.New(auth.Config{
-		Store: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
+		Users: s.db, Sessions: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
 		Device: func(ua string) (string, string) {
 			d := device.Parse(ua)
 			return d.Type, d.Name

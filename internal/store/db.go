@@ -16,12 +16,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/authmesh/authmesh/internal/auth"
 )
 
 // Errors returned by the store. Check them with errors.Is.
 var (
-	ErrNotFound   = errors.New("store: not found")
-	ErrEmailTaken = errors.New("store: email already registered")
+	// ErrNotFound is auth.ErrNotFound: the store implements auth's ports,
+	// so a missing user, session or key answers the sentinel auth checks.
+	ErrNotFound = auth.ErrNotFound
+	// ErrEmailTaken is auth.ErrEmailTaken.
+	ErrEmailTaken = auth.ErrEmailTaken
 	// ErrBadDSN is returned by Open for a DSN it cannot use.
 	ErrBadDSN = errors.New("store: bad DSN")
 )

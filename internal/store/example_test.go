@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/store"
 )
 
@@ -28,7 +29,7 @@ func ExampleOpen() {
 
 	u, _ := db.CreateUser(ctx, "a@b.c", "$argon2id$v=19$m=19456,t=2,p=1$...", time.Now())
 	now := time.Now()
-	_ = db.CreateSession(ctx, store.Session{ID: "s1", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	_ = db.CreateSession(ctx, auth.Session{ID: "s1", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 	won, _ := db.AdvanceRefresh(ctx, "s1", 0, now, now.Add(time.Hour))
 	again, _ := db.AdvanceRefresh(ctx, "s1", 0, now, now.Add(time.Hour))
 	fmt.Println(won, again)

@@ -7,35 +7,19 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/auth"
 )
 
-// Session is a device session: one login on one device, kept alive by
-// refresh-token rotation. No token is stored: RefreshGen counts rotations
-// and the refresh token carries the generation it was issued for.
-type Session struct {
-	ID         string
-	UserID     string
-	DeviceType string
-	DeviceName string
-	IPAddress  string
-	UserAgent  string
-	CreatedAt  time.Time
-	LastUsedAt time.Time
-	ExpiresAt  time.Time
-	// RefreshGen is the generation of the current refresh token.
-	RefreshGen int64
-	// RotatedAt is when RefreshGen last advanced; zero if never.
-	RotatedAt time.Time
-	// RevokedAt is when the session was revoked; zero = not revoked.
-	RevokedAt time.Time
-}
+// The store keeps the auth service's device sessions.
+var _ auth.Sessions = (*DB)(nil)
 
 const sessionColumns = "id, user_id, device_type, device_name, ip_address, user_agent, created_at, last_used_at, expires_at, refresh_gen, rotated_at, revoked_at"
 
 // CreateSession stores s. ID, UserID, CreatedAt and ExpiresAt are
 // required; a zero LastUsedAt is stored as CreatedAt. An unknown UserID
 // yields ErrNotFound.
-func (db *DB) CreateSession(ctx context.Context, s Session) error {
+func (db *DB) CreateSession(ctx context.Context, s auth.Session) error {
 	if s.ID == "" || s.UserID == "" || s.CreatedAt.IsZero() || s.ExpiresAt.IsZero() {
 		return errors.New("store: create session: id, user id, created and expires are required")
 	}
@@ -58,20 +42,20 @@ func (db *DB) CreateSession(ctx context.Context, s Session) error {
 }
 
 // SessionByID returns the session with id, live or not, or ErrNotFound.
-func (db *DB) SessionByID(ctx context.Context, id string) (Session, error) {
+func (db *DB) SessionByID(ctx context.Context, id string) (auth.Session, error) {
 	s, err := scanSession(db.queryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = ?", id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Session{}, ErrNotFound
+		return auth.Session{}, ErrNotFound
 	case err != nil:
-		return Session{}, fmt.Errorf("store: session by id: %w", err)
+		return auth.Session{}, fmt.Errorf("store: session by id: %w", err)
 	}
 	return s, nil
 }
 
 // ListSessions returns the user's live sessions (not revoked, not expired
 // at now), newest first.
-func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error) {
+func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
 	rows, err := db.query(ctx, "SELECT "+sessionColumns+" FROM sessions"+
 		" WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id DESC",
 		userID, now.UnixMicro())
@@ -79,7 +63,7 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 		return nil, fmt.Errorf("store: list sessions: %w", err)
 	}
 	defer rows.Close()
-	var out []Session
+	var out []auth.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {
@@ -156,16 +140,16 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID, exceptID string, n
 	return ids, nil
 }
 
-func scanSession(r rowScanner) (Session, error) {
+func scanSession(r rowScanner) (auth.Session, error) {
 	var (
-		s                          Session
+		s                          auth.Session
 		created, lastUsed, expires int64
 		rotated, revoked           sql.NullInt64
 	)
 	err := r.Scan(&s.ID, &s.UserID, &s.DeviceType, &s.DeviceName, &s.IPAddress, &s.UserAgent,
 		&created, &lastUsed, &expires, &s.RefreshGen, &rotated, &revoked)
 	if err != nil {
-		return Session{}, err
+		return auth.Session{}, err
 	}
 	s.CreatedAt = time.UnixMicro(created).UTC()
 	s.LastUsedAt = time.UnixMicro(lastUsed).UTC()

@@ -11,11 +11,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/store"
 )
 
-func newSession(userID string, created time.Time) store.Session {
-	return store.Session{
+func newSession(userID string, created time.Time) auth.Session {
+	return auth.Session{
 		ID: uuid.NewString(), UserID: userID,
 		DeviceType: "desktop", DeviceName: "Firefox on Linux", IPAddress: "203.0.113.7", UserAgent: "Mozilla/5.0",
 		CreatedAt: created, LastUsedAt: created, ExpiresAt: created.Add(360 * time.Hour),
@@ -51,7 +52,7 @@ func TestSessionRoundTrip(t *testing.T) {
 		if err := db.CreateSession(ctx, s); err == nil {
 			t.Errorf("CreateSession(duplicate id) = nil; want an error")
 		}
-		if err := db.CreateSession(ctx, store.Session{UserID: u.ID}); err == nil {
+		if err := db.CreateSession(ctx, auth.Session{UserID: u.ID}); err == nil {
 			t.Errorf("CreateSession(no id) = nil; want an error")
 		}
 	})
@@ -73,7 +74,7 @@ func TestListAndRevokeSessions(t *testing.T) {
 		}
 		expired := newSession(u.ID, t0.Add(-400*time.Hour)) // expired 40h before t0
 		theirs := newSession(other.ID, t0)
-		for _, s := range []store.Session{expired, theirs} {
+		for _, s := range []auth.Session{expired, theirs} {
 			if err := db.CreateSession(ctx, s); err != nil {
 				t.Fatal(err)
 			}

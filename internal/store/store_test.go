@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
@@ -69,7 +70,7 @@ func sameTime(t *testing.T, what string, got, want time.Time) {
 	}
 }
 
-func mustCreateUser(t testing.TB, db *store.DB, email string) store.User {
+func mustCreateUser(t testing.TB, db *store.DB, email string) auth.User {
 	t.Helper()
 	u, err := db.CreateUser(context.Background(), email, "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", t0)
 	if err != nil {

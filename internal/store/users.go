@@ -8,53 +8,46 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/authmesh/authmesh/internal/auth"
 )
 
-// User is an account. Email is stored as given: the caller normalises it.
-type User struct {
-	ID           string
-	Email        string
-	PasswordHash string // PHC string, never the password
-	CreatedAt    time.Time
-	LastLoginAt  time.Time // zero if never
-	// TokensValidAfter is the unix second before which every token of the
-	// user is void (set on password change); 0 = none.
-	TokensValidAfter int64
-}
+// The store keeps the auth service's accounts.
+var _ auth.Users = (*DB)(nil)
 
 const userColumns = "id, email, password_hash, created_at, last_login_at, tokens_valid_after"
 
 // CreateUser stores a new user with a random (v4 UUID) id. An email that
 // is already registered yields ErrEmailTaken.
-func (db *DB) CreateUser(ctx context.Context, email, passwordHash string, now time.Time) (User, error) {
+func (db *DB) CreateUser(ctx context.Context, email, passwordHash string, now time.Time) (auth.User, error) {
 	if email == "" || passwordHash == "" {
-		return User{}, errors.New("store: create user: email and password hash are required")
+		return auth.User{}, errors.New("store: create user: email and password hash are required")
 	}
-	u := User{ID: uuid.NewString(), Email: email, PasswordHash: passwordHash, CreatedAt: time.UnixMicro(now.UnixMicro()).UTC()}
+	u := auth.User{ID: uuid.NewString(), Email: email, PasswordHash: passwordHash, CreatedAt: time.UnixMicro(now.UnixMicro()).UTC()}
 	_, err := db.exec(ctx, "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
 		u.ID, u.Email, u.PasswordHash, u.CreatedAt.UnixMicro())
 	switch {
 	case isUniqueViolation(err):
-		return User{}, ErrEmailTaken
+		return auth.User{}, ErrEmailTaken
 	case err != nil:
-		return User{}, fmt.Errorf("store: create user: %w", err)
+		return auth.User{}, fmt.Errorf("store: create user: %w", err)
 	}
 	return u, nil
 }
 
 // UserByEmail returns the user registered with email, or ErrNotFound.
-func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+func (db *DB) UserByEmail(ctx context.Context, email string) (auth.User, error) {
 	return db.userWhere(ctx, "email", email)
 }
 
 // UserByID returns the user with id, or ErrNotFound.
-func (db *DB) UserByID(ctx context.Context, id string) (User, error) {
+func (db *DB) UserByID(ctx context.Context, id string) (auth.User, error) {
 	return db.userWhere(ctx, "id", id)
 }
 
-func (db *DB) userWhere(ctx context.Context, column, value string) (User, error) {
+func (db *DB) userWhere(ctx context.Context, column, value string) (auth.User, error) {
 	var (
-		u         User
+		u         auth.User
 		created   int64
 		lastLogin sql.NullInt64
 	)
@@ -62,9 +55,9 @@ func (db *DB) userWhere(ctx context.Context, column, value string) (User, error)
 		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &lastLogin, &u.TokensValidAfter)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return User{}, ErrNotFound
+		return auth.User{}, ErrNotFound
 	case err != nil:
-		return User{}, fmt.Errorf("store: user by %s: %w", column, err)
+		return auth.User{}, fmt.Errorf("store: user by %s: %w", column, err)
 	}
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	u.LastLoginAt = fromMicros(lastLogin)

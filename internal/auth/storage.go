@@ -1,0 +1,67 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+)
+
+// The storage the service needs, one interface per kind of record. Each is
+// implemented by *store.DB (SQLite or PostgreSQL), which maps its rows to
+// the types of this package; lookups of a missing record return an error
+// wrapping ErrNotFound. Implementations must be safe for concurrent use.
+
+// Users stores accounts.
+type Users interface {
+	// CreateUser stores a new account with a fresh random id; an email
+	// already registered yields ErrEmailTaken.
+	CreateUser(ctx context.Context, email, passwordHash string, now time.Time) (User, error)
+	// UserByEmail and UserByID return the account, or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	UserByID(ctx context.Context, id string) (User, error)
+	// SetPassword replaces the account's password hash.
+	SetPassword(ctx context.Context, userID, passwordHash string) error
+	// SetLastLogin records the time of a successful login.
+	SetLastLogin(ctx context.Context, userID string, at time.Time) error
+	// SetTokensValidAfter raises the account's cut-off (User.TokensValidAfter)
+	// to unix; a lower value leaves it unchanged.
+	SetTokensValidAfter(ctx context.Context, userID string, unix int64) error
+}
+
+// Sessions stores device sessions.
+type Sessions interface {
+	// CreateSession stores s (Current is ignored); an unknown s.UserID
+	// yields ErrNotFound.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByID returns the session, live or not, or ErrNotFound.
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// ListSessions returns the user's sessions live at now, newest first.
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// AdvanceRefresh is the compare-and-swap of refresh rotation: if the
+	// session is live at now and at generation fromGen, it moves to
+	// fromGen+1 (RotatedAt and LastUsedAt = now, ExpiresAt = expiresAt)
+	// and reports true; of concurrent calls with one fromGen exactly one
+	// wins, on any replica.
+	AdvanceRefresh(ctx context.Context, id string, fromGen int64, now, expiresAt time.Time) (bool, error)
+	// RevokeSession ends the session if it is live; false, without error,
+	// when it is unknown, expired or already revoked.
+	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
+	// RevokeUserSessions ends every live session of the user but exceptID
+	// ("" = none) and returns the ids it ended.
+	RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) ([]string, error)
+}
+
+// Revoker records revocations so that every validator rejects what they
+// name; the revocation stores of internal/revoke implement it. Revoking
+// twice succeeds.
+type Revoker interface {
+	Revoke(ctx context.Context, e revoke.Entry) (revoke.Event, error)
+}
+
+// KeyWithdrawer takes a signing key out of service: it stops signing and
+// publishing it and returns until when tokens it signed could be valid.
+// Withdrawing a key twice succeeds. keyring.Ring implements it.
+type KeyWithdrawer interface {
+	Withdraw(ctx context.Context, kid string) (validUntil time.Time, err error)
+}
