@@ -15,6 +15,7 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/jwks"
 )
 
 // syncer keeps a revoke.Set current from some transport.
@@ -38,8 +39,8 @@ type SessionValidator struct {
 	cfg      Config
 	verifier *token.Verifier
 	revoked  *revoke.Set
-	sync     syncer            // nil when there is no revocation source
-	remote   *token.RemoteKeys // nil unless keys come from AuthURL
+	sync     syncer           // nil when there is no revocation source
+	remote   *jwks.RemoteKeys // nil unless keys come from AuthURL
 	cache    *tokenCache
 	rdb      redis.UniversalClient // owned, closed by Close; nil otherwise
 	metrics  *metrics
@@ -71,8 +72,8 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 		}
 		v.keysReady.Store(true)
 	} else {
-		v.remote, err = token.NewRemoteKeys(token.RemoteKeysConfig{
-			URL: cfg.AuthURL + token.JWKSPath, HTTPClient: cfg.HTTPClient,
+		v.remote, err = jwks.NewRemoteKeys(jwks.Config{
+			URL: cfg.AuthURL + jwks.Path, HTTPClient: cfg.HTTPClient,
 			Logger: cfg.Logger, Clock: cfg.Clock,
 		})
 		if err != nil {
@@ -160,7 +161,7 @@ func (v *SessionValidator) runKeys(ctx context.Context) {
 			v.remote.Run(ctx)
 			return
 		}
-		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "url", v.cfg.AuthURL+token.JWKSPath, "err", err)
+		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "url", v.cfg.AuthURL+jwks.Path, "err", err)
 		select {
 		case <-ctx.Done():
 			return

@@ -11,6 +11,7 @@ import (
 	"github.com/authmesh/authmesh/internal/graph"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/jwks"
 	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) routes() (http.Handler, error) {
 		mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
 		notFound += "; see /playground"
 	}
-	mux.Handle("GET "+token.JWKSPath, s.instrument("jwks", keyring.JWKSHandler(s.keys)))
+	mux.Handle("GET "+jwks.Path, s.instrument("jwks", keyring.JWKSHandler(s.keys)))
 	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
 	mux.Handle(revoke.FeedPath, s.streaming(feed))
 	s.deps = newDependencyMonitor(s)
@@ -84,7 +85,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":              s.cfg.Issuer,
-		"jwks_uri":            base + token.JWKSPath,
+		"jwks_uri":            base + jwks.Path,
 		"revocation_feed_uri": base + revoke.FeedPath,
 		"graphql_endpoint":    base + "/graphql",
 		"access_token_signing_alg_values_supported": algs,

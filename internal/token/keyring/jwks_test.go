@@ -12,6 +12,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/jwks"
 	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
@@ -68,7 +69,7 @@ func TestJWKSHandler(t *testing.T) {
 	srv := httptest.NewServer(keyring.JWKSHandler(ring))
 	defer srv.Close()
 
-	resp, err := http.Get(srv.URL + token.JWKSPath)
+	resp, err := http.Get(srv.URL + jwks.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestJWKSHandler(t *testing.T) {
 	}
 	etag := resp.Header.Get("ETag")
 
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+token.JWKSPath, nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+jwks.Path, nil)
 	req.Header.Set("If-None-Match", etag)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
@@ -95,7 +96,7 @@ func TestJWKSHandler(t *testing.T) {
 		t.Errorf("conditional GET status = %d; want 304", resp.StatusCode)
 	}
 
-	resp, err = http.Post(srv.URL+token.JWKSPath, "application/json", nil)
+	resp, err = http.Post(srv.URL+jwks.Path, "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

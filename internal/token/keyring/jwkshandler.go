@@ -34,7 +34,7 @@ type jwksMaxAger interface {
 	JWKSMaxAge() time.Duration
 }
 
-// JWKSHandler serves src's JWK Set (mount it at token.JWKSPath) with
+// JWKSHandler serves src's JWK Set (mount it at jwks.Path) with
 // Content-Type application/json, a Cache-Control max-age (the source's
 // JWKSMaxAge if it has one, else DefaultJWKSMaxAge) and an ETag honouring
 // If-None-Match. Only GET and HEAD are allowed.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/jwks"
 )
 
 // sealInfo is the HKDF info string of the key-encryption key; changing it
@@ -100,7 +101,7 @@ func newKeyRecord(alg string, t keyTimes, s *sealer) (KeyRecord, *ringKey, error
 		return KeyRecord{}, nil, err
 	}
 	pub := priv.Public()
-	kid, err := token.Thumbprint(pub)
+	kid, err := jwks.Thumbprint(pub)
 	if err != nil {
 		return KeyRecord{}, nil, err
 	}

@@ -11,9 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/jwks"
 )
 
 // KeyStore persists signing keys. Several auth-service replicas share one
@@ -221,18 +220,13 @@ func (r *Ring) JWKSMaxAge() time.Duration { return min(DefaultJWKSMaxAge, r.cfg.
 // PublishUntil, including the next key before it signs.
 func (r *Ring) JWKS() ([]byte, error) {
 	now := r.cfg.Clock()
-	var keys []jose.JSONWebKey
+	var keys []jwks.Key
 	for _, k := range r.state.Load().keys {
-		if !now.Before(k.meta.PublishUntil) {
-			continue
+		if now.Before(k.meta.PublishUntil) {
+			keys = append(keys, jwks.Key{ID: k.meta.ID, Public: k.pub})
 		}
-		j, err := token.PublicJWK(k.meta.ID, k.pub)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, j)
 	}
-	return token.MarshalJWKS(keys)
+	return jwks.Marshal(keys)
 }
 
 // Run calls Maintain every MaintainEvery, and soon after an unknown kid was

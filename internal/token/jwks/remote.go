@@ -1,4 +1,4 @@
-package token
+package jwks
 
 import (
 	"cmp"
@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/token"
 )
 
-// JWKSPath is where the auth service publishes its JWKS.
-const JWKSPath = "/.well-known/jwks.json"
+// Path is where the auth service publishes its JWKS.
+const Path = "/.well-known/jwks.json"
 
 // RemoteKeys defaults.
 const (
@@ -26,8 +28,8 @@ const (
 	fetchTimeout = 15 * time.Second
 )
 
-// RemoteKeysConfig configures RemoteKeys. Only URL is required.
-type RemoteKeysConfig struct {
+// Config configures RemoteKeys. Only URL is required.
+type Config struct {
 	// URL of the JWKS document, e.g. "http://auth:8080/.well-known/jwks.json".
 	URL string
 	// HTTPClient fetches the JWKS (default: a client with a 15s timeout).
@@ -58,13 +60,13 @@ type RemoteKeysConfig struct {
 // or key members not in their canonical encoding are ignored one by one
 // (see parseJWKS). Safe for concurrent use.
 type RemoteKeys struct {
-	cfg   RemoteKeysConfig
+	cfg   Config
 	set   atomic.Pointer[remoteSet]
 	poke  chan struct{}
 	fails atomic.Int64 // consecutive failed fetches
 }
 
-var _ VerificationKeys = (*RemoteKeys)(nil)
+var _ token.VerificationKeys = (*RemoteKeys)(nil)
 
 // remoteSet is an immutable snapshot of the trusted keys.
 type remoteSet struct {
@@ -73,10 +75,10 @@ type remoteSet struct {
 }
 
 // NewRemoteKeys validates cfg. It does no I/O: call Start, then Run.
-func NewRemoteKeys(cfg RemoteKeysConfig) (*RemoteKeys, error) {
+func NewRemoteKeys(cfg Config) (*RemoteKeys, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errorf(ErrInvalidConfig, "JWKS URL %q must be an absolute http(s) URL", cfg.URL)
+		return nil, fmt.Errorf("%w: JWKS URL %q must be an absolute http(s) URL", token.ErrInvalidConfig, cfg.URL)
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: fetchTimeout}
@@ -84,7 +86,7 @@ func NewRemoteKeys(cfg RemoteKeysConfig) (*RemoteKeys, error) {
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
 	cfg.MinRefetchInterval = cmp.Or(cfg.MinRefetchInterval, DefaultMinRefetchInterval)
 	if cfg.RefreshInterval < 0 || cfg.MinRefetchInterval < 0 {
-		return nil, errorf(ErrInvalidConfig, "negative JWKS refresh interval")
+		return nil, fmt.Errorf("%w: negative JWKS refresh interval", token.ErrInvalidConfig)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -130,16 +132,16 @@ func (r *RemoteKeys) VerificationKey(kid, alg string) (any, error) {
 		case r.poke <- struct{}{}:
 		default:
 		}
-		return nil, ErrUnknownKey
+		return nil, token.ErrUnknownKey
 	}
 	if k.alg != alg {
-		return nil, ErrAlgorithm
+		return nil, token.ErrAlgorithm
 	}
 	return k.key, nil
 }
 
 // Algorithms returns the asymmetric algorithms a JWKS may hold.
-func (r *RemoteKeys) Algorithms() []string { return AsymmetricAlgorithms() }
+func (r *RemoteKeys) Algorithms() []string { return token.AsymmetricAlgorithms() }
 
 // Run refreshes every RefreshInterval (sooner, with backoff from
 // MinRefetchInterval, after a failure) and after unknown kids, at most once
@@ -162,7 +164,7 @@ func (r *RemoteKeys) Run(ctx context.Context) {
 		}
 		last = r.cfg.Clock()
 		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
-			r.cfg.Logger.Warn("token: JWKS refresh failed; keeping the last good keys",
+			r.cfg.Logger.Warn("jwks: refresh failed; keeping the last good keys",
 				"url", r.cfg.URL, "err", err)
 		}
 	}
@@ -183,23 +185,23 @@ func (r *RemoteKeys) fetch(ctx context.Context) (*remoteSet, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.URL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("token: JWKS request: %w", err)
+		return nil, fmt.Errorf("jwks: request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := r.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("token: fetch JWKS: %w", err)
+		return nil, fmt.Errorf("jwks: fetch: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("token: fetch JWKS: status %s", resp.Status)
+		return nil, fmt.Errorf("jwks: fetch: status %s", resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("token: read JWKS: %w", err)
+		return nil, fmt.Errorf("jwks: read: %w", err)
 	}
 	if len(body) > maxJWKSSize {
-		return nil, errors.New("token: JWKS document too large")
+		return nil, errors.New("jwks: document too large")
 	}
 	byID, err := r.parseSet(body)
 	if err != nil {
@@ -216,6 +218,6 @@ func (r *RemoteKeys) parseSet(body []byte) (map[string]verificationKey, error) {
 		if errors.Is(err, errDuplicateKid) {
 			level = slog.LevelWarn
 		}
-		r.cfg.Logger.Log(context.Background(), level, "token: ignoring JWK", "kid", kid, "err", err)
+		r.cfg.Logger.Log(context.Background(), level, "jwks: ignoring JWK", "kid", kid, "err", err)
 	})
 }

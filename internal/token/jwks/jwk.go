@@ -1,15 +1,18 @@
-package token
+package jwks
 
 import (
 	"bytes"
 	"crypto"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/authmesh/authmesh/internal/token"
 )
 
 // JWK and JWKS encoding and parsing are go-jose's (RFC 7517, 7518, 8037,
@@ -18,36 +21,39 @@ import (
 // names matched exactly and repeated names refused. This file adds the
 // policy: which keys are trusted, and one encoding per key.
 
-// PublicJWK returns the published JWK of pub: kty and key members, kid, alg
-// and use "sig". It never holds private material: pub is a public key.
-func PublicJWK(kid string, pub any) (jose.JSONWebKey, error) {
-	alg, err := PublicKeyAlgorithm(pub)
-	if err != nil {
-		return jose.JSONWebKey{}, err
-	}
-	return jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: alg, Use: "sig"}, nil
+// Key is a public key to publish, named by its kid.
+type Key struct {
+	ID     string // the kid
+	Public any    // ed25519.PublicKey, *ecdsa.PublicKey (P-256) or *rsa.PublicKey
 }
 
-// MarshalJWKS returns the JWK Set document of keys ({"keys":[]} when empty).
-func MarshalJWKS(keys []jose.JSONWebKey) ([]byte, error) {
-	if keys == nil {
-		keys = []jose.JSONWebKey{}
+// Marshal returns the JWK Set document of keys ({"keys":[]} when empty).
+// Each JWK holds kty and the key members, kid, alg and use "sig"; never
+// private material, since every Key is a public key.
+func Marshal(keys []Key) ([]byte, error) {
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(keys))}
+	for _, k := range keys {
+		alg, err := token.PublicKeyAlgorithm(k.Public)
+		if err != nil {
+			return nil, err
+		}
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.Public, KeyID: k.ID, Algorithm: alg, Use: "sig"})
 	}
-	b, err := josejson.Marshal(jose.JSONWebKeySet{Keys: keys})
+	b, err := josejson.Marshal(set)
 	if err != nil {
-		return nil, fmt.Errorf("token: encode JWKS: %w", err)
+		return nil, fmt.Errorf("jwks: encode JWKS: %w", err)
 	}
 	return b, nil
 }
 
-// Thumbprint is the RFC 7638 JWK thumbprint of pub, used as the kid of the
-// keys a key ring generates.
+// Thumbprint is the RFC 7638 JWK thumbprint of pub, unpadded base64url: the
+// kid of the keys the auth service generates.
 func Thumbprint(pub any) (string, error) {
 	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
-		return "", fmt.Errorf("token: thumbprint: %w", err)
+		return "", fmt.Errorf("jwks: thumbprint: %w", err)
 	}
-	return b64.EncodeToString(sum), nil
+	return base64.RawURLEncoding.EncodeToString(sum), nil
 }
 
 // verificationKey is a trusted public key with its algorithm.
@@ -59,7 +65,7 @@ type verificationKey struct {
 // errSkipJWK wraps why a received JWK is left out; errDuplicateKid is the
 // case an operator should hear about.
 var (
-	errSkipJWK      = errors.New("token: JWK not usable for verification")
+	errSkipJWK      = errors.New("jwks: JWK not usable for verification")
 	errDuplicateKid = fmt.Errorf("%w: duplicate kid (the first is kept)", errSkipJWK)
 )
 
@@ -72,7 +78,7 @@ func parseJWKS(body []byte, skip func(kid string, err error)) (map[string]verifi
 		Keys *[]josejson.RawMessage `json:"keys"`
 	}
 	if err := josejson.Unmarshal(body, &doc); err != nil || doc.Keys == nil {
-		return nil, errors.New("token: JWKS is not a JWK Set document")
+		return nil, errors.New("jwks: JWKS is not a JWK Set document")
 	}
 	byID := make(map[string]verificationKey, len(*doc.Keys))
 	for _, raw := range *doc.Keys {
@@ -89,7 +95,7 @@ func parseJWKS(body []byte, skip func(kid string, err error)) (map[string]verifi
 		byID[kid] = vk
 	}
 	if len(byID) == 0 && len(*doc.Keys) > 0 {
-		return nil, errors.New("token: JWKS holds no usable key")
+		return nil, errors.New("jwks: JWKS holds no usable key")
 	}
 	return byID, nil
 }
@@ -120,7 +126,7 @@ func parseJWK(raw []byte) (kid string, vk verificationKey, err error) {
 	case !j.IsPublic():
 		return j.KeyID, vk, fmt.Errorf("%w: private or symmetric key material", errSkipJWK)
 	}
-	alg, err := PublicKeyAlgorithm(j.Key)
+	alg, err := token.PublicKeyAlgorithm(j.Key)
 	if err != nil {
 		return j.KeyID, vk, fmt.Errorf("%w: %v", errSkipJWK, err)
 	}

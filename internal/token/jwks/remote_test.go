@@ -1,4 +1,4 @@
-package token_test
+package jwks_test
 
 import (
 	"bytes"
@@ -6,8 +6,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,7 +24,10 @@ import (
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/jwks"
 )
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // jwksServer serves a replaceable JWKS document and counts requests.
 type jwksServer struct {
@@ -69,9 +75,9 @@ func mergeJWKS(t *testing.T, srcs ...tokentest.KeySource) []byte {
 	return out
 }
 
-func newRemote(t *testing.T, url string, minRefetch time.Duration) *token.RemoteKeys {
+func newRemote(t *testing.T, url string, minRefetch time.Duration) *jwks.RemoteKeys {
 	t.Helper()
-	r, err := token.NewRemoteKeys(token.RemoteKeysConfig{
+	r, err := jwks.NewRemoteKeys(jwks.Config{
 		URL: url, RefreshInterval: time.Hour, MinRefetchInterval: minRefetch, Logger: discardLogger(),
 	})
 	if err != nil {
@@ -81,7 +87,7 @@ func newRemote(t *testing.T, url string, minRefetch time.Duration) *token.Remote
 }
 
 // runRemote runs r.Run until the test ends.
-func runRemote(t *testing.T, r *token.RemoteKeys) {
+func runRemote(t *testing.T, r *jwks.RemoteKeys) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.Run(ctx) })
@@ -105,7 +111,7 @@ func TestRemoteKeysLifecycle(t *testing.T) {
 	ringA := tokentest.NewKeySource(t, token.AlgEdDSA, nil, discardLogger())
 	ringB := tokentest.NewKeySource(t, token.AlgES256, nil, discardLogger())
 	srv := newJWKSServer(t, mergeJWKS(t, ringA))
-	remote := newRemote(t, srv.URL+token.JWKSPath, 50*time.Millisecond)
+	remote := newRemote(t, srv.URL+jwks.Path, 50*time.Millisecond)
 	v, err := token.NewVerifier(remote, token.VerifierConfig{Audience: "api"})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +173,7 @@ func TestRemoteKeysUnknownKidRateLimit(t *testing.T) {
 	srv := newJWKSServer(t, mergeJWKS(t, ring))
 	const minRefetch = 10 * time.Second
 	clk := tokentest.NewFakeClock(time.Unix(1_700_000_000, 0))
-	remote, err := token.NewRemoteKeys(token.RemoteKeysConfig{
+	remote, err := jwks.NewRemoteKeys(jwks.Config{
 		URL: srv.URL, RefreshInterval: time.Hour, MinRefetchInterval: minRefetch,
 		Logger: discardLogger(), Clock: clk.Now, After: clk.After,
 	})
@@ -269,7 +275,7 @@ func TestRemoteKeysStartFails(t *testing.T) {
 	if err := remote.Start(context.Background()); err == nil {
 		t.Error("Start against a failing server: got nil error")
 	}
-	if _, err := token.NewRemoteKeys(token.RemoteKeysConfig{URL: "not a url"}); !errors.Is(err, token.ErrInvalidConfig) {
+	if _, err := jwks.NewRemoteKeys(jwks.Config{URL: "not a url"}); !errors.Is(err, token.ErrInvalidConfig) {
 		t.Errorf("NewRemoteKeys(bad URL) = %v; want ErrInvalidConfig", err)
 	}
 }
@@ -310,13 +316,13 @@ func TestRemoteKeysStrictJWK(t *testing.T) {
 		i := strings.IndexByte(alphabet, s[len(s)-1])
 		return s[:len(s)-1] + string(alphabet[i^1])
 	}
-	n, _ := b64.DecodeString(str(rs, "n"))
+	n, _ := base64.RawURLEncoding.DecodeString(str(rs, "n"))
 	bad := map[string]map[string]any{
 		"line feed in x":        variant(ed, "lf-x", "x", str(ed, "x")[:20]+"\n"+str(ed, "x")[20:]),
 		"padding on y":          variant(ec, "pad-y", "y", str(ec, "y")+"="),
 		"trailing bits of x":    variant(ed, "bits-x", "x", flipLow(str(ed, "x"))),
-		"leading zero in n":     variant(rs, "zero-n", "n", b64.EncodeToString(append([]byte{0}, n...))),
-		"leading zero in e":     variant(rs, "zero-e", "e", b64.EncodeToString([]byte{0, 1, 0, 1})),
+		"leading zero in n":     variant(rs, "zero-n", "n", base64.RawURLEncoding.EncodeToString(append([]byte{0}, n...))),
+		"leading zero in e":     variant(rs, "zero-e", "e", base64.RawURLEncoding.EncodeToString([]byte{0, 1, 0, 1})),
 		"case-variant KTY":      variant(ed, "case-kty", "KTY", "OKP", "kty", ""),
 		"case-variant CRV":      variant(ed, "case-crv", "CRV", "Ed25519", "crv", ""),
 		"case-variant Kid only": variant(ed, "", "Kid", "case-kid", "kid", ""),
