@@ -44,6 +44,7 @@ type SessionValidator struct {
 	cache    *tokenCache
 	rdb      redis.UniversalClient // owned, closed by Close; nil otherwise
 	metrics  *metrics
+	watches  *watchRegistry // long-lived requests to cancel at revocation
 
 	keysReady atomic.Bool
 	cancel    context.CancelFunc
@@ -64,6 +65,8 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 	}
 	v := &SessionValidator{cfg: cfg, revoked: revoke.NewSet(), done: make(chan struct{}), metrics: &metrics{}}
 	v.cache = newTokenCache(cfg.CacheSize)
+	v.watches = newWatchRegistry(v.revoked)
+	v.revoked.Observe(v.watches.notify)
 
 	var keys token.VerificationKeys
 	if cfg.JWTSecret != "" {
@@ -232,12 +235,14 @@ func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*C
 // check validates raw and counts the result. The claims it returns may be
 // the cache's: callers hand out clones only.
 func (v *SessionValidator) check(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
-	c, err := v.validateAt(v.cfg.Clock(), raw, typ, cacheTTL)
+	c, _, err := v.validateAt(v.cfg.Clock(), raw, typ, cacheTTL)
 	v.metrics.observe(err)
 	return c, err
 }
 
-func (v *SessionValidator) validateAt(now time.Time, raw, typ string, cacheTTL time.Duration) (*Claims, error) {
+// validateAt validates raw at now and returns its claims (possibly the
+// cache's) and the kid of its signing key.
+func (v *SessionValidator) validateAt(now time.Time, raw, typ string, cacheTTL time.Duration) (*Claims, string, error) {
 	var st revoke.Status
 	if v.sync != nil {
 		st = v.sync.Status()
@@ -246,17 +251,17 @@ func (v *SessionValidator) validateAt(now time.Time, raw, typ string, cacheTTL t
 			// another issuer or audience than the auth service's) answers
 			// 503 with the reason in Health, before any token is looked at,
 			// not a 401 for every token the mismatch makes look invalid.
-			return nil, fmt.Errorf("%w: %s", ErrNotReady, st.Problem)
+			return nil, "", fmt.Errorf("%w: %s", ErrNotReady, st.Problem)
 		}
 	}
 	c, kid, err := v.verify(now, raw, typ, cacheTTL)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := v.checkRevoked(now, st, c, kid); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return c, nil
+	return c, kid, nil
 }
 
 // verify checks the token's signature and claims, using the cache of

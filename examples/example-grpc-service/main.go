@@ -237,7 +237,9 @@ func (s *exampleService) Watch(_ *examplepb.WatchRequest, stream grpc.ServerStre
 		}
 		select {
 		case <-stream.Context().Done():
-			return nil // the client left
+			// The client left, or the token was revoked: the interceptor
+			// then ends the stream with Unauthenticated.
+			return nil
 		case <-t.C:
 		}
 	}

@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           routes(v, reg),
+		Handler:           routes(v, reg, ctx.Done()),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 	}
@@ -132,12 +132,15 @@ func loadConfig(getenv func(string) string) (session.Config, string, error) {
 	return validatorenv.Load(getenv, "8081")
 }
 
-// routes lists the whole API of the example.
-func routes(v *session.SessionValidator, reg *prometheus.Registry) http.Handler {
+// routes lists the whole API of the example; streams end when stop is
+// closed (shutdown).
+func routes(v *session.SessionValidator, reg *prometheus.Registry, stop <-chan struct{}) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/public", session.OptionalHTTPMiddleware(v)(http.HandlerFunc(public)))
 	mux.HandleFunc("GET /api/protected", session.RequireAuth(v, protected))
 	mux.HandleFunc("GET /api/profile", session.RequireAuth(v, profile))
+	// A stream: its request's context ends the moment the token is revoked.
+	mux.Handle("GET /api/stream", session.StreamingHTTPMiddleware(v)(stream(time.Second, stop)))
 	mux.HandleFunc("GET /health", health(v))
 	mux.Handle("GET /livez", v.LivenessHandler())
 	mux.Handle("GET /readyz", v.ReadinessHandler())

@@ -40,6 +40,8 @@ type Set struct {
 	// unsupportedSum.
 	unsupported    map[string]unsupportedEntry
 	unsupportedSum atomic.Pointer[unsupportedSummary]
+	observer       atomic.Pointer[func([]Entry)] // see Observe
+	applied        atomic.Uint64                 // see Applied
 }
 
 // unsupportedEntry is a live entry the set could not interpret.
@@ -114,8 +116,9 @@ func (s *Set) Apply(e Entry) bool {
 	}
 	k := s.key(e.ID)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.applyLocked(k, e)
+	s.mu.Unlock()
+	s.notify(e)
 	return true
 }
 
@@ -149,7 +152,6 @@ func (s *Set) noteUnsupported(e Entry, err error) {
 		f = f[:2*maxIDLen]
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.unsupported == nil {
 		s.unsupported = make(map[string]unsupportedEntry)
 	}
@@ -157,6 +159,8 @@ func (s *Set) noteUnsupported(e Entry, err error) {
 		s.unsupported[f] = unsupportedEntry{expires: exp, why: err.Error()}
 	}
 	s.summariseUnsupportedLocked()
+	s.mu.Unlock()
+	s.notify(e)
 }
 
 // summariseUnsupportedLocked publishes what Unsupported reports; the
@@ -209,6 +213,7 @@ func (s *Set) ApplyAll(entries []Entry) int {
 			}
 		}
 		s.mu.Unlock()
+		s.notifyAll(chunk)
 		for _, e := range bad {
 			s.noteUnsupported(e, e.Validate())
 		}

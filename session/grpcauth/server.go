@@ -30,6 +30,7 @@ type Option func(*options)
 type options struct {
 	exact    map[string]bool
 	prefixes []string
+	keep     bool // KeepStreamsOnRevocation
 }
 
 // Exempt lets calls of the given methods through without a token: full
@@ -100,11 +101,23 @@ func UnaryServerInterceptor(v session.Validator, opts ...Option) grpc.UnaryServe
 // StreamServerInterceptor rejects streams without a valid access token
 // before the handler runs, and passes the others on with the claims in the
 // stream's context. It is safe for concurrent use.
+//
+// When v can watch for revocations (a *session.SessionValidator: see its
+// ValidateUntilRevoked), a stream's context is cancelled as soon as its
+// token, device session, user or signing key is revoked, and the stream
+// ends with codes.Unauthenticated ("Invalid or expired token") whatever
+// the handler returns once its context is done. KeepStreamsOnRevocation
+// turns that off.
 func StreamServerInterceptor(v session.Validator, opts ...Option) grpc.StreamServerInterceptor {
 	o := newOptions(opts)
+	rw, watch := v.(revocationWatcher)
+	watch = watch && !o.keep
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if o.exempt(info.FullMethod) {
 			return handler(srv, ss)
+		}
+		if watch {
+			return serveWatched(rw, srv, ss, handler)
 		}
 		ctx, err := authenticate(ss.Context(), v)
 		if err != nil {
@@ -122,26 +135,41 @@ type authedStream struct {
 
 func (s *authedStream) Context() context.Context { return s.ctx }
 
-// authenticate validates the call's bearer token: exactly one authorization
-// value, parsed by the rules of session.ParseBearer.
+// authenticate validates the call's bearer token and returns ctx with its
+// claims.
 func authenticate(ctx context.Context, v session.Validator) (context.Context, error) {
-	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
-	if len(vals) != 1 {
-		// None, or several that different layers might read differently.
-		return ctx, errUnauthenticated()
-	}
-	raw := session.ParseBearer(vals[0])
-	if raw == "" {
-		return ctx, errUnauthenticated()
+	raw, err := bearerFromMetadata(ctx)
+	if err != nil {
+		return ctx, err
 	}
 	c, err := v.ValidateAccessToken(raw)
 	if err != nil {
-		if session.IsUnavailable(err) {
-			return ctx, status.Error(codes.Unavailable, session.UnavailableBody)
-		}
-		return ctx, errUnauthenticated()
+		return ctx, statusOf(err)
 	}
 	return session.WithClaims(ctx, c), nil
+}
+
+// bearerFromMetadata returns the call's bearer token: exactly one
+// authorization value, parsed by the rules of session.ParseBearer.
+func bearerFromMetadata(ctx context.Context) (string, error) {
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
+	if len(vals) != 1 {
+		// None, or several that different layers might read differently.
+		return "", errUnauthenticated()
+	}
+	raw := session.ParseBearer(vals[0])
+	if raw == "" {
+		return "", errUnauthenticated()
+	}
+	return raw, nil
+}
+
+// statusOf maps a validation error onto the status a call ends with.
+func statusOf(err error) error {
+	if session.IsUnavailable(err) {
+		return status.Error(codes.Unavailable, session.UnavailableBody)
+	}
+	return errUnauthenticated()
 }
 
 func errUnauthenticated() error {

@@ -1,0 +1,96 @@
+package session_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/session"
+)
+
+// BenchmarkCancellableRequest measures what watching a request for
+// revocation adds, side by side in one run (docs/PERFORMANCE.md,
+// "Cancellable requests"):
+//
+//	go test -run '^$' -bench CancellableRequest -benchmem -count 5 ./session/
+//
+// "plain" is a request behind HTTPMiddleware, "cancellable" the same
+// request behind StreamingHTTPMiddleware, which also registers the request
+// so that a revocation cancels its context, and unregisters it when it
+// ends. The validator is synced from Redis and holds revocations; each
+// request's context is a child of a cancellable parent, as net/http's are.
+func BenchmarkCancellableRequest(b *testing.B) {
+	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
+	v := revokedValidator(b)
+	var sink string
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := session.GetUserID(r.Context())
+		sink = id
+	})
+	rows := []struct {
+		name string
+		h    http.Handler
+	}{
+		{"plain", session.HTTPMiddleware(v)(handler)},
+		{"cancellable", session.StreamingHTTPMiddleware(v)(handler)},
+	}
+	for _, row := range rows {
+		b.Run(row.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				parent, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				r, _ := http.NewRequestWithContext(parent, http.MethodGet, "/", nil)
+				r.Header.Set("Authorization", "Bearer "+raw)
+				w := discardWriter{h: http.Header{}}
+				for pb.Next() {
+					row.h.ServeHTTP(w, r)
+				}
+			})
+		})
+	}
+	_ = sink
+}
+
+// BenchmarkCancellableCost reports what watching a request adds, measured
+// side by side for hosts too loaded to compare separate rows: each of b.N
+// rounds times a slice of plain requests and then a slice of cancellable
+// ones on the same goroutine, and the benchmark reports the median over
+// the rounds of the difference per request ("added-ns/req") and the
+// plain request's own median ("plain-ns/req").
+//
+//	go test -run '^$' -bench CancellableCost -benchtime 40x ./session/
+func BenchmarkCancellableCost(b *testing.B) {
+	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
+	v := revokedValidator(b)
+	handler := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	plain := session.HTTPMiddleware(v)(handler)
+	cancellable := session.StreamingHTTPMiddleware(v)(handler)
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, _ := http.NewRequestWithContext(parent, http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+raw)
+	w := discardWriter{h: http.Header{}}
+	const slice = 10_000
+	timeSlice := func(h http.Handler) time.Duration {
+		t0 := time.Now()
+		for range slice {
+			h.ServeHTTP(w, r)
+		}
+		return time.Since(t0)
+	}
+	var added, base []float64
+	for b.Loop() {
+		p := timeSlice(plain)
+		c := timeSlice(cancellable)
+		added = append(added, float64(c-p)/slice)
+		base = append(base, float64(p)/slice)
+	}
+	slices.Sort(added)
+	slices.Sort(base)
+	b.ReportMetric(added[len(added)/2], "added-ns/req")
+	b.ReportMetric(base[len(base)/2], "plain-ns/req")
+	b.ReportMetric(0, "ns/op")
+}
