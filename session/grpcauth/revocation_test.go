@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/session"
 	"github.com/authmesh/authmesh/session/grpcauth"
@@ -71,7 +72,7 @@ func chatService() *grpc.ServiceDesc {
 // unless the server keeps streams (KeepStreamsOnRevocation).
 func TestStreamEndsOnRevocation(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	store, err := revoke.NewRedisStore(rs.Client(t), revoke.RedisStoreConfig{})
+	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
