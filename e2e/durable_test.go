@@ -36,7 +36,7 @@ func TestRevocationsSurviveRedisFlushAll(t *testing.T) {
 	if !strings.Contains(auth.Logs(), "re-seeded it from the database") {
 		t.Errorf("the auth service did not log the re-seed:\n%s", auth.Logs())
 	}
-	for name, svc := range map[string]*proc{"running": running, "started later": later} {
+	for name, svc := range map[string]*service{"running": running, "started later": later} {
 		if code, body := get(t, svc.URL+"/api/protected", out.Token); code != http.StatusUnauthorized {
 			t.Errorf("%s: logged-out token answered %d %q; want 401", name, code, body)
 		}
@@ -44,7 +44,7 @@ func TestRevocationsSurviveRedisFlushAll(t *testing.T) {
 	}
 
 	gql(t, auth.URL, `mutation { logout }`, live.Token).field(t, "logout", &ok)
-	for name, svc := range map[string]*proc{"running": running, "started later": later} {
+	for name, svc := range map[string]*service{"running": running, "started later": later} {
 		took := waitStatus(t, svc.URL+"/api/protected", live.Token, http.StatusUnauthorized, 10*time.Second)
 		t.Logf("%s: a logout after the re-seed took effect in %s", name, took)
 	}

@@ -106,7 +106,7 @@ func TestLogoutRidesThroughPausedRedis(t *testing.T) {
 }
 
 // waitLog waits until p's output contains want, at most within.
-func waitLog(t *testing.T, p *proc, want string, within time.Duration) {
+func waitLog(t *testing.T, p *service, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !strings.Contains(p.Logs(), want) {
@@ -139,7 +139,7 @@ func TestRedisOutageIsLoggedStructured(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for name, p := range map[string]*proc{"auth service": auth, "microservice": svc} {
+	for name, p := range map[string]*service{"auth service": auth, "microservice": svc} {
 		for _, line := range strings.Split(p.Logs(), "\n") {
 			if strings.HasPrefix(line, "redis: ") {
 				t.Errorf("%s printed a raw go-redis line: %s", name, line)

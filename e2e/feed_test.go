@@ -125,7 +125,7 @@ func (c *stalledConn) isClosed() bool {
 func (c *stalledConn) kind() string { return strings.SplitN(c.head, "\r\n", 2)[0] }
 
 // openStalled sends head and then nothing more.
-func openStalled(t *testing.T, p *proc, head string) *stalledConn {
+func openStalled(t *testing.T, p *service, head string) *stalledConn {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL, "http://"))
 	if err != nil {
@@ -147,9 +147,9 @@ func openStalled(t *testing.T, p *proc, head string) *stalledConn {
 }
 
 // openFiles counts the process's open file descriptors.
-func openFiles(t *testing.T, p *proc) int {
+func openFiles(t *testing.T, p *service) int {
 	t.Helper()
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.process.Pid()))
 	if err != nil {
 		t.Fatalf("count open files: %v", err)
 	}

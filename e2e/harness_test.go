@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/proc"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
@@ -52,116 +54,83 @@ func grpcExampleBinary(t *testing.T) string {
 	return filepath.Join(binDir, "example-grpc-service")
 }
 
-// proc is a running service process.
-type proc struct {
-	t      *testing.T
-	bin    string
-	env    []string
-	URL    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	logs   *bytes.Buffer
-	mu     sync.Mutex
-}
-
-// lockedWriter lets the process write its logs while the test reads them.
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
+// service is a running service process.
+type service struct {
+	t       *testing.T
+	bin     string
+	env     []string
+	URL     string
+	process *proc.Process
+	log     *proc.Buffer // kept across restarts
 }
 
 // Logs returns everything the process printed so far.
-func (p *proc) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
-}
+func (s *service) Logs() string { return s.log.String() }
 
 // start runs bin with env (plus PORT) and waits until healthPath answers
 // 200, or for grpcHealth until the gRPC health service answers SERVING.
-func start(t *testing.T, bin string, env map[string]string, healthPath string) *proc {
+func start(t *testing.T, bin string, env map[string]string, healthPath string) *service {
+	t.Helper()
+	s := launch(t, bin, env)
+	s.waitHealthy(context.Background(), healthPath)
+	return s
+}
+
+// launch runs bin with env (plus PORT) without waiting for it; the test's
+// cleanup stops it.
+func launch(t *testing.T, bin string, env map[string]string) *service {
 	t.Helper()
 	port := testenv.FreePort(t)
-	p := &proc{t: t, bin: bin, URL: "http://127.0.0.1:" + strconv.Itoa(port), logs: &bytes.Buffer{}}
-	p.env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	s := &service{t: t, bin: bin, URL: "http://127.0.0.1:" + strconv.Itoa(port), log: new(proc.Buffer)}
+	s.env = append(os.Environ(), "PORT="+strconv.Itoa(port))
 	for k, v := range env {
-		p.env = append(p.env, k+"="+v)
+		s.env = append(s.env, k+"="+v)
 	}
-	p.run(healthPath)
-	t.Cleanup(p.Stop)
-	return p
+	s.run()
+	t.Cleanup(s.Stop)
+	return s
 }
 
-func (p *proc) run(healthPath string) {
-	p.t.Helper()
-	p.cmd = exec.Command(p.bin)
-	p.cmd.Env = p.env
-	p.cmd.Stdout = lockedWriter{&p.mu, p.logs}
-	p.cmd.Stderr = lockedWriter{&p.mu, p.logs}
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatalf("start %s: %v", p.bin, err)
-	}
-	exited := make(chan struct{})
-	p.exited = exited
-	cmd := p.cmd
-	go func() { _ = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			p.t.Fatalf("%s exited during start:\n%s", filepath.Base(p.bin), p.Logs())
-		default:
-		}
-		if p.healthy(healthPath) {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	p.t.Fatalf("%s not healthy at %s after 20s:\n%s", filepath.Base(p.bin), healthPath, p.Logs())
-}
-
-// healthy reports whether healthPath answers 200 (grpcHealth: SERVING).
-func (p *proc) healthy(healthPath string) bool {
-	if healthPath == grpcHealth {
-		return grpcServing(p.Addr())
-	}
-	resp, err := http.Get(p.URL + healthPath)
+func (s *service) run() {
+	s.t.Helper()
+	p, err := proc.Start(proc.Spec{Name: filepath.Base(s.bin), Path: s.bin, Env: s.env, Log: s.log})
 	if err != nil {
-		return false
+		s.t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	s.process = p
+}
+
+// waitHealthy waits until healthPath answers 200 (grpcHealth: SERVING), for
+// at most 20 s or until ctx ends.
+func (s *service) waitHealthy(ctx context.Context, healthPath string) {
+	s.t.Helper()
+	ready := proc.HTTPOK(s.URL + healthPath)
+	if healthPath == grpcHealth {
+		ready = func(context.Context) bool { return grpcServing(s.Addr()) }
+	}
+	if err := s.process.WaitReady(ctx, s.URL+healthPath, 20*time.Second, ready); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Addr is the process's listening address, host:port.
-func (p *proc) Addr() string { return strings.TrimPrefix(p.URL, "http://") }
+func (s *service) Addr() string { return strings.TrimPrefix(s.URL, "http://") }
 
-// Stop terminates the process (SIGTERM, then SIGKILL).
-func (p *proc) Stop() {
-	if p.cmd == nil || p.cmd.Process == nil {
+// Stop terminates the process (SIGINT, then SIGKILL).
+func (s *service) Stop() {
+	if s.process == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-	p.cmd = nil
+	s.process.Stop()
+	s.process = nil
 }
 
 // Restart stops the process and starts it again with the same environment.
-func (p *proc) Restart(healthPath string) {
-	p.t.Helper()
-	p.Stop()
-	p.run(healthPath)
+func (s *service) Restart(healthPath string) {
+	s.t.Helper()
+	s.Stop()
+	s.run()
+	s.waitHealthy(context.Background(), healthPath)
 }
 
 // gqlResult is a GraphQL response.

@@ -12,7 +12,7 @@ import (
 
 // healthcheck runs "BIN healthcheck" in p's environment (its PORT, as a
 // container health check does) and returns its exit status and output.
-func healthcheck(t *testing.T, p *proc) (int, string) {
+func healthcheck(t *testing.T, p *service) (int, string) {
 	t.Helper()
 	cmd := exec.Command(p.bin, "healthcheck")
 	cmd.Env = p.env
@@ -42,7 +42,7 @@ func TestHealthcheckSubcommand(t *testing.T) {
 
 	for _, tt := range []struct {
 		name string
-		p    *proc
+		p    *service
 		stop bool
 		code int
 		want string // in the output when it fails

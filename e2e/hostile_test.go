@@ -46,7 +46,7 @@ const (
 // hostileCase is one abusive request and what must come back.
 type hostileCase struct {
 	name   string
-	to     *proc
+	to     *service
 	method string // default POST
 	path   string // default /graphql
 	header map[string]string
@@ -90,7 +90,7 @@ func TestHostileRequests(t *testing.T) {
 	}
 
 	// Everything still answers, and the system still works end to end.
-	for _, p := range []*proc{auth, prod, embedded} {
+	for _, p := range []*service{auth, prod, embedded} {
 		if code, body := get(t, p.URL+"/healthz", ""); code != 200 {
 			t.Fatalf("%s/healthz after the table: got %d %q; want 200", p.URL, code, body)
 		}
@@ -333,7 +333,7 @@ func aliased(op, field string, n int) string {
 // hostileCases is the table: auth is the PostgreSQL/Redis/HS256 service,
 // prod the same in AUTH_ENV=production, embedded the SQLite/feed service and
 // svc the example microservice.
-func hostileCases(auth, prod, embedded, svc *proc, a account, tok forged) []hostileCase {
+func hostileCases(auth, prod, embedded, svc *service, a account, tok forged) []hostileCase {
 	const unauth = "Invalid or expired token"
 	me := []byte(`{"query":"{ me { id } }"}`)
 	bearer := func(v string) map[string]string { return map[string]string{"Authorization": v} }
@@ -484,12 +484,12 @@ type slowConn struct {
 
 // startSlowClients opens slow-header connections to both services and
 // slow-body connections to the auth service's /graphql.
-func startSlowClients(t *testing.T, auth, svc *proc) *slowClients {
+func startSlowClients(t *testing.T, auth, svc *service) *slowClients {
 	t.Helper()
 	s := &slowClients{began: time.Now()}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	open := func(name string, p *proc, prefix string) {
+	open := func(name string, p *service, prefix string) {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL, "http://"))
 		if err != nil {
 			t.Fatalf("dial %s: %v", p.URL, err)

@@ -48,7 +48,7 @@ func TestSigningAlgorithms(t *testing.T) {
 // token carrying the (r, n-s) twin of its signature, is refused by the auth
 // service and the microservice. The untouched refresh token then still
 // works; the account with its new tokens is returned.
-func oneTokenOneString(t *testing.T, auth, svc *proc, a account, alg string) account {
+func oneTokenOneString(t *testing.T, auth, svc *service, a account, alg string) account {
 	t.Helper()
 	refreshQuery := func(tok string) string {
 		return fmt.Sprintf(`mutation { refreshToken(token: %q) { token refreshToken } }`, tok)

@@ -43,7 +43,7 @@ func modes() []mode {
 // deploy starts the auth service (with extra settings) and one
 // microservice in mode m. A microservice gets the auth service's
 // JWT_SECRET and REDIS_ADDR when it has them, else its AUTH_URL.
-func (m mode) deploy(t *testing.T, extra map[string]string) (auth, svc *proc) {
+func (m mode) deploy(t *testing.T, extra map[string]string) (auth, svc *service) {
 	t.Helper()
 	serverBin, exampleBin := binaries(t)
 	authEnv := m.auth(t)

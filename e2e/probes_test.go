@@ -67,7 +67,7 @@ func TestProbesDoNotTakeTheFleetDown(t *testing.T) {
 	if code, body := get(t, svc.URL+"/health", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "fail-closed") {
 		t.Fatalf("example /health while stale: got %d %q; want 503 fail-closed", code, body)
 	}
-	for _, p := range []*proc{auth, svc, orphan} {
+	for _, p := range []*service{auth, svc, orphan} {
 		if code, s := probeStatus(t, p.URL+"/livez"); code != http.StatusOK || s != "ok" {
 			t.Fatalf("%s/livez while Redis is paused: got %d %q; want 200 ok", p.URL, code, s)
 		}

@@ -1,15 +1,11 @@
 package e2e_test
 
 import (
-	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +27,7 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 	repB := start(t, serverBin, env, "/healthz")
 	svcA := start(t, exampleBin, map[string]string{"AUTH_URL": repA.URL}, "/health")
 	svcB := start(t, exampleBin, map[string]string{"AUTH_URL": repB.URL, "REDIS_ADDR": rs.Addr}, "/health")
-	svcs := []*proc{svcA, svcB}
+	svcs := []*service{svcA, svcB}
 
 	// Register on A, log in on B and on A: each token works at both
 	// microservices, whichever replica's keys they fetched.
@@ -44,7 +40,7 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 			}
 		}
 	}
-	assertPublished(t, []*proc{repA, repB}, a.Token, b.Token)
+	assertPublished(t, []*service{repA, repB}, a.Token, b.Token)
 
 	// Refresh B's session on A, then on B.
 	r1 := refresh(t, repA.URL, b)
@@ -89,7 +85,7 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 // concurrentRefreshes sends 10 refreshes of one token, split across both
 // replicas, at once: none fails with a 5xx, and they all continue one chain
 // (refresh tokens are deterministic per generation), which goes on.
-func concurrentRefreshes(t *testing.T, repA, repB *proc, c account, svcs []*proc) {
+func concurrentRefreshes(t *testing.T, repA, repB *service, c account, svcs []*service) {
 	t.Helper()
 	const n = 10
 	type result struct {
@@ -176,7 +172,7 @@ func TestReplicasColdStartTogether(t *testing.T) {
 
 // assertPublished checks that every replica publishes every key the tokens
 // are signed with.
-func assertPublished(t *testing.T, reps []*proc, tokens ...string) {
+func assertPublished(t *testing.T, reps []*service, tokens ...string) {
 	t.Helper()
 	for _, rep := range reps {
 		code, body := get(t, rep.URL+"/.well-known/jwks.json", "")
@@ -208,50 +204,17 @@ func kidOf(t *testing.T, tok string) string {
 
 // startTogether launches one process per env at the same moment, as
 // replicas starting together would, and waits until each answers
-// healthPath.
-func startTogether(t *testing.T, bin string, envs []map[string]string, healthPath string) []*proc {
+// healthPath, within 20 s in all.
+func startTogether(t *testing.T, bin string, envs []map[string]string, healthPath string) []*service {
 	t.Helper()
-	ps := make([]*proc, len(envs))
+	ps := make([]*service, len(envs))
 	for i, env := range envs {
-		port := testenv.FreePort(t)
-		p := &proc{t: t, bin: bin, URL: "http://127.0.0.1:" + strconv.Itoa(port), logs: &bytes.Buffer{}}
-		p.env = append(os.Environ(), "PORT="+strconv.Itoa(port))
-		for k, v := range env {
-			p.env = append(p.env, k+"="+v)
-		}
-		p.cmd = exec.Command(bin)
-		p.cmd.Env = p.env
-		p.cmd.Stdout = lockedWriter{&p.mu, p.logs}
-		p.cmd.Stderr = lockedWriter{&p.mu, p.logs}
-		if err := p.cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", bin, err)
-		}
-		exited := make(chan struct{})
-		p.exited = exited
-		cmd := p.cmd
-		go func() { _ = cmd.Wait(); close(exited) }()
-		t.Cleanup(p.Stop)
-		ps[i] = p
+		ps[i] = launch(t, bin, env)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for i, p := range ps {
-		for {
-			select {
-			case <-p.exited:
-				t.Fatalf("replica %d exited during start:\n%s", i, p.Logs())
-			default:
-			}
-			if resp, err := http.Get(p.URL + healthPath); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replica %d not healthy at %s after 20s:\n%s", i, healthPath, p.Logs())
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, p := range ps {
+		p.waitHealthy(ctx, healthPath)
 	}
 	return ps
 }

@@ -80,7 +80,7 @@ type secrets struct {
 // replays a retired refresh token, logs out, logs out everywhere, changes
 // the password, and uses every access token at the microservice. It returns
 // every password and token that went over the wire.
-func accountLifecycle(t *testing.T, auth, svc *proc, email string) secrets {
+func accountLifecycle(t *testing.T, auth, svc *service, email string) secrets {
 	t.Helper()
 	const oldPw, newPw = "Old-Passw0rd-Secret!", "New-Passw0rd-Secret?"
 	s := secrets{passwords: []string{oldPw, newPw}}

@@ -47,7 +47,7 @@ func replayUntilReused(t *testing.T, authURL, retired, current string) {
 	}
 }
 
-func deviceSessions(t *testing.T, auth, svc *proc) {
+func deviceSessions(t *testing.T, auth, svc *service) {
 	t.Helper()
 	protected := svc.URL + "/api/protected"
 

@@ -11,7 +11,7 @@ import (
 // command runs the auth service binary with args in p's environment (an
 // operator command against the same database and Redis) and returns its
 // output.
-func command(t *testing.T, p *proc, args ...string) (string, error) {
+func command(t *testing.T, p *service, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(p.bin, args...)
 	cmd.Env = p.env

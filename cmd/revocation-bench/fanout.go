@@ -129,7 +129,7 @@ func fanoutOnce(ctx context.Context, log io.Writer, opt options, bins binaries, 
 		}
 	}
 	fmt.Fprintf(log, "fanout: %d streams open; measuring %d logouts …\n", n, len(tokens))
-	cpu0, err := cpuTime(auth.cmd.Process.Pid)
+	cpu0, err := cpuTime(auth.Pid())
 	if err != nil {
 		return res, err
 	}
@@ -147,7 +147,7 @@ func fanoutOnce(ctx context.Context, log io.Writer, opt options, bins binaries, 
 		}
 		res.Latency.lost += n - int(w.seen[sid].Load())
 	}
-	cpu1, err := cpuTime(auth.cmd.Process.Pid)
+	cpu1, err := cpuTime(auth.Pid())
 	if err != nil {
 		return res, err
 	}

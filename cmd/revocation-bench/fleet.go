@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/proc"
 )
 
 // binaries are the built commands under test.
@@ -44,17 +44,14 @@ func build(ctx context.Context, dir string) (binaries, error) {
 type fleet struct {
 	dir   string
 	mu    sync.Mutex
-	procs []*proc
+	procs []*proc.Process
 }
 
-// proc is one running child process whose output goes to a log file.
-type proc struct {
-	name    string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	logPath string
-	Port    int
-	URL     string
+// service is a started service listening on Port.
+type service struct {
+	*proc.Process
+	Port int
+	URL  string
 }
 
 func newFleet(dir string) (*fleet, error) {
@@ -89,10 +86,10 @@ next:
 
 // startService runs bin on a free port with env and waits until healthPath
 // answers 200. A port taken in between is retried on another port.
-func (f *fleet) startService(ctx context.Context, name, bin string, env []string, healthPath string) (*proc, error) {
+func (f *fleet) startService(ctx context.Context, name, bin string, env []string, healthPath string) (*service, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := proc.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -100,12 +97,12 @@ func (f *fleet) startService(ctx context.Context, name, bin string, env []string
 		if err != nil {
 			return nil, err
 		}
-		p.Port, p.URL = port, "http://127.0.0.1:"+strconv.Itoa(port)
-		if lastErr = waitHTTP(ctx, p, p.URL+healthPath, 30*time.Second); lastErr == nil {
-			return p, nil
+		s := &service{Process: p, Port: port, URL: "http://127.0.0.1:" + strconv.Itoa(port)}
+		if lastErr = p.WaitReady(ctx, "GET "+s.URL+healthPath, 30*time.Second, proc.HTTPOK(s.URL+healthPath)); lastErr == nil {
+			return s, nil
 		}
-		p.stop()
-		if !strings.Contains(p.tail(), "address already in use") {
+		p.Stop()
+		if !strings.Contains(p.Log().Tail(2000), "address already in use") {
 			break
 		}
 	}
@@ -113,21 +110,16 @@ func (f *fleet) startService(ctx context.Context, name, bin string, env []string
 }
 
 // start launches bin with args and env, logging to <dir>/<name>.log.
-func (f *fleet) start(name, bin string, args, env []string) (*proc, error) {
-	logPath := filepath.Join(f.dir, name+".log")
-	logf, err := os.Create(logPath)
+func (f *fleet) start(name, bin string, args, env []string) (*proc.Process, error) {
+	log, err := proc.CreateFile(filepath.Join(f.dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, args...)
-	cmd.Env = cleanEnv(env)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+	defer log.Close() // the child holds its own descriptor
+	p, err := proc.Start(proc.Spec{Name: name, Path: bin, Args: args, Env: cleanEnv(env), Log: log})
+	if err != nil {
+		return nil, err
 	}
-	p := &proc{name: name, cmd: cmd, exited: make(chan struct{}), logPath: logPath}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
 	f.mu.Lock()
 	f.procs = append(f.procs, p)
 	f.mu.Unlock()
@@ -141,64 +133,6 @@ func (f *fleet) Close() {
 	f.procs = nil
 	f.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop()
+		procs[i].Stop()
 	}
-}
-
-// stop sends SIGINT, then SIGKILL after 5s, and waits for the exit.
-func (p *proc) stop() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
-
-// tail returns the end of the process's log, for error messages.
-func (p *proc) tail() string {
-	b, _ := os.ReadFile(p.logPath)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
-}
-
-// waitHTTP polls url until it answers 200, the process exits, or timeout.
-func waitHTTP(ctx context.Context, p *proc, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited during start:\n%s", p.name, p.tail())
-		case <-ctx.Done():
-			return fmt.Errorf("%s not healthy at %s after %s:\n%s", p.name, url, timeout, p.tail())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authmesh/authmesh/internal/proc"
 )
 
 // redisServer is a redis-server child process and an admin connection.
 type redisServer struct {
 	Addr   string
-	proc   *proc
+	proc   *proc.Process
 	client *redis.Client
 }
 
@@ -27,7 +29,7 @@ func (f *fleet) startRedis(ctx context.Context) (*redisServer, error) {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := proc.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -40,33 +42,16 @@ func (f *fleet) startRedis(ctx context.Context) (*redisServer, error) {
 		}
 		rs := &redisServer{Addr: "127.0.0.1:" + strconv.Itoa(port), proc: p}
 		rs.client = redis.NewClient(&redis.Options{Addr: rs.Addr})
-		if lastErr = rs.waitPing(ctx); lastErr == nil {
+		lastErr = p.WaitReady(ctx, "PING at "+rs.Addr, 10*time.Second, func(ctx context.Context) bool {
+			return rs.client.Ping(ctx).Err() == nil
+		})
+		if lastErr == nil {
 			return rs, nil
 		}
 		rs.Close()
-		p.stop()
+		p.Stop()
 	}
 	return nil, lastErr
-}
-
-func (r *redisServer) waitPing(ctx context.Context) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := r.client.Ping(ctx).Err()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-r.proc.exited:
-			return fmt.Errorf("redis-server exited during start:\n%s", r.proc.tail())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("redis-server at %s not answering PING: %w", r.Addr, err)
-		}
-	}
 }
 
 // killPubSub closes every pub/sub connection (CLIENT KILL TYPE pubsub) and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authmesh/authmesh/internal/proc"
 )
 
 // RedisServer is one redis-server process owned by a test.
@@ -20,7 +21,7 @@ type RedisServer struct {
 	Dir  string
 	port int
 	args []string
-	cmd  *exec.Cmd
+	p    *proc.Process
 	tb   testing.TB
 }
 
@@ -70,50 +71,33 @@ func launchRedis(tb testing.TB, dir string, args func(port int) []string) *Redis
 }
 
 func (s *RedisServer) start() error {
-	s.cmd = exec.Command(s.args[0], s.args[1:]...)
-	if err := s.cmd.Start(); err != nil {
+	p, err := proc.Start(proc.Spec{Name: "redis-server", Path: s.args[0], Args: s.args[1:]})
+	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			log, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
-			return fmt.Errorf("redis-server exited: %v\n%s", err, log)
-		default:
-		}
+	err = p.WaitReady(context.Background(), "PING at "+s.Addr, 10*time.Second, func(ctx context.Context) bool {
 		c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
-		err := c.Ping(context.Background()).Err()
-		c.Close()
-		if err == nil {
-			go func() { <-done }()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+		defer c.Close()
+		return c.Ping(ctx).Err() == nil
+	})
+	if err != nil {
+		p.Kill()
+		log, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+		return fmt.Errorf("%w\n%s", err, log)
 	}
-	_ = s.cmd.Process.Kill()
-	return fmt.Errorf("redis-server on %s not ready after 10s", s.Addr)
+	s.p = p
+	return nil
 }
 
 // Stop kills the server (SIGKILL: a crash, not a clean shutdown) and waits
-// until its port is closed. Calling it twice is harmless.
+// until it has exited, so its port is closed. Calling it twice is
+// harmless.
 func (s *RedisServer) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
+	if s.p == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill()
-	for i := 0; i < 200; i++ {
-		c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
-		err := c.Ping(context.Background()).Err()
-		c.Close()
-		if err != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	s.cmd = nil
+	s.p.Kill()
+	s.p = nil
 }
 
 // Restart stops the server and starts it again on the same port and
@@ -139,7 +123,7 @@ func (s *RedisServer) Client(tb testing.TB) *redis.Client {
 // Redis. The test's cleanup resumes it before stopping it.
 func (s *RedisServer) Pause() {
 	s.tb.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := s.p.Signal(syscall.SIGSTOP); err != nil {
 		s.tb.Fatalf("testenv: pause redis-server: %v", err)
 	}
 	s.tb.Cleanup(s.Resume)
@@ -148,8 +132,8 @@ func (s *RedisServer) Pause() {
 // Resume continues a server stopped by Pause (SIGCONT). Calling it when
 // the server is not paused is harmless.
 func (s *RedisServer) Resume() {
-	if s.cmd == nil || s.cmd.Process == nil {
+	if s.p == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGCONT)
+	_ = s.p.Signal(syscall.SIGCONT)
 }

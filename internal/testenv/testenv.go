@@ -8,20 +8,20 @@ package testenv
 
 import (
 	"fmt"
-	"net"
 	"os/exec"
 	"testing"
+
+	"github.com/authmesh/authmesh/internal/proc"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := proc.FreePort()
 	if err != nil {
-		tb.Fatalf("testenv: find free port: %v", err)
+		tb.Fatalf("testenv: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // lookPath finds a binary or fails the test with an actionable message.
