@@ -168,7 +168,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("session: MaxTokenLifetime must not be negative")
 	}
 	if c.MaxTokenLifetime == 0 {
-		c.MaxTokenLifetime = token.DefaultRefreshTTL
+		c.MaxTokenLifetime = token.DefaultRefreshTokenTTL
 	}
 	if c.AccessTokenCacheTTL == 0 {
 		c.AccessTokenCacheTTL = 5 * time.Minute

@@ -86,7 +86,7 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 	}
 	v.verifier, err = token.NewVerifier(keys, token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, ClockSkew: cfg.ClockSkew, Clock: cfg.Clock,
-		MaxLifetime: cfg.MaxTokenLifetime,
+		MaxTokenLifetime: cfg.MaxTokenLifetime,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)

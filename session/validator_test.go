@@ -243,7 +243,7 @@ func TestMaxTokenLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	long, err := token.NewIssuer(keys, token.IssuerConfig{AccessTTL: 400 * time.Hour})
+	long, err := token.NewIssuer(keys, token.IssuerConfig{AccessTokenTTL: 400 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	return srv.ListenAndServe(ctx, func(addr string) {
 		playground := ""
-		if cfg.Playground {
+		if cfg.GraphQLPlayground {
 			playground = ", playground at /playground"
 		}
 		fmt.Fprintf(stdout, "authmesh auth service %s listening on %s (GraphQL at /graphql%s)\n", version, addr, playground)

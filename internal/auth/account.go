@@ -109,7 +109,7 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	if device == "" {
 		device = uuid.NewString()
 	}
-	res.DeviceExpiresAt = s.now().Add(s.cfg.RefreshTTL)
+	res.DeviceExpiresAt = s.now().Add(s.cfg.RefreshTokenTTL)
 	res.DeviceToken, _, err = s.cfg.Issuer.IssueDevice(u.ID, device, s.now(), res.DeviceExpiresAt)
 	if err != nil {
 		return LoginResult{}, internal("issue device token", err)
@@ -182,7 +182,7 @@ func (s *Service) startSession(ctx context.Context, u User, client ClientInfo) (
 		ID: uuid.NewString(), UserID: u.ID,
 		DeviceType: devType, DeviceName: clean(devName, 128), IPAddress: clean(client.IP, 64),
 		UserAgent: clean(client.UserAgent, 512),
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), RotatedAt: now,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenTTL), RotatedAt: now,
 	}
 	if err := s.cfg.Sessions.CreateSession(ctx, sess); err != nil {
 		return LoginResult{}, internal("create session", err)

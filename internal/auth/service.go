@@ -44,10 +44,10 @@ type Limiter interface {
 	CheckRegister(ctx context.Context, ip string) (retryAfter time.Duration, err error)
 }
 
-// DefaultRefreshGrace is how long, by default, the refresh token a rotation
+// DefaultRefreshReuseGrace is how long, by default, the refresh token a rotation
 // just retired is still accepted, so that concurrent refreshes of one token
 // (several browser tabs) do not look like theft.
-const DefaultRefreshGrace = 10 * time.Second
+const DefaultRefreshReuseGrace = 10 * time.Second
 
 // Config holds the service's dependencies and settings.
 type Config struct {
@@ -65,10 +65,10 @@ type Config struct {
 	// PasswordPolicy checks a new password; returns a caller-safe error.
 	PasswordPolicy func(pw string) error
 
-	AccessTTL    time.Duration // default token.DefaultAccessTTL
-	RefreshTTL   time.Duration // default token.DefaultRefreshTTL
-	RefreshGrace time.Duration // default DefaultRefreshGrace; how long the previous refresh token is still accepted
-	ClockSkew    time.Duration // default token.DefaultClockSkew; added to revocation lifetimes
+	AccessTokenTTL    time.Duration // default token.DefaultAccessTokenTTL
+	RefreshTokenTTL   time.Duration // default token.DefaultRefreshTokenTTL
+	RefreshReuseGrace time.Duration // default DefaultRefreshReuseGrace; how long the previous refresh token is still accepted
+	ClockSkew         time.Duration // default token.DefaultClockSkew; added to revocation lifetimes
 	// MaxSessionsPerUser evicts the oldest sessions beyond this count; 0 = no cap.
 	MaxSessionsPerUser int
 
@@ -98,17 +98,17 @@ func New(cfg Config) (*Service, error) {
 	case cfg.Passwords == nil:
 		return nil, errors.New("auth: Config.Passwords is required")
 	}
-	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = token.DefaultAccessTTL
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = token.DefaultAccessTokenTTL
 	}
-	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = token.DefaultRefreshTTL
+	if cfg.RefreshTokenTTL <= 0 {
+		cfg.RefreshTokenTTL = token.DefaultRefreshTokenTTL
 	}
-	if cfg.RefreshGrace < 0 {
-		return nil, errors.New("auth: RefreshGrace must not be negative")
+	if cfg.RefreshReuseGrace < 0 {
+		return nil, errors.New("auth: RefreshReuseGrace must not be negative")
 	}
-	if cfg.RefreshGrace == 0 {
-		cfg.RefreshGrace = DefaultRefreshGrace
+	if cfg.RefreshReuseGrace == 0 {
+		cfg.RefreshReuseGrace = DefaultRefreshReuseGrace
 	}
 	if cfg.ClockSkew <= 0 {
 		cfg.ClockSkew = token.DefaultClockSkew
@@ -131,7 +131,7 @@ func New(cfg Config) (*Service, error) {
 // revocationExpiry is when a session or user revocation made at now can be
 // forgotten: no access token issued before the revocation outlives it.
 func (s *Service) revocationExpiry(now time.Time) int64 {
-	return now.Add(s.cfg.AccessTTL + 2*s.cfg.ClockSkew).Unix()
+	return now.Add(s.cfg.AccessTokenTTL + 2*s.cfg.ClockSkew).Unix()
 }
 
 // revokeSessions records sid revocations, so every token of those sessions

@@ -95,7 +95,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	flaky := &flakyRevoker{inner: revs}
 	cfg := auth.Config{
 		Users: db, Sessions: db, Revoker: flaky, Issuer: iss, Verifier: ver, Passwords: hasher,
-		PasswordPolicy: password.CheckPolicy, RefreshGrace: 10 * time.Second, Clock: clk.Now,
+		PasswordPolicy: password.CheckPolicy, RefreshReuseGrace: 10 * time.Second, Clock: clk.Now,
 	}
 	svc, err := auth.New(cfg)
 	if err != nil {

@@ -222,7 +222,7 @@ var errRefreshInvalid = newError(CodeUnauthenticated, "refresh token is invalid 
 // database stores only the session's current generation. Presenting the
 // current generation advances it with a compare-and-swap, so of concurrent
 // refreshes exactly one advances the chain. Presenting the immediately
-// preceding generation within RefreshGrace of the rotation (another tab
+// preceding generation within RefreshReuseGrace of the rotation (another tab
 // that raced) is answered with the chain's current refresh token, re-issued
 // deterministically. Anything older is a replay: the session is revoked.
 func (s *Service) Refresh(ctx context.Context, raw string, client ClientInfo) (TokenPair, error) {
@@ -265,7 +265,7 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 	}
 	switch {
 	case c.Generation == sess.RefreshGen:
-		expires := now.Add(s.cfg.RefreshTTL)
+		expires := now.Add(s.cfg.RefreshTokenTTL)
 		won, err := s.cfg.Sessions.AdvanceRefresh(ctx, sess.ID, sess.RefreshGen, now, expires)
 		if err != nil {
 			return TokenPair{}, false, internal("rotate refresh token", err)
@@ -275,7 +275,7 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 		}
 		pair, err := s.issuePair(u, sess.ID, sess.RefreshGen+1, now, expires, now)
 		return pair, false, err
-	case c.Generation == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.cfg.RefreshGrace:
+	case c.Generation == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.cfg.RefreshReuseGrace:
 		pair, err := s.issuePair(u, sess.ID, sess.RefreshGen, sess.RotatedAt, sess.ExpiresAt, now)
 		return pair, false, err
 	default:

@@ -22,47 +22,47 @@ import (
 // Config is the auth service's configuration (docs/CONFIGURATION.md). LoadConfig reads
 // it from the environment; tests build it directly.
 type Config struct {
-	Port              int           // PORT, default 8080 (0: any free port)
-	JWTSecret         string        // JWT_SECRET or the file JWT_SECRET_FILE: HS256 when set, asymmetric keys otherwise
-	SigningAlgorithm  string        // SIGNING_ALG: EdDSA (default), ES256 or RS256; asymmetric mode only
-	KeyEncryptionKey  string        // KEY_ENCRYPTION_SECRET or the file KEY_ENCRYPTION_SECRET_FILE: seals private keys at rest
-	RedisAddrs        []string      // REDIS_ADDR, comma-separated
-	RedisPassword     string        // REDIS_PASSWORD or the file REDIS_PASSWORD_FILE
-	RedisDB           int           // REDIS_DB
-	RedisMasterName   string        // REDIS_MASTER_NAME: Sentinel
-	RedisPrefix       string        // REDIS_PREFIX, default "authmesh:"
-	RedisMinReplicas  int           // REDIS_MIN_REPLICAS: replicas that must acknowledge a revocation (Sentinel)
-	RedisTimeout      time.Duration // REDIS_TIMEOUT: bound on one Redis call, retries included
-	DatabaseURL       string        // DATABASE_URL or the file DATABASE_URL_FILE, default sqlite:<DataDir>/authmesh.db
-	DataDir           string        // DATA_DIR, default ./data
-	Issuer            string        // ISSUER
-	Audience          string        // AUDIENCE: added to tokens when set
-	AccessTTL         time.Duration // ACCESS_TOKEN_TTL
-	RefreshTTL        time.Duration // REFRESH_TOKEN_TTL
-	RefreshGrace      time.Duration // REFRESH_REUSE_GRACE
-	MaxTokenLifetime  time.Duration // MAX_TOKEN_LIFETIME: longest exp - iat accepted; default REFRESH_TOKEN_TTL (ACCESS_TOKEN_TTL if longer)
-	PublicURL         string        // PUBLIC_URL
-	TrustedProxies    string        // TRUSTED_PROXIES
-	Env               string        // AUTH_ENV: development or production
-	Introspection     bool          // GRAPHQL_INTROSPECTION: default on outside production
-	Playground        bool          // GRAPHQL_PLAYGROUND: serve GET /playground; default on outside production
-	MaxSessions       int           // MAX_SESSIONS_PER_USER: default DefaultMaxSessions; 0 = no cap
-	PasswordMemoryKiB uint32        // ARGON2_MEMORY_KIB (tests lower it); default OWASP 19456
-	PasswordTime      uint32        // ARGON2_ITERATIONS; default 2
-	RateLimits        bool          // RATE_LIMITS: default on; "off" disables (load tests only)
-	MaxConnections    int           // MAX_CONNECTIONS: open client connections; default from the file-descriptor limit
-	FeedStreamsPerIP  int           // FEED_MAX_STREAMS_PER_CLIENT: feed streams from one client address, default 1000
-	FeedToken         string        // FEED_TOKEN or the file FEED_TOKEN_FILE: required on every feed request when set
-	Limits            Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
+	Port                    int           // PORT, default 8080 (0: any free port)
+	JWTSecret               string        // JWT_SECRET or the file JWT_SECRET_FILE: HS256 when set, asymmetric keys otherwise
+	SigningAlg              string        // SIGNING_ALG: EdDSA (default), ES256 or RS256; asymmetric mode only
+	KeyEncryptionSecret     string        // KEY_ENCRYPTION_SECRET or the file KEY_ENCRYPTION_SECRET_FILE: seals private keys at rest
+	RedisAddr               []string      // REDIS_ADDR, comma-separated
+	RedisPassword           string        // REDIS_PASSWORD or the file REDIS_PASSWORD_FILE
+	RedisDB                 int           // REDIS_DB
+	RedisMasterName         string        // REDIS_MASTER_NAME: Sentinel
+	RedisPrefix             string        // REDIS_PREFIX, default "authmesh:"
+	RedisMinReplicas        int           // REDIS_MIN_REPLICAS: replicas that must acknowledge a revocation (Sentinel)
+	RedisTimeout            time.Duration // REDIS_TIMEOUT: bound on one Redis call, retries included
+	DatabaseURL             string        // DATABASE_URL or the file DATABASE_URL_FILE, default sqlite:<DataDir>/authmesh.db
+	DataDir                 string        // DATA_DIR, default ./data
+	Issuer                  string        // ISSUER
+	Audience                string        // AUDIENCE: added to tokens when set
+	AccessTokenTTL          time.Duration // ACCESS_TOKEN_TTL
+	RefreshTokenTTL         time.Duration // REFRESH_TOKEN_TTL
+	RefreshReuseGrace       time.Duration // REFRESH_REUSE_GRACE
+	MaxTokenLifetime        time.Duration // MAX_TOKEN_LIFETIME: longest exp - iat accepted; default REFRESH_TOKEN_TTL (ACCESS_TOKEN_TTL if longer)
+	PublicURL               string        // PUBLIC_URL
+	TrustedProxies          string        // TRUSTED_PROXIES
+	AuthEnv                 string        // AUTH_ENV: development or production
+	GraphQLIntrospection    bool          // GRAPHQL_INTROSPECTION: default on outside production
+	GraphQLPlayground       bool          // GRAPHQL_PLAYGROUND: serve GET /playground; default on outside production
+	MaxSessionsPerUser      int           // MAX_SESSIONS_PER_USER: default DefaultMaxSessionsPerUser; 0 = no cap
+	Argon2MemoryKiB         uint32        // ARGON2_MEMORY_KIB (tests lower it); default OWASP 19456
+	Argon2Iterations        uint32        // ARGON2_ITERATIONS; default 2
+	RateLimits              bool          // RATE_LIMITS: default on; "off" disables (load tests only)
+	MaxConnections          int           // MAX_CONNECTIONS: open client connections; default from the file-descriptor limit
+	FeedMaxStreamsPerClient int           // FEED_MAX_STREAMS_PER_CLIENT: feed streams from one client address, default 1000
+	FeedToken               string        // FEED_TOKEN or the file FEED_TOKEN_FILE: required on every feed request when set
+	Limits                  Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
 
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
 	Warnings []string
 }
 
-// DefaultMaxSessions is MAX_SESSIONS_PER_USER's default: more devices and
+// DefaultMaxSessionsPerUser is MAX_SESSIONS_PER_USER's default: more devices and
 // browsers than a person uses, few enough that one account cannot grow the
 // session table without bound (logging in once more ends the oldest).
-const DefaultMaxSessions = 100
+const DefaultMaxSessionsPerUser = 100
 
 // DefaultRedisTimeout bounds one Redis call of the auth service (REDIS_TIMEOUT):
 // while Redis does not answer (paused, partitioned, failing over), a logout
@@ -75,10 +75,10 @@ const DefaultRedisTimeout = 2 * time.Second
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		Port: 8080, Issuer: token.DefaultIssuer, RedisPrefix: redissync.DefaultPrefix, DataDir: "./data",
-		AccessTTL: token.DefaultAccessTTL, RefreshTTL: token.DefaultRefreshTTL, RefreshGrace: auth.DefaultRefreshGrace,
-		Env: "development", SigningAlgorithm: "EdDSA", RateLimits: true,
-		PasswordMemoryKiB: 19456, PasswordTime: 2, MaxSessions: DefaultMaxSessions,
-		FeedStreamsPerIP: revoke.DefaultFeedMaxClientsPerAddr, RedisTimeout: DefaultRedisTimeout,
+		AccessTokenTTL: token.DefaultAccessTokenTTL, RefreshTokenTTL: token.DefaultRefreshTokenTTL, RefreshReuseGrace: auth.DefaultRefreshReuseGrace,
+		AuthEnv: "development", SigningAlg: "EdDSA", RateLimits: true,
+		Argon2MemoryKiB: 19456, Argon2Iterations: 2, MaxSessionsPerUser: DefaultMaxSessionsPerUser,
+		FeedMaxStreamsPerClient: revoke.DefaultFeedMaxClientsPerAddr, RedisTimeout: DefaultRedisTimeout,
 	}
 	var errs []error
 	var err error
@@ -124,9 +124,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	integer("PORT", &c.Port, 0, 65535)
 	secret("JWT_SECRET", &c.JWTSecret, false)
-	str("SIGNING_ALG", &c.SigningAlgorithm)
-	secret("KEY_ENCRYPTION_SECRET", &c.KeyEncryptionKey, false)
-	c.RedisAddrs = redisconn.SplitAddrs(getenv("REDIS_ADDR"))
+	str("SIGNING_ALG", &c.SigningAlg)
+	secret("KEY_ENCRYPTION_SECRET", &c.KeyEncryptionSecret, false)
+	c.RedisAddr = redisconn.SplitAddrs(getenv("REDIS_ADDR"))
 	secret("REDIS_PASSWORD", &c.RedisPassword, false)
 	integer("REDIS_DB", &c.RedisDB, 0, 1<<16)
 	str("REDIS_MASTER_NAME", &c.RedisMasterName)
@@ -137,24 +137,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	secret("DATABASE_URL", &c.DatabaseURL, true)
 	str("ISSUER", &c.Issuer)
 	str("AUDIENCE", &c.Audience)
-	dur("ACCESS_TOKEN_TTL", &c.AccessTTL)
-	dur("REFRESH_TOKEN_TTL", &c.RefreshTTL)
-	dur("REFRESH_REUSE_GRACE", &c.RefreshGrace)
+	dur("ACCESS_TOKEN_TTL", &c.AccessTokenTTL)
+	dur("REFRESH_TOKEN_TTL", &c.RefreshTokenTTL)
+	dur("REFRESH_REUSE_GRACE", &c.RefreshReuseGrace)
 	dur("MAX_TOKEN_LIFETIME", &c.MaxTokenLifetime)
 	str("PUBLIC_URL", &c.PublicURL)
 	str("TRUSTED_PROXIES", &c.TrustedProxies)
-	str("AUTH_ENV", &c.Env)
-	integer("MAX_SESSIONS_PER_USER", &c.MaxSessions, 0, 1_000_000)
+	str("AUTH_ENV", &c.AuthEnv)
+	integer("MAX_SESSIONS_PER_USER", &c.MaxSessionsPerUser, 0, 1_000_000)
 	integer("MAX_CONNECTIONS", &c.MaxConnections, 16, 10_000_000)
-	integer("FEED_MAX_STREAMS_PER_CLIENT", &c.FeedStreamsPerIP, 1, 10_000_000)
+	integer("FEED_MAX_STREAMS_PER_CLIENT", &c.FeedMaxStreamsPerClient, 1, 10_000_000)
 	var mem, iter int
 	integer("ARGON2_MEMORY_KIB", &mem, 1024, 4<<20)
 	integer("ARGON2_ITERATIONS", &iter, 1, 100)
 	if mem > 0 {
-		c.PasswordMemoryKiB = uint32(mem)
+		c.Argon2MemoryKiB = uint32(mem)
 	}
 	if iter > 0 {
-		c.PasswordTime = uint32(iter)
+		c.Argon2Iterations = uint32(iter)
 	}
 	if v := strings.ToLower(strings.TrimSpace(getenv("RATE_LIMITS"))); v == "off" || v == "false" || v == "0" {
 		c.RateLimits = false
@@ -163,13 +163,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)
 	}
-	c.Introspection = c.Env != "production"
+	c.GraphQLIntrospection = c.AuthEnv != "production"
 	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_INTROSPECTION"))); v != "" {
-		c.Introspection = v == "on" || v == "true" || v == "1"
+		c.GraphQLIntrospection = v == "on" || v == "true" || v == "1"
 	}
-	c.Playground = c.Env != "production"
+	c.GraphQLPlayground = c.AuthEnv != "production"
 	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_PLAYGROUND"))); v != "" {
-		c.Playground = v == "on" || v == "true" || v == "1"
+		c.GraphQLPlayground = v == "on" || v == "true" || v == "1"
 	}
 	if len(errs) > 0 {
 		return c, errs[0]
@@ -178,27 +178,27 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 }
 
 func (c *Config) validate() error {
-	if c.Env != "development" && c.Env != "production" {
-		return fmt.Errorf("AUTH_ENV=%q must be development or production", c.Env)
+	if c.AuthEnv != "development" && c.AuthEnv != "production" {
+		return fmt.Errorf("AUTH_ENV=%q must be development or production", c.AuthEnv)
 	}
-	switch c.SigningAlgorithm {
+	switch c.SigningAlg {
 	case "EdDSA", "ES256", "RS256":
 	default:
-		return fmt.Errorf("SIGNING_ALG=%q must be EdDSA, ES256 or RS256", c.SigningAlgorithm)
+		return fmt.Errorf("SIGNING_ALG=%q must be EdDSA, ES256 or RS256", c.SigningAlg)
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
-		if c.Env == "production" {
+		if c.AuthEnv == "production" {
 			return fmt.Errorf("JWT_SECRET is %d bytes; AUTH_ENV=production requires at least 32 random bytes", len(c.JWTSecret))
 		}
 		c.Warnings = append(c.Warnings, fmt.Sprintf("JWT_SECRET is only %d bytes; use at least 32 random bytes (required when AUTH_ENV=production)", len(c.JWTSecret)))
 	}
-	if c.Env == "production" && (c.PasswordMemoryKiB < 19456 || c.PasswordTime < 2) {
+	if c.AuthEnv == "production" && (c.Argon2MemoryKiB < 19456 || c.Argon2Iterations < 2) {
 		return fmt.Errorf("ARGON2_MEMORY_KIB/ARGON2_ITERATIONS are below OWASP's minimum (19456 KiB, 2 iterations); AUTH_ENV=production refuses them")
 	}
-	if c.Env == "production" && c.JWTSecret == "" && c.KeyEncryptionKey == "" {
+	if c.AuthEnv == "production" && c.JWTSecret == "" && c.KeyEncryptionSecret == "" {
 		c.Warnings = append(c.Warnings, "KEY_ENCRYPTION_SECRET is unset: signing keys are stored unencrypted in the database")
 	}
-	if c.Env == "production" && c.Introspection {
+	if c.AuthEnv == "production" && c.GraphQLIntrospection {
 		return fmt.Errorf("GRAPHQL_INTROSPECTION is on; AUTH_ENV=production refuses it")
 	}
 	if c.PublicURL != "" {
@@ -215,16 +215,16 @@ func (c *Config) validate() error {
 		return errors.New("DATABASE_URL must be a postgres:// or postgresql:// URL, or sqlite:PATH")
 	}
 	if c.MaxTokenLifetime == 0 {
-		c.MaxTokenLifetime = max(c.AccessTTL, c.RefreshTTL)
+		c.MaxTokenLifetime = max(c.AccessTokenTTL, c.RefreshTokenTTL)
 	}
-	if c.MaxTokenLifetime < max(c.AccessTTL, c.RefreshTTL) {
+	if c.MaxTokenLifetime < max(c.AccessTokenTTL, c.RefreshTokenTTL) {
 		return fmt.Errorf("MAX_TOKEN_LIFETIME=%s is shorter than ACCESS_TOKEN_TTL or REFRESH_TOKEN_TTL: the service would refuse its own tokens", c.MaxTokenLifetime)
 	}
 	if err := c.connectionBound(); err != nil {
 		return err
 	}
-	if c.RefreshGrace > time.Minute {
-		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshGrace)
+	if c.RefreshReuseGrace > time.Minute {
+		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshReuseGrace)
 	}
 	return nil
 }

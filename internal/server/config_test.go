@@ -23,11 +23,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 8080 || c.Issuer != token.DefaultIssuer || c.AccessTTL != token.DefaultAccessTTL ||
-		c.RefreshTTL != token.DefaultRefreshTTL || c.RefreshGrace != auth.DefaultRefreshGrace || c.Env != "development" ||
-		c.RedisPrefix != redissync.DefaultPrefix || c.MaxTokenLifetime != token.DefaultRefreshTTL ||
-		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddrs) != 0 || !c.Introspection || !c.RateLimits ||
-		!c.Playground || c.MaxSessions != server.DefaultMaxSessions || c.MaxSessions < 1 || c.MaxConnections < 16 {
+	if c.Port != 8080 || c.Issuer != token.DefaultIssuer || c.AccessTokenTTL != token.DefaultAccessTokenTTL ||
+		c.RefreshTokenTTL != token.DefaultRefreshTokenTTL || c.RefreshReuseGrace != auth.DefaultRefreshReuseGrace || c.AuthEnv != "development" ||
+		c.RedisPrefix != redissync.DefaultPrefix || c.MaxTokenLifetime != token.DefaultRefreshTokenTTL ||
+		c.DatabaseURL != "sqlite:./data/authmesh.db" || len(c.RedisAddr) != 0 || !c.GraphQLIntrospection || !c.RateLimits ||
+		!c.GraphQLPlayground || c.MaxSessionsPerUser != server.DefaultMaxSessionsPerUser || c.MaxSessionsPerUser < 1 || c.MaxConnections < 16 {
 		t.Fatalf("got %+v", c)
 	}
 	want := server.Limits{
@@ -104,15 +104,15 @@ func TestLoadConfigShortSecretWarnsOutsideProduction(t *testing.T) {
 		t.Fatalf("got warnings %q; want one about JWT_SECRET", c.Warnings)
 	}
 	c, err = server.LoadConfig(env(map[string]string{"AUTH_ENV": "production", "JWT_SECRET": strings.Repeat("k", 32)}))
-	if err != nil || c.Introspection || c.Playground {
+	if err != nil || c.GraphQLIntrospection || c.GraphQLPlayground {
 		t.Fatalf("production: got %+v, %v; want introspection and the playground off", c, err)
 	}
 }
 
 func TestLoadConfigRedisList(t *testing.T) {
 	c, err := server.LoadConfig(env(map[string]string{"REDIS_ADDR": "a:1, b:2,,c:3", "REDIS_MASTER_NAME": "mymaster"}))
-	if err != nil || len(c.RedisAddrs) != 3 || c.RedisAddrs[1] != "b:2" || c.RedisMasterName != "mymaster" {
-		t.Fatalf("got %+v, %v", c.RedisAddrs, err)
+	if err != nil || len(c.RedisAddr) != 3 || c.RedisAddr[1] != "b:2" || c.RedisMasterName != "mymaster" {
+		t.Fatalf("got %+v, %v", c.RedisAddr, err)
 	}
 }
 
@@ -137,7 +137,7 @@ func TestLoadConfigSecretsFromFiles(t *testing.T) {
 		field func(server.Config) string
 	}{
 		{"JWT_SECRET", "a-shared-secret-of-at-least-32-bytes!", "a-shared-secret-of-at-least-32-bytes!", func(c server.Config) string { return c.JWTSecret }},
-		{"KEY_ENCRYPTION_SECRET", "seal the keys at rest", "seal the keys at rest", func(c server.Config) string { return c.KeyEncryptionKey }},
+		{"KEY_ENCRYPTION_SECRET", "seal the keys at rest", "seal the keys at rest", func(c server.Config) string { return c.KeyEncryptionSecret }},
 		{"REDIS_PASSWORD", " pass word ", " pass word ", func(c server.Config) string { return c.RedisPassword }},
 		{"DATABASE_URL", "postgres://u:p@db:5432/authmesh ", "postgres://u:p@db:5432/authmesh", func(c server.Config) string { return c.DatabaseURL }},
 		{"FEED_TOKEN", "  a-feed-token", "a-feed-token", func(c server.Config) string { return c.FeedToken }},

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/authmesh/authmesh/internal/server"
@@ -62,5 +63,31 @@ func TestConfigurationDocDefaultsAreTheDefaults(t *testing.T) {
 	}
 	if tested < 15 {
 		t.Errorf("checked %d literal defaults; want the table's (at least 15)", tested)
+	}
+}
+
+// Every field of Config is named after the variable it is read from
+// (KEY_ENCRYPTION_SECRET is KeyEncryptionSecret), so a reader can go from
+// one to the other without a table. Limits (the LOGIN_LIMIT_* family) and
+// Warnings (not read) are the exceptions.
+func TestConfigFieldsAreNamedAfterTheirVariables(t *testing.T) {
+	read := map[string]bool{}
+	if _, err := server.LoadConfig(func(k string) string { read[k] = true; return "" }); err != nil {
+		t.Fatal(err)
+	}
+	squash := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
+	names := map[string]bool{}
+	for name := range read {
+		names[squash(name)] = true
+	}
+	fields := reflect.TypeFor[server.Config]()
+	for i := range fields.NumField() {
+		f := fields.Field(i).Name
+		if f == "Limits" || f == "Warnings" {
+			continue
+		}
+		if !names[squash(f)] {
+			t.Errorf("Config.%s is named after no variable LoadConfig reads; name it after its variable", f)
+		}
 	}
 }

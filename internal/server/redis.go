@@ -15,7 +15,7 @@ import (
 // never a hang.
 func newRedisClient(cfg Config) redis.UniversalClient {
 	return redisconn.New(redisconn.Config{
-		Addrs: cfg.RedisAddrs, Password: cfg.RedisPassword, DB: cfg.RedisDB, MasterName: cfg.RedisMasterName,
+		Addrs: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB, MasterName: cfg.RedisMasterName,
 		Timeout: cfg.redisTimeout(),
 	})
 }

@@ -22,7 +22,7 @@ func (s *Server) routes() (http.Handler, error) {
 		return nil, err
 	}
 	api, err := graph.NewHandler(s.svc, graph.Config{
-		Introspection: s.cfg.Introspection, Logger: s.log, ClientInfo: client,
+		Introspection: s.cfg.GraphQLIntrospection, Logger: s.log, ClientInfo: client,
 		Observe: s.newGraphQLMetrics(),
 	})
 	if err != nil {
@@ -30,7 +30,7 @@ func (s *Server) routes() (http.Handler, error) {
 	}
 	feed, err := revoke.NewFeedHandler(s.revs, revoke.FeedConfig{
 		MaxClients:        s.feedMaxClients(),
-		MaxClientsPerAddr: s.cfg.FeedStreamsPerIP,
+		MaxClientsPerAddr: s.cfg.FeedMaxStreamsPerClient,
 		ClientAddr:        func(r *http.Request) string { return client(r).IP },
 		Token:             s.cfg.FeedToken,
 		Logger:            s.log,
@@ -45,7 +45,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.instrument("graphql", api))
 	notFound := "not found: the API is POST /graphql"
-	if s.cfg.Playground {
+	if s.cfg.GraphQLPlayground {
 		mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
 		notFound += "; see /playground"
 	}

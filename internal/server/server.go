@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // openRevocations connects Redis when configured, else uses the database's
 // revocation journal.
 func (s *Server) openRevocations(ctx context.Context) error {
-	if len(s.cfg.RedisAddrs) == 0 {
+	if len(s.cfg.RedisAddr) == 0 {
 		js, err := revoke.NewJournalStore(s.db, revoke.JournalConfig{
 			Issuer: s.cfg.Issuer, Audience: s.cfg.Audience, Logger: s.log,
 		})
@@ -122,7 +122,7 @@ func (s *Server) openRevocations(ctx context.Context) error {
 	}
 	s.rdb = newRedisClient(s.cfg)
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("REDIS_ADDR=%v: Redis unreachable: %w", s.cfg.RedisAddrs, err)
+		return fmt.Errorf("REDIS_ADDR=%v: Redis unreachable: %w", s.cfg.RedisAddr, err)
 	}
 	// The database is the record of every revocation: Redis is re-seeded
 	// from it whenever it loses its data.
@@ -136,7 +136,7 @@ func (s *Server) openRevocations(ctx context.Context) error {
 		return fmt.Errorf("revocation store: %w", err)
 	}
 	if err := rs.EnsureLayout(ctx); err != nil {
-		return fmt.Errorf("REDIS_ADDR=%v: revocation layout: %w", s.cfg.RedisAddrs, err)
+		return fmt.Errorf("REDIS_ADDR=%v: revocation layout: %w", s.cfg.RedisAddr, err)
 	}
 	s.revs = rs
 	return nil
@@ -154,8 +154,8 @@ func (s *Server) openKeys(ctx context.Context) error {
 		return nil
 	}
 	ring, err := keyring.New(ctx, s.db, keyring.Config{
-		Algorithm: s.cfg.SigningAlgorithm, AccessTokenTTL: s.cfg.AccessTTL, RefreshTokenTTL: s.cfg.RefreshTTL,
-		KeyEncryptionSecret: []byte(s.cfg.KeyEncryptionKey), Logger: s.log,
+		Algorithm: s.cfg.SigningAlg, AccessTokenTTL: s.cfg.AccessTokenTTL, RefreshTokenTTL: s.cfg.RefreshTokenTTL,
+		KeyEncryptionSecret: []byte(s.cfg.KeyEncryptionSecret), Logger: s.log,
 		MaintainEvery: keyReloadInterval,
 	})
 	if err != nil {
@@ -171,20 +171,20 @@ func (s *Server) newService() (*auth.Service, error) {
 		aud = []string{s.cfg.Audience}
 	}
 	issuer, err := token.NewIssuer(s.keys, token.IssuerConfig{
-		Issuer: s.cfg.Issuer, Audience: aud, AccessTTL: s.cfg.AccessTTL, RefreshTTL: s.cfg.RefreshTTL,
+		Issuer: s.cfg.Issuer, Audience: aud, AccessTokenTTL: s.cfg.AccessTokenTTL, RefreshTokenTTL: s.cfg.RefreshTokenTTL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token issuer: %w", err)
 	}
 	verifier, err := token.NewVerifier(s.keys, token.VerifierConfig{
 		Issuer: s.cfg.Issuer, Audience: s.cfg.Audience,
-		MaxLifetime: cmp.Or(s.cfg.MaxTokenLifetime, max(s.cfg.AccessTTL, s.cfg.RefreshTTL)),
+		MaxTokenLifetime: cmp.Or(s.cfg.MaxTokenLifetime, max(s.cfg.AccessTokenTTL, s.cfg.RefreshTokenTTL)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
 	params := password.DefaultParams()
-	params.Memory, params.Iterations = s.cfg.PasswordMemoryKiB, s.cfg.PasswordTime
+	params.Memory, params.Iterations = s.cfg.Argon2MemoryKiB, s.cfg.Argon2Iterations
 	hasher, err := password.New(password.Config{Params: params})
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
@@ -208,8 +208,8 @@ func (s *Server) newService() (*auth.Service, error) {
 			return d.Type, d.Name
 		},
 		PasswordPolicy: password.CheckPolicy,
-		AccessTTL:      s.cfg.AccessTTL, RefreshTTL: s.cfg.RefreshTTL, RefreshGrace: s.cfg.RefreshGrace,
-		MaxSessionsPerUser: s.cfg.MaxSessions, Logger: s.log,
+		AccessTokenTTL: s.cfg.AccessTokenTTL, RefreshTokenTTL: s.cfg.RefreshTokenTTL, RefreshReuseGrace: s.cfg.RefreshReuseGrace,
+		MaxSessionsPerUser: s.cfg.MaxSessionsPerUser, Logger: s.log,
 	})
 }
 

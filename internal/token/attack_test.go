@@ -93,7 +93,7 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 	}
 
 	// The access token lives 15m: a 10m bound refuses it.
-	short, err := token.NewVerifier(ring, token.VerifierConfig{Audience: "api", Clock: clock, MaxLifetime: 10 * time.Minute})
+	short, err := token.NewVerifier(ring, token.VerifierConfig{Audience: "api", Clock: clock, MaxTokenLifetime: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ var (
 	ErrTokenType = errors.New("token: wrong token type")
 	// ErrMissingClaim: sub, jti, sid or exp is missing.
 	ErrMissingClaim = errors.New("token: missing required claim")
-	// ErrLifetime: exp - iat exceeds the verifier's MaxLifetime (or iat is
+	// ErrLifetime: exp - iat exceeds the verifier's MaxTokenLifetime (or iat is
 	// missing).
 	ErrLifetime = errors.New("token: token lifetime too long")
 )

@@ -13,9 +13,9 @@ import (
 // service's configuration, the session validator and docs/CONFIGURATION.md
 // (checked by a test) all use them.
 const (
-	DefaultIssuer     = "authentication-service"
-	DefaultAccessTTL  = 15 * time.Minute
-	DefaultRefreshTTL = 360 * time.Hour
+	DefaultIssuer          = "authentication-service"
+	DefaultAccessTokenTTL  = 15 * time.Minute
+	DefaultRefreshTokenTTL = 360 * time.Hour
 )
 
 // maxIssueSkew is how far in the future a caller may date a token's iat.
@@ -30,11 +30,11 @@ type IssuerConfig struct {
 	Issuer string
 	// Audience is the aud claim; omitted when empty.
 	Audience []string
-	// AccessTTL is the lifetime of access tokens (default 15m).
-	AccessTTL time.Duration
-	// RefreshTTL is the default lifetime of refresh tokens (default 360h);
+	// AccessTokenTTL is the lifetime of access tokens (default 15m).
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the default lifetime of refresh tokens (default 360h);
 	// IssueRefresh takes the actual expiry from its caller.
-	RefreshTTL time.Duration
+	RefreshTokenTTL time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
 }
@@ -52,27 +52,27 @@ func NewIssuer(signer Signer, cfg IssuerConfig) (*Issuer, error) {
 		return nil, errorf(ErrInvalidConfig, "issuer needs a Signer")
 	}
 	cfg.Issuer = cmp.Or(cfg.Issuer, DefaultIssuer)
-	cfg.AccessTTL = cmp.Or(cfg.AccessTTL, DefaultAccessTTL)
-	cfg.RefreshTTL = cmp.Or(cfg.RefreshTTL, DefaultRefreshTTL)
+	cfg.AccessTokenTTL = cmp.Or(cfg.AccessTokenTTL, DefaultAccessTokenTTL)
+	cfg.RefreshTokenTTL = cmp.Or(cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	if cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 {
+	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 {
 		return nil, errorf(ErrInvalidConfig, "negative token TTL")
 	}
 	cfg.Audience = slices.Clone(cfg.Audience)
 	return &Issuer{signer: signer, cfg: cfg}, nil
 }
 
-// AccessTTL is the lifetime of the access tokens this Issuer signs.
-func (i *Issuer) AccessTTL() time.Duration { return i.cfg.AccessTTL }
+// AccessTokenTTL is the lifetime of the access tokens this Issuer signs.
+func (i *Issuer) AccessTokenTTL() time.Duration { return i.cfg.AccessTokenTTL }
 
-// RefreshTTL is the configured refresh token lifetime.
-func (i *Issuer) RefreshTTL() time.Duration { return i.cfg.RefreshTTL }
+// RefreshTokenTTL is the configured refresh token lifetime.
+func (i *Issuer) RefreshTokenTTL() time.Duration { return i.cfg.RefreshTokenTTL }
 
 // IssueAccess signs an access token for userID in device session sessionID.
 // iat is issuedAt (zero means now; at most 1s in the future), nbf is now,
-// exp is now + AccessTTL and jti is 128 random bits.
+// exp is now + AccessTokenTTL and jti is 128 random bits.
 func (i *Issuer) IssueAccess(userID, sessionID string, issuedAt time.Time) (string, Claims, error) {
 	now := i.cfg.Clock()
 	if issuedAt.IsZero() {
@@ -86,7 +86,7 @@ func (i *Issuer) IssueAccess(userID, sessionID string, issuedAt time.Time) (stri
 	}
 	c := Claims{
 		Issuer: i.cfg.Issuer, Subject: userID, Audience: slices.Clone(i.cfg.Audience),
-		ExpiresAt: now.Add(i.cfg.AccessTTL).Unix(), NotBefore: now.Unix(), IssuedAt: issuedAt.Unix(),
+		ExpiresAt: now.Add(i.cfg.AccessTokenTTL).Unix(), NotBefore: now.Unix(), IssuedAt: issuedAt.Unix(),
 		ID: rand.Text(), SessionID: sessionID, Type: TypeAccess,
 	}
 	raw, err := i.sign(c, typAccess)

@@ -78,7 +78,7 @@ func TestIssueVerifiedIndependently(t *testing.T) {
 				t.Errorf("asymmetric token without kid")
 			}
 			want := token.Claims{Issuer: token.DefaultIssuer, Subject: "user-1", Audience: []string{"api"},
-				ExpiresAt: now.Add(token.DefaultAccessTTL).Unix(), NotBefore: now.Unix(), IssuedAt: now.Unix(),
+				ExpiresAt: now.Add(token.DefaultAccessTokenTTL).Unix(), NotBefore: now.Unix(), IssuedAt: now.Unix(),
 				ID: claims.ID, SessionID: "sess-1", Type: token.TypeAccess}
 			if !reflect.DeepEqual(claims, want) || len(claims.ID) < 22 {
 				t.Errorf("claims = %+v; want %+v with a 128-bit jti", claims, want)

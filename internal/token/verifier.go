@@ -51,12 +51,12 @@ type VerifierConfig struct {
 	// ClockSkew is the tolerance applied to exp, nbf and iat (default 30s;
 	// negative means none).
 	ClockSkew time.Duration
-	// MaxLifetime bounds exp - iat: a token meant to live longer is refused
+	// MaxTokenLifetime bounds exp - iat: a token meant to live longer is refused
 	// (ErrLifetime) even when correctly signed, so a leaked or mis-issued
 	// signing key cannot mint tokens valid for years. A token without iat
-	// is refused too. Default DefaultRefreshTTL (360h), the longest a token
+	// is refused too. Default DefaultRefreshTokenTTL (360h), the longest a token
 	// of the auth service lives by default; it must not be negative.
-	MaxLifetime time.Duration
+	MaxTokenLifetime time.Duration
 	// Algorithms is the allowlist of JWS algorithms. Default: the algorithm
 	// family of the key source (HS256 for HMACKeys, EdDSA/ES256/RS256
 	// otherwise). The algorithm must also be the key's own algorithm.
@@ -94,11 +94,11 @@ func NewVerifier(keys VerificationKeys, cfg VerifierConfig) (*Verifier, error) {
 	case skew > 0:
 		v.skew = int64((skew + time.Second - 1) / time.Second)
 	}
-	switch life := cfg.MaxLifetime; {
+	switch life := cfg.MaxTokenLifetime; {
 	case life < 0:
-		return nil, errorf(ErrInvalidConfig, "negative MaxLifetime")
+		return nil, errorf(ErrInvalidConfig, "negative MaxTokenLifetime")
 	case life == 0:
-		v.lifetime = int64(DefaultRefreshTTL / time.Second)
+		v.lifetime = int64(DefaultRefreshTokenTTL / time.Second)
 	default:
 		v.lifetime = int64((life + time.Second - 1) / time.Second)
 	}

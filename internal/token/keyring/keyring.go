@@ -126,8 +126,8 @@ func (c *Config) fill() error {
 	c.Algorithm = cmp.Or(c.Algorithm, DefaultAlgorithm)
 	c.RotateEvery = cmp.Or(c.RotateEvery, DefaultRotateEvery)
 	c.PrePublish = cmp.Or(c.PrePublish, DefaultPrePublish)
-	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, token.DefaultAccessTTL)
-	c.RefreshTokenTTL = cmp.Or(c.RefreshTokenTTL, token.DefaultRefreshTTL)
+	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, token.DefaultAccessTokenTTL)
+	c.RefreshTokenTTL = cmp.Or(c.RefreshTokenTTL, token.DefaultRefreshTokenTTL)
 	c.ClockSkew = cmp.Or(c.ClockSkew, DefaultSkew)
 	c.MaintainEvery = cmp.Or(c.MaintainEvery, DefaultMaintainEvery)
 	if c.Clock == nil {
