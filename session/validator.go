@@ -161,7 +161,7 @@ func (v *SessionValidator) runKeys(ctx context.Context) {
 		err := v.remote.Start(ctx)
 		if err == nil {
 			v.keysReady.Store(true)
-			v.remote.Run(ctx)
+			_ = v.remote.Run(ctx) // returns when ctx is done
 			return
 		}
 		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "url", v.cfg.AuthURL+jwks.Path, "err", err)

@@ -263,7 +263,7 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 func (s *Server) background() []func(context.Context) {
 	runs := []func(context.Context){func(ctx context.Context) { _ = s.revs.Run(ctx) }, s.deps.Run}
 	if s.ring != nil {
-		runs = append(runs, s.ring.Run)
+		runs = append(runs, func(ctx context.Context) { _ = s.ring.Run(ctx) })
 	}
 	return runs
 }

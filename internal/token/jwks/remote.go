@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/refetch"
 )
 
 // Path is where the auth service publishes its JWKS.
@@ -60,10 +61,10 @@ type Config struct {
 // or key members not in their canonical encoding are ignored one by one
 // (see parseJWKS). Safe for concurrent use.
 type RemoteKeys struct {
-	cfg   Config
-	set   atomic.Pointer[remoteSet]
-	poke  chan struct{}
-	fails atomic.Int64 // consecutive failed fetches
+	cfg    Config
+	set    atomic.Pointer[remoteSet]
+	reload *refetch.Loop // Run's loop; poked when an unknown kid is looked up
+	fails  atomic.Int64  // consecutive failed fetches
 }
 
 var _ token.VerificationKeys = (*RemoteKeys)(nil)
@@ -97,7 +98,18 @@ func NewRemoteKeys(cfg Config) (*RemoteKeys, error) {
 	if cfg.After == nil {
 		cfg.After = time.After
 	}
-	r := &RemoteKeys{cfg: cfg, poke: make(chan struct{}, 1)}
+	r := &RemoteKeys{cfg: cfg}
+	r.reload = refetch.New(refetch.Config{
+		Do: r.Refresh,
+		OnError: func(err error) {
+			cfg.Logger.Warn("jwks: refresh failed; keeping the last good keys", "url", cfg.URL, "err", err)
+		},
+		Every:   r.nextDelay,
+		MinGap:  cfg.MinRefetchInterval,
+		JustRan: true, // Start has just fetched
+		Now:     cfg.Clock,
+		After:   cfg.After,
+	})
 	r.set.Store(&remoteSet{})
 	return r, nil
 }
@@ -128,10 +140,7 @@ func (r *RemoteKeys) LastRefresh() time.Time { return r.set.Load().fetched }
 func (r *RemoteKeys) VerificationKey(kid, alg string) (any, error) {
 	k, ok := r.set.Load().byID[kid]
 	if !ok {
-		select {
-		case r.poke <- struct{}{}:
-		default:
-		}
+		r.reload.Poke()
 		return nil, token.ErrUnknownKey
 	}
 	if k.alg != alg {
@@ -145,30 +154,8 @@ func (r *RemoteKeys) Algorithms() []string { return token.AsymmetricAlgorithms()
 
 // Run refreshes every RefreshInterval (sooner, with backoff from
 // MinRefetchInterval, after a failure) and after unknown kids, at most once
-// per MinRefetchInterval, until ctx is done.
-func (r *RemoteKeys) Run(ctx context.Context) {
-	last := r.cfg.Clock() // Start has just fetched
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.cfg.After(r.nextDelay()):
-		case <-r.poke:
-			if wait := r.cfg.MinRefetchInterval - r.cfg.Clock().Sub(last); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-r.cfg.After(wait):
-				}
-			}
-		}
-		last = r.cfg.Clock()
-		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
-			r.cfg.Logger.Warn("jwks: refresh failed; keeping the last good keys",
-				"url", r.cfg.URL, "err", err)
-		}
-	}
-}
+// per MinRefetchInterval, until ctx is done; then it returns ctx.Err().
+func (r *RemoteKeys) Run(ctx context.Context) error { return r.reload.Run(ctx) }
 
 // nextDelay is RefreshInterval, or an exponential backoff after failures.
 func (r *RemoteKeys) nextDelay() time.Duration {

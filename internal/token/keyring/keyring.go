@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/internal/refetch"
 	"github.com/authmesh/authmesh/internal/token/jwks"
 )
 
@@ -78,7 +79,7 @@ type Ring struct {
 	sealer *sealer
 	state  atomic.Pointer[ringState]
 	mu     sync.Mutex    // serialises Maintain
-	poke   chan struct{} // unknown kid seen: reload soon
+	reload *refetch.Loop // Run's loop; poked when an unknown kid is seen
 }
 
 var (
@@ -103,7 +104,15 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Ring, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	r := &Ring{store: store, cfg: cfg, poke: make(chan struct{}, 1)}
+	r := &Ring{store: store, cfg: cfg}
+	r.reload = refetch.New(refetch.Config{
+		Do: r.Maintain,
+		OnError: func(err error) {
+			cfg.Logger.Error("keyring: maintenance failed", "err", err)
+		},
+		Every:  func() time.Duration { return cfg.MaintainEvery },
+		MinGap: minReloadInterval,
+	})
 	if len(cfg.KeyEncryptionSecret) > 0 {
 		s, err := newSealer(cfg.KeyEncryptionSecret)
 		if err != nil {
@@ -180,10 +189,7 @@ func (s *ringState) signingAt(now time.Time) *ringKey {
 func (r *Ring) VerificationKey(kid, alg string) (any, error) {
 	k := r.state.Load().byID[kid]
 	if k == nil || !r.cfg.Clock().Before(k.meta.PublishUntil) {
-		select {
-		case r.poke <- struct{}{}:
-		default:
-		}
+		r.reload.Poke()
 		return nil, token.ErrUnknownKey
 	}
 	if alg != k.meta.Algorithm {
@@ -230,32 +236,9 @@ func (r *Ring) JWKS() ([]byte, error) {
 }
 
 // Run calls Maintain every MaintainEvery, and soon after an unknown kid was
-// looked up (at most every 10s), until ctx is done. Errors are logged; the
-// ring keeps its last good keys.
-func (r *Ring) Run(ctx context.Context) {
-	ticker := time.NewTicker(r.cfg.MaintainEvery)
-	defer ticker.Stop()
-	var last time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		case <-r.poke:
-			if wait := minReloadInterval - time.Since(last); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-			}
-		}
-		last = time.Now()
-		if err := r.Maintain(ctx); err != nil && ctx.Err() == nil {
-			r.cfg.Logger.Error("keyring: maintenance failed", "err", err)
-		}
-	}
-}
+// looked up (at most every 10s), until ctx is done; then it returns
+// ctx.Err(). Errors are logged; the ring keeps its last good keys.
+func (r *Ring) Run(ctx context.Context) error { return r.reload.Run(ctx) }
 
 // Maintain reloads the store and does rotation housekeeping: it creates a
 // key that signs now if none does, creates the next key PrePublish before the
