@@ -13,6 +13,8 @@ import (
 
 	"github.com/authmesh/authmesh/internal/redisconn"
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedsync"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/jwks"
@@ -126,8 +128,8 @@ func (v *SessionValidator) newSyncer() error {
 			Prefix: cfg.RedisPrefix, Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	case cfg.AuthURL != "":
-		v.sync, err = revoke.NewFeedSync(v.revoked, revoke.FeedSyncConfig{
-			URL: cfg.AuthURL + revoke.FeedPath, HTTPClient: cfg.HTTPClient, Token: cfg.FeedToken,
+		v.sync, err = feedsync.New(v.revoked, feedsync.Config{
+			URL: cfg.AuthURL + feedwire.Path, HTTPClient: cfg.HTTPClient, Token: cfg.FeedToken,
 			Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	default: // IgnoreRevocations, checked by withDefaults

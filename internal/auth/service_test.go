@@ -13,6 +13,7 @@ import (
 	"github.com/authmesh/authmesh/internal/password"
 	"github.com/authmesh/authmesh/internal/ratelimit"
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
@@ -23,7 +24,7 @@ import (
 type env struct {
 	svc     *auth.Service
 	db      *store.DB
-	revs    *revoke.JournalStore
+	revs    *sqljournal.Store
 	flaky   *flakyRevoker
 	cfg     auth.Config
 	keys    *token.HMACKeys
@@ -73,7 +74,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	clk := &clock{t: time.Now().Truncate(time.Second)}
-	revs, err := revoke.NewJournalStore(db, revoke.JournalConfig{Clock: clk.Now})
+	revs, err := sqljournal.New(db, sqljournal.Config{Clock: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

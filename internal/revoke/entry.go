@@ -6,8 +6,9 @@
 // and imports this one, never the reverse: redisstore (the auth service's
 // Redis writer), redissync (the Redis reader and validators' follower, and
 // the Redis wire format), sqljournal (the database-backed Source of the
-// embedded mode), feed (the SSE feed server) and feedsync (the feed client
-// and the feed's wire format). A validator links only the readers.
+// embedded mode), feed (the SSE feed server), feedsync (the feed client)
+// and feedwire (the feed's wire format, shared by both). A validator links
+// only the readers.
 package revoke
 
 import (

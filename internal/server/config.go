@@ -13,7 +13,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/redisconn"
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feed"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/internal/token"
@@ -78,7 +78,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AccessTokenTTL: token.DefaultAccessTokenTTL, RefreshTokenTTL: token.DefaultRefreshTokenTTL, RefreshReuseGrace: auth.DefaultRefreshReuseGrace,
 		AuthEnv: "development", SigningAlg: "EdDSA", RateLimits: true,
 		Argon2MemoryKiB: 19456, Argon2Iterations: 2, MaxSessionsPerUser: DefaultMaxSessionsPerUser,
-		FeedMaxStreamsPerClient: revoke.DefaultFeedMaxClientsPerAddr, RedisTimeout: DefaultRedisTimeout,
+		FeedMaxStreamsPerClient: feed.DefaultMaxClientsPerAddr, RedisTimeout: DefaultRedisTimeout,
 	}
 	var errs []error
 	var err error

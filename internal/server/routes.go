@@ -9,7 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authmesh/authmesh/internal/graph"
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feed"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/jwks"
 	"github.com/authmesh/authmesh/internal/token/keyring"
@@ -28,7 +29,7 @@ func (s *Server) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	feed, err := revoke.NewFeedHandler(s.revs, revoke.FeedConfig{
+	feed, err := feed.NewHandler(s.revs, feed.Config{
 		MaxClients:        s.feedMaxClients(),
 		MaxClientsPerAddr: s.cfg.FeedMaxStreamsPerClient,
 		ClientAddr:        func(r *http.Request) string { return client(r).IP },
@@ -51,7 +52,7 @@ func (s *Server) routes() (http.Handler, error) {
 	}
 	mux.Handle("GET "+jwks.Path, s.instrument("jwks", keyring.JWKSHandler(s.keys)))
 	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
-	mux.Handle(revoke.FeedPath, s.streaming(feed))
+	mux.Handle(feedwire.Path, s.streaming(feed))
 	s.deps = newDependencyMonitor(s)
 	mux.Handle("GET /livez", s.instrument("livez", http.HandlerFunc(live)))
 	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(live)))
@@ -69,7 +70,7 @@ func (s *Server) feedMaxClients() int {
 	if s.cfg.MaxConnections <= 0 {
 		return 0 // the feed's default
 	}
-	return max(min(revoke.DefaultFeedMaxClients, s.cfg.MaxConnections*9/10), 1)
+	return max(min(feed.DefaultMaxClients, s.cfg.MaxConnections*9/10), 1)
 }
 
 // discovery serves a minimal OpenID-style discovery document. It lists
@@ -86,7 +87,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":              s.cfg.Issuer,
 		"jwks_uri":            base + jwks.Path,
-		"revocation_feed_uri": base + revoke.FeedPath,
+		"revocation_feed_uri": base + feedwire.Path,
 		"graphql_endpoint":    base + "/graphql",
 		"access_token_signing_alg_values_supported": algs,
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/authmesh/authmesh/internal/password"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/keyring"
@@ -111,7 +112,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // revocation journal.
 func (s *Server) openRevocations(ctx context.Context) error {
 	if len(s.cfg.RedisAddr) == 0 {
-		js, err := revoke.NewJournalStore(s.db, revoke.JournalConfig{
+		js, err := sqljournal.New(s.db, sqljournal.Config{
 			Issuer: s.cfg.Issuer, Audience: s.cfg.Audience, Logger: s.log,
 		})
 		if err != nil {

@@ -1,4 +1,4 @@
-package revoke
+package feed
 
 import (
 	"io"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authmesh/authmesh/internal/revoke/feedsync"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ func TestFeedSyncProtocolChecks(t *testing.T) {
 	tests := []struct {
 		name        string
 		stream      string
-		cfg         FeedSyncConfig
+		cfg         feedsync.Config
 		ready       bool
 		unsupported int
 		problem     string
@@ -36,7 +37,7 @@ func TestFeedSyncProtocolChecks(t *testing.T) {
 		{
 			name:   "another issuer",
 			stream: `{"cursor":"1","layout":{"v":1,"issuer":"https://auth.example"},"entries":[]}`,
-			cfg:    FeedSyncConfig{Issuer: "https://other.example"},
+			cfg:    feedsync.Config{Issuer: "https://other.example"},
 			ready:  false, problem: "https://auth.example",
 		},
 		{
@@ -47,7 +48,7 @@ func TestFeedSyncProtocolChecks(t *testing.T) {
 		{
 			name:   "a matching issuer",
 			stream: `{"cursor":"1","layout":{"v":1,"issuer":"https://auth.example"},"entries":[]}`,
-			cfg:    FeedSyncConfig{Issuer: "https://auth.example"},
+			cfg:    feedsync.Config{Issuer: "https://auth.example"},
 			ready:  true,
 		},
 	}

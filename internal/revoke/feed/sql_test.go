@@ -1,4 +1,4 @@
-package revoke_test
+package feed_test
 
 // The journal store and feed on the real databases of internal/store. This
 // file is in the external test package because internal/store imports
@@ -18,6 +18,10 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feed"
+	"github.com/authmesh/authmesh/internal/revoke/feedsync"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
@@ -38,7 +42,7 @@ func sqliteDSN(tb testing.TB) string { return "sqlite:" + filepath.Join(tb.TempD
 
 // runSQLFeed serves store's feed on addr ("" for a free port) with Run
 // going, until the returned stop is called or the test ends.
-func runSQLFeed(tb testing.TB, js *revoke.JournalStore, addr string) (url string, stop func()) {
+func runSQLFeed(tb testing.TB, js *sqljournal.Store, addr string) (url string, stop func()) {
 	tb.Helper()
 	return serveFeed(tb, js, js.Run, addr)
 }
@@ -47,7 +51,7 @@ func runSQLFeed(tb testing.TB, js *revoke.JournalStore, addr string) (url string
 // source's Run) going, until the returned stop is called or the test ends.
 func serveFeed(tb testing.TB, src revoke.Source, run func(context.Context) error, addr string) (url string, stop func()) {
 	tb.Helper()
-	h, err := revoke.NewFeedHandler(src, revoke.FeedConfig{Heartbeat: 50 * time.Millisecond, Logger: sqlFeedLogger})
+	h, err := feed.NewHandler(src, feed.Config{Heartbeat: 50 * time.Millisecond, Logger: sqlFeedLogger})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -84,14 +88,14 @@ func serveFeed(tb testing.TB, src revoke.Source, run func(context.Context) error
 		}
 	}
 	tb.Cleanup(stop)
-	return "http://" + ln.Addr().String() + revoke.FeedPath, stop
+	return "http://" + ln.Addr().String() + feedwire.Path, stop
 }
 
-// followSQLFeed runs a FeedSync on url until the test ends.
-func followSQLFeed(tb testing.TB, url string, onEvent func(revoke.Event)) (*revoke.FeedSync, *revoke.Set) {
+// followSQLFeed runs a feedsync.Sync on url until the test ends.
+func followSQLFeed(tb testing.TB, url string, onEvent func(revoke.Event)) (*feedsync.Sync, *revoke.Set) {
 	tb.Helper()
 	set := revoke.NewSet()
-	f, err := revoke.NewFeedSync(set, revoke.FeedSyncConfig{URL: url, MaxBackoff: 50 * time.Millisecond, Logger: sqlFeedLogger, OnEvent: onEvent})
+	f, err := feedsync.New(set, feedsync.Config{URL: url, MaxBackoff: 50 * time.Millisecond, Logger: sqlFeedLogger, OnEvent: onEvent})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -147,8 +151,8 @@ func TestJournalFeedOnRealDatabases(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			db := openSQLJournal(t, be.dsn(t))
-			newStore := func() *revoke.JournalStore {
-				js, err := revoke.NewJournalStore(db, revoke.JournalConfig{PollInterval: 20 * time.Millisecond, Logger: sqlFeedLogger})
+			newStore := func() *sqljournal.Store {
+				js, err := sqljournal.New(db, sqljournal.Config{PollInterval: 20 * time.Millisecond, Logger: sqlFeedLogger})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +170,7 @@ func TestJournalFeedOnRealDatabases(t *testing.T) {
 
 			stopA()
 			sqlRevoke(t, b, "while-down-1", "while-down-2")
-			runSQLFeed(t, newStore(), url[len("http://"):len(url)-len(revoke.FeedPath)])
+			runSQLFeed(t, newStore(), url[len("http://"):len(url)-len(feedwire.Path)])
 			sqlFeedWait(t, "revocations made while a was down", sqlHolds(set, "while-down-1", "while-down-2"))
 			if st := f.Status(); st.Resyncs != 0 || st.EventsApplied != 4 {
 				t.Errorf("Status: got %+v; want 4 events and no resync (resumed from the cursor)", st)
@@ -180,7 +184,7 @@ func TestJournalFeedOnRealDatabases(t *testing.T) {
 // transaction), then the feed carries it to a validator's Set.
 func BenchmarkFeedPropagationSQLite(b *testing.B) {
 	db := openSQLJournal(b, sqliteDSN(b))
-	js, err := revoke.NewJournalStore(db, revoke.JournalConfig{Logger: sqlFeedLogger})
+	js, err := sqljournal.New(db, sqljournal.Config{Logger: sqlFeedLogger})
 	if err != nil {
 		b.Fatal(err)
 	}

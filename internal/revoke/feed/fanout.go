@@ -1,4 +1,4 @@
-package revoke
+package feed
 
 import (
 	"bufio"
@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
 )
 
 // feedSubBuffer is how many batches a stream may have queued; a stream
@@ -44,7 +47,7 @@ type feedSub struct {
 // The pump runs while at least one stream is subscribed. Safe for
 // concurrent use.
 type feedFanout struct {
-	src       Source
+	src       revoke.Source
 	heartbeat time.Duration
 	log       *slog.Logger
 
@@ -60,7 +63,7 @@ type feedPump struct {
 	kick chan struct{} // a cursor hint arrived
 }
 
-func newFeedFanout(src Source, heartbeat time.Duration, log *slog.Logger) *feedFanout {
+func newFeedFanout(src revoke.Source, heartbeat time.Duration, log *slog.Logger) *feedFanout {
 	return &feedFanout{src: src, heartbeat: heartbeat, log: log, subs: make(map[*feedSub]struct{})}
 }
 
@@ -178,16 +181,16 @@ func (f *feedFanout) drain(ctx context.Context, p *feedPump, cursor string) stri
 }
 
 // encodeBatch encodes evs, the events after prev, once for every stream.
-func encodeBatch(prev string, evs []Event) (*fanBatch, error) {
+func encodeBatch(prev string, evs []revoke.Event) (*fanBatch, error) {
 	b := &fanBatch{prev: prev, cursors: make([]string, len(evs)), frames: make([][]byte, len(evs))}
 	var buf bytes.Buffer
-	w := sseWriter{w: bufio.NewWriter(&buf)}
+	w := feedwire.Writer{W: bufio.NewWriter(&buf)}
 	for i, ev := range evs {
 		buf.Reset()
-		if err := w.writeEvent(FeedEventRevocation, ev.Cursor, ev); err != nil {
+		if err := w.WriteEvent(feedwire.EventRevocation, ev.Cursor, ev); err != nil {
 			return nil, err
 		}
-		if err := w.w.Flush(); err != nil {
+		if err := w.W.Flush(); err != nil {
 			return nil, err
 		}
 		b.cursors[i], b.frames[i] = ev.Cursor, bytes.Clone(buf.Bytes())

@@ -1,10 +1,10 @@
-package revoke_test
+package feed_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
@@ -31,7 +31,7 @@ func TestFeedServesRedisStore(t *testing.T) {
 	stop()
 	sqlFeedWait(t, "disconnect noticed", func() bool { return !f.Status().Connected })
 	sqlRevoke(t, rs, "while-down")
-	serveFeed(t, rs, rs.Run, url[len("http://"):len(url)-len(revoke.FeedPath)])
+	serveFeed(t, rs, rs.Run, url[len("http://"):len(url)-len(feedwire.Path)])
 	sqlFeedWait(t, "the revocation made while the feed was down", sqlHolds(set, "while-down"))
 	if st := f.Status(); st.Resyncs != 0 || st.EventsApplied != 2 {
 		t.Errorf("Status: got %+v; want 2 events and no resync (resumed from the stream id)", st)

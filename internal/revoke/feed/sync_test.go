@@ -1,4 +1,4 @@
-package revoke
+package feed
 
 import (
 	"context"
@@ -13,13 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedsync"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
-// startFeedSync runs a FeedSync into a fresh Set until the test ends.
-func startFeedSync(t testing.TB, url string, cfg FeedSyncConfig) (*FeedSync, *Set) {
+// startFeedSync runs a feedsync.Sync into a fresh Set until the test ends.
+func startFeedSync(t testing.TB, url string, cfg feedsync.Config) (*feedsync.Sync, *revoke.Set) {
 	t.Helper()
-	set := NewSet()
+	set := revoke.NewSet()
 	cfg.URL = url
 	if cfg.Logger == nil {
 		cfg.Logger = feedTestLogger
@@ -27,7 +32,7 @@ func startFeedSync(t testing.TB, url string, cfg FeedSyncConfig) (*FeedSync, *Se
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 50 * time.Millisecond
 	}
-	f, err := NewFeedSync(set, cfg)
+	f, err := feedsync.New(set, cfg)
 	if err != nil {
 		t.Fatalf("NewFeedSync: %v", err)
 	}
@@ -49,7 +54,7 @@ func startFeedSync(t testing.TB, url string, cfg FeedSyncConfig) (*FeedSync, *Se
 }
 
 // holdsAll reports whether set holds the revocation of every event.
-func holdsAll(set *Set, evs []Event) func() bool {
+func holdsAll(set *revoke.Set, evs []revoke.Event) func() bool {
 	return func() bool {
 		for _, ev := range evs {
 			if _, ok := set.Check(ev.ID, "", "", 0); !ok {
@@ -61,11 +66,11 @@ func holdsAll(set *Set, evs []Event) func() bool {
 }
 
 func TestFeedSyncLoadsSnapshotThenLiveEvents(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	before := revokeN(t, store, 1, 3)
-	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	srv := startFeedServer(t, store, Config{Heartbeat: time.Hour}, "")
 	var seen atomic.Int64
-	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{OnEvent: func(Event) { seen.Add(1) }})
+	f, set := startFeedSync(t, srv.feedURL(), feedsync.Config{OnEvent: func(revoke.Event) { seen.Add(1) }})
 	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	if !holdsAll(set, before)() {
 		t.Fatal("snapshot entries missing from the set")
@@ -88,16 +93,16 @@ func TestFeedSyncLoadsSnapshotThenLiveEvents(t *testing.T) {
 // without it is not ready and says why in Status.Problem.
 func TestFeedSyncSendsItsToken(t *testing.T) {
 	const token = "feed-token-of-thirty-two-bytes-0123"
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	evs := revokeN(t, store, 1, 2)
-	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour, Token: token}, "")
+	srv := startFeedServer(t, store, Config{Heartbeat: time.Hour, Token: token}, "")
 
-	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{Token: token})
+	f, set := startFeedSync(t, srv.feedURL(), feedsync.Config{Token: token})
 	testenv.WaitFor(t, "ready with the token", func() bool { return f.Status().Ready })
 	if !holdsAll(set, evs)() {
 		t.Fatal("snapshot entries missing from the set")
 	}
-	g, _ := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+	g, _ := startFeedSync(t, srv.feedURL(), feedsync.Config{})
 	testenv.WaitFor(t, "a problem naming the feed token", func() bool { return strings.Contains(g.Status().Problem, "FEED_TOKEN") })
 	if g.Status().Ready {
 		t.Fatal("a sync without the token is ready")
@@ -108,19 +113,19 @@ func TestFeedSyncSendsItsToken(t *testing.T) {
 // while it was down reach the validator when it comes back, by resuming
 // from the validator's cursor rather than by a snapshot.
 func TestFeedSyncCatchesUpAcrossServerRestart(t *testing.T) {
-	j := &memJournal{}
-	store1 := newTestJournalStore(t, j, JournalConfig{})
+	j := &revoketest.MemJournal{}
+	store1 := newTestJournalStore(t, j, sqljournal.Config{})
 	first := revokeN(t, store1, 1, 2)
-	srv1 := startFeedServer(t, store1, FeedConfig{Heartbeat: time.Hour}, "")
+	srv1 := startFeedServer(t, store1, Config{Heartbeat: time.Hour}, "")
 	addr := srv1.Listener.Addr().String()
-	f, set := startFeedSync(t, srv1.feedURL(), FeedSyncConfig{})
+	f, set := startFeedSync(t, srv1.feedURL(), feedsync.Config{})
 	testenv.WaitFor(t, "first snapshot", holdsAll(set, first))
 
 	srv1.Close()
 	testenv.WaitFor(t, "disconnect noticed", func() bool { return !f.Status().Connected })
-	store2 := newTestJournalStore(t, j, JournalConfig{})
+	store2 := newTestJournalStore(t, j, sqljournal.Config{})
 	missed := revokeN(t, store2, 3, 3)
-	startFeedServer(t, store2, FeedConfig{Heartbeat: time.Hour}, addr)
+	startFeedServer(t, store2, Config{Heartbeat: time.Hour}, addr)
 
 	testenv.WaitFor(t, "missed revocations applied", holdsAll(set, missed))
 	live := revokeN(t, store2, 6, 1)
@@ -134,17 +139,17 @@ func TestFeedSyncCatchesUpAcrossServerRestart(t *testing.T) {
 // The database was replaced: the validator's cursor lies beyond the new
 // journal's end, so it must take a fresh snapshot.
 func TestFeedSyncResyncsWhenJournalWasReplaced(t *testing.T) {
-	store1 := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store1 := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	revokeN(t, store1, 1, 5)
-	srv1 := startFeedServer(t, store1, FeedConfig{Heartbeat: time.Hour}, "")
+	srv1 := startFeedServer(t, store1, Config{Heartbeat: time.Hour}, "")
 	addr := srv1.Listener.Addr().String()
-	f, set := startFeedSync(t, srv1.feedURL(), FeedSyncConfig{})
+	f, set := startFeedSync(t, srv1.feedURL(), feedsync.Config{})
 	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	srv1.Close()
 
-	store2 := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store2 := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	fresh := revokeN(t, store2, 100, 2)
-	startFeedServer(t, store2, FeedConfig{Heartbeat: time.Hour}, addr)
+	startFeedServer(t, store2, Config{Heartbeat: time.Hour}, addr)
 	testenv.WaitFor(t, "fresh journal's entries", holdsAll(set, fresh))
 	if st := f.Status(); st.Resyncs != 1 || st.Cursor != "2" {
 		t.Errorf("Status: got %+v; want 1 resync, cursor 2", st)
@@ -153,10 +158,10 @@ func TestFeedSyncResyncsWhenJournalWasReplaced(t *testing.T) {
 
 // A snapshot far beyond bufio's default line limits arrives whole.
 func TestFeedSyncLoadsLargeSnapshot(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	all := revokeN(t, store, 1, 20_000) // one data line of about 1.4 MB
-	srv := startFeedServer(t, store, FeedConfig{}, "")
-	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+	srv := startFeedServer(t, store, Config{}, "")
+	f, set := startFeedSync(t, srv.feedURL(), feedsync.Config{})
 	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	if got := set.Len(); got != len(all) {
 		t.Errorf("set holds %d entries; want %d", got, len(all))
@@ -164,10 +169,10 @@ func TestFeedSyncLoadsLargeSnapshot(t *testing.T) {
 }
 
 func TestFeedSyncStartedLateSeesEverything(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{}, "")
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{}, "")
 	all := revokeN(t, store, 1, 50)
-	f, set := startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+	f, set := startFeedSync(t, srv.feedURL(), feedsync.Config{})
 	testenv.WaitFor(t, "everything", holdsAll(set, all))
 	if st := f.Status(); !st.Ready || st.Cursor != "50" || st.EventsApplied != 0 {
 		t.Errorf("Status: got %+v; want ready from the snapshot at cursor 50", st)
@@ -175,11 +180,11 @@ func TestFeedSyncStartedLateSeesEverything(t *testing.T) {
 }
 
 func TestFeedSyncHeartbeatsAdvanceLastSync(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{Heartbeat: 10 * time.Millisecond}, "")
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{Heartbeat: 10 * time.Millisecond}, "")
 	var tick atomic.Int64
 	clock := func() time.Time { return time.Unix(1_700_000_000+tick.Add(1), 0) }
-	f, _ := startFeedSync(t, srv.feedURL(), FeedSyncConfig{Clock: clock})
+	f, _ := startFeedSync(t, srv.feedURL(), feedsync.Config{Clock: clock})
 	testenv.WaitFor(t, "ready", func() bool { return f.Status().Ready })
 	first := f.Status().LastSync
 	testenv.WaitFor(t, "LastSync to advance", func() bool { return f.Status().LastSync.After(first.Add(2 * time.Second)) })
@@ -187,15 +192,15 @@ func TestFeedSyncHeartbeatsAdvanceLastSync(t *testing.T) {
 
 func TestFeedSyncManyClients(t *testing.T) {
 	const clients = 40
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{}, "")
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{}, "")
 	early := revokeN(t, store, 1, 10)
-	sets := make([]*Set, clients)
+	sets := make([]*revoke.Set, clients)
 	for i := range sets {
-		_, sets[i] = startFeedSync(t, srv.feedURL(), FeedSyncConfig{})
+		_, sets[i] = startFeedSync(t, srv.feedURL(), feedsync.Config{})
 	}
 	var wg sync.WaitGroup
-	var late []Event
+	var late []revoke.Event
 	var mu sync.Mutex
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
@@ -217,11 +222,11 @@ func TestFeedSyncManyClients(t *testing.T) {
 type hostileFeed struct {
 	name   string
 	serve  func(w http.ResponseWriter, r *http.Request)
-	config FeedSyncConfig
+	config feedsync.Config
 }
 
 func sseHeaders(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", FeedContentType)
+	w.Header().Set("Content-Type", feedwire.ContentType)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -232,7 +237,7 @@ func TestFeedSyncSurvivesHostileServers(t *testing.T) {
 			sseHeaders(w)
 			io.WriteString(w, "\x00\xff:::\n\n\r\ndata\nevent\nid: \x00\nretry: x\n\n\n")
 		}},
-		{name: "huge line", config: FeedSyncConfig{MaxEventBytes: 64 << 10}, serve: func(w http.ResponseWriter, r *http.Request) {
+		{name: "huge line", config: feedsync.Config{MaxEventBytes: 64 << 10}, serve: func(w http.ResponseWriter, r *http.Request) {
 			sseHeaders(w)
 			io.WriteString(w, "event: snapshot\ndata: ")
 			chunk := strings.Repeat("a", 32<<10)
@@ -240,7 +245,7 @@ func TestFeedSyncSurvivesHostileServers(t *testing.T) {
 				io.WriteString(w, chunk)
 			}
 		}},
-		{name: "many data lines", config: FeedSyncConfig{MaxEventBytes: 64 << 10}, serve: func(w http.ResponseWriter, r *http.Request) {
+		{name: "many data lines", config: feedsync.Config{MaxEventBytes: 64 << 10}, serve: func(w http.ResponseWriter, r *http.Request) {
 			sseHeaders(w)
 			io.WriteString(w, "event: snapshot\n"+strings.Repeat("data: x\n", 100_000))
 		}},
@@ -255,12 +260,12 @@ func TestFeedSyncSurvivesHostileServers(t *testing.T) {
 		{name: "status 500", serve: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, strings.Repeat("x", 1<<20), http.StatusInternalServerError)
 		}},
-		{name: "silent after headers", config: FeedSyncConfig{IdleTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request) {
+		{name: "silent after headers", config: feedsync.Config{IdleTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request) {
 			sseHeaders(w)
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		}},
-		{name: "no headers at all", config: FeedSyncConfig{IdleTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request) {
+		{name: "no headers at all", config: feedsync.Config{IdleTimeout: 100 * time.Millisecond}, serve: func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		}},
 	}
@@ -288,19 +293,19 @@ func TestFeedSyncSurvivesHostileServers(t *testing.T) {
 func TestNewFeedSyncValidates(t *testing.T) {
 	tests := []struct {
 		name string
-		set  *Set
-		cfg  FeedSyncConfig
+		set  *revoke.Set
+		cfg  feedsync.Config
 	}{
-		{"nil set", nil, FeedSyncConfig{URL: "http://x/v1/revocations"}},
-		{"no url", NewSet(), FeedSyncConfig{}},
-		{"bad scheme", NewSet(), FeedSyncConfig{URL: "ftp://x/"}},
-		{"no host", NewSet(), FeedSyncConfig{URL: "http:///x"}},
-		{"client timeout", NewSet(), FeedSyncConfig{URL: "http://x/", HTTPClient: &http.Client{Timeout: time.Second}}},
-		{"negative", NewSet(), FeedSyncConfig{URL: "http://x/", MaxBackoff: -1}},
+		{"nil set", nil, feedsync.Config{URL: "http://x/v1/revocations"}},
+		{"no url", revoke.NewSet(), feedsync.Config{}},
+		{"bad scheme", revoke.NewSet(), feedsync.Config{URL: "ftp://x/"}},
+		{"no host", revoke.NewSet(), feedsync.Config{URL: "http:///x"}},
+		{"client timeout", revoke.NewSet(), feedsync.Config{URL: "http://x/", HTTPClient: &http.Client{Timeout: time.Second}}},
+		{"negative", revoke.NewSet(), feedsync.Config{URL: "http://x/", MaxBackoff: -1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := NewFeedSync(tc.set, tc.cfg); err == nil {
+			if _, err := feedsync.New(tc.set, tc.cfg); err == nil {
 				t.Error("NewFeedSync: got nil error; want one")
 			}
 		})

@@ -1,4 +1,4 @@
-package revoke
+package feed
 
 import (
 	"context"
@@ -13,6 +13,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 )
 
 var feedTestLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -21,18 +26,18 @@ var feedTestLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 // the shutdown wiring the auth service uses (BaseContext cancelled first).
 type feedTestServer struct {
 	*httptest.Server
-	handler *FeedHandler
+	handler *Handler
 	stop    context.CancelFunc
 }
 
 // startFeedServer serves src on addr ("" for any free port) until the test
 // ends or Close is called.
-func startFeedServer(t testing.TB, src Source, cfg FeedConfig, addr string) *feedTestServer {
+func startFeedServer(t testing.TB, src revoke.Source, cfg Config, addr string) *feedTestServer {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = feedTestLogger
 	}
-	h, err := NewFeedHandler(src, cfg)
+	h, err := NewHandler(src, cfg)
 	if err != nil {
 		t.Fatalf("NewFeedHandler: %v", err)
 	}
@@ -49,8 +54,8 @@ func startFeedServer(t testing.TB, src Source, cfg FeedConfig, addr string) *fee
 	}
 	base, stop := context.WithCancel(context.Background())
 	mux := http.NewServeMux()
-	mux.Handle("GET "+FeedPath, h)
-	mux.Handle(FeedPath, h) // other methods reach the handler's 405
+	mux.Handle("GET "+feedwire.Path, h)
+	mux.Handle(feedwire.Path, h) // other methods reach the handler's 405
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -68,12 +73,12 @@ func (s *feedTestServer) Close() {
 	s.Server.Close()
 }
 
-func (s *feedTestServer) feedURL() string { return s.URL + FeedPath }
+func (s *feedTestServer) feedURL() string { return s.URL + feedwire.Path }
 
 // feedTestStream is a raw SSE reader over one feed request.
 type feedTestStream struct {
 	resp *http.Response
-	dec  *sseReader
+	dec  *feedwire.Reader
 }
 
 // openFeedStream opens an SSE request with the given headers.
@@ -84,7 +89,7 @@ func openFeedStream(t testing.TB, url string, header map[string]string) *feedTes
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Accept", FeedContentType)
+	req.Header.Set("Accept", feedwire.ContentType)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -99,24 +104,24 @@ func openFeedStream(t testing.TB, url string, header map[string]string) *feedTes
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: status %s; want 200", url, resp.Status)
 	}
-	return &feedTestStream{resp: resp, dec: newSSEReader(resp.Body, 1<<20)}
+	return &feedTestStream{resp: resp, dec: feedwire.NewReader(resp.Body, 1<<20)}
 }
 
 // next reads and decodes the next feed event.
-func (s *feedTestStream) next(t testing.TB) feedMessage {
+func (s *feedTestStream) next(t testing.TB) feedwire.Message {
 	t.Helper()
 	type result struct {
-		m   feedMessage
+		m   feedwire.Message
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		ev, err := s.dec.next()
+		ev, err := s.dec.Next()
 		if err != nil {
 			ch <- result{err: err}
 			return
 		}
-		m, err := decodeFeedEvent(ev)
+		m, err := feedwire.Decode(ev)
 		ch <- result{m, err}
 	}()
 	select {
@@ -127,18 +132,15 @@ func (s *feedTestStream) next(t testing.TB) feedMessage {
 		return r.m
 	case <-time.After(10 * time.Second):
 		t.Fatal("timed out reading the feed")
-		return feedMessage{}
+		return feedwire.Message{}
 	}
 }
 
-// describe renders a message as "name:cursor" for comparisons.
-func (m feedMessage) describe() string { return m.Name + ":" + m.Cursor }
-
-func revokeN(t testing.TB, r Revoker, from, n int) []Event {
+func revokeN(t testing.TB, r revoke.Revoker, from, n int) []revoke.Event {
 	t.Helper()
-	var out []Event
+	var out []revoke.Event
 	for i := from; i < from+n; i++ {
-		ev, err := r.Revoke(context.Background(), journalTestEntry(i))
+		ev, err := r.Revoke(context.Background(), revoketest.TokenEntry(i))
 		if err != nil {
 			t.Fatalf("Revoke: %v", err)
 		}
@@ -148,16 +150,16 @@ func revokeN(t testing.TB, r Revoker, from, n int) []Event {
 }
 
 func TestFeedSnapshotJSON(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{}, "")
-	get := func() (*http.Response, Snapshot) {
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{}, "")
+	get := func() (*http.Response, revoke.Snapshot) {
 		t.Helper()
 		resp, err := http.Get(srv.feedURL())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var snap Snapshot
+		var snap revoke.Snapshot
 		if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
 			t.Fatalf("decode snapshot: %v", err)
 		}
@@ -183,7 +185,7 @@ func TestFeedSnapshotJSON(t *testing.T) {
 // gets a 401 that says what to send, before method or Accept are looked at.
 func TestFeedRequiresItsToken(t *testing.T) {
 	const token = "feed-token-of-thirty-two-bytes-0123"
-	srv := startFeedServer(t, newTestJournalStore(t, &memJournal{}, JournalConfig{}), FeedConfig{Token: token}, "")
+	srv := startFeedServer(t, newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{}), Config{Token: token}, "")
 	tests := []struct {
 		name, method, auth string
 		want               int
@@ -222,7 +224,7 @@ func TestFeedRequiresItsToken(t *testing.T) {
 }
 
 func TestFeedRejectsOtherMethods(t *testing.T) {
-	srv := startFeedServer(t, newTestJournalStore(t, &memJournal{}, JournalConfig{}), FeedConfig{}, "")
+	srv := startFeedServer(t, newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{}), Config{}, "")
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 		req, _ := http.NewRequest(m, srv.feedURL(), strings.NewReader("{}"))
 		resp, err := http.DefaultClient.Do(req)
@@ -237,32 +239,32 @@ func TestFeedRejectsOtherMethods(t *testing.T) {
 }
 
 func TestFeedStreamSnapshotThenLiveEvents(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	revokeN(t, store, 1, 2)
-	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	srv := startFeedServer(t, store, Config{Heartbeat: time.Hour}, "")
 	s := openFeedStream(t, srv.feedURL(), nil)
-	for k, want := range map[string]string{"Content-Type": FeedContentType, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+	for k, want := range map[string]string{"Content-Type": feedwire.ContentType, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
 		if got := s.resp.Header.Get(k); got != want {
 			t.Errorf("%s: got %q; want %q", k, got, want)
 		}
 	}
 	m := s.next(t)
-	if m.describe() != "snapshot:2" || len(m.Snapshot.Entries) != 2 {
-		t.Fatalf("first event: got %s with %v; want snapshot:2 with 2 entries", m.describe(), m.Snapshot)
+	if describe(m) != "snapshot:2" || len(m.Snapshot.Entries) != 2 {
+		t.Fatalf("first event: got %s with %v; want snapshot:2 with 2 entries", describe(m), m.Snapshot)
 	}
 	live := revokeN(t, store, 3, 2)
 	for _, want := range live {
 		m := s.next(t)
-		if m.describe() != "revocation:"+want.Cursor || m.Event.Entry != want.Entry {
-			t.Errorf("live event: got %s %+v; want revocation:%s %+v", m.describe(), m.Event.Entry, want.Cursor, want.Entry)
+		if describe(m) != "revocation:"+want.Cursor || m.Event.Entry != want.Entry {
+			t.Errorf("live event: got %s %+v; want revocation:%s %+v", describe(m), m.Event.Entry, want.Cursor, want.Entry)
 		}
 	}
 }
 
 func TestFeedStreamResumesWithExactlyTheMissedEvents(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	revokeN(t, store, 1, 5)
-	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	srv := startFeedServer(t, store, Config{Heartbeat: time.Hour}, "")
 	tests := []struct {
 		name   string
 		url    string
@@ -277,7 +279,7 @@ func TestFeedStreamResumesWithExactlyTheMissedEvents(t *testing.T) {
 			s := openFeedStream(t, tc.url, tc.header)
 			var got []string
 			for i := 0; i < 4; i++ {
-				got = append(got, s.next(t).describe())
+				got = append(got, describe(s.next(t)))
 			}
 			want := "[revocation:3 revocation:4 revocation:5 sync:5]"
 			if fmt.Sprint(got) != want {
@@ -288,39 +290,39 @@ func TestFeedStreamResumesWithExactlyTheMissedEvents(t *testing.T) {
 }
 
 func TestFeedStreamSendsSnapshotForBadCursor(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	revokeN(t, store, 1, 2)
-	srv := startFeedServer(t, store, FeedConfig{}, "")
+	srv := startFeedServer(t, store, Config{}, "")
 	for _, c := range []string{"garbage", "-1", "999", "1-0", strings.Repeat("9", 5000)} {
 		t.Run(fmt.Sprintf("%.10s", c), func(t *testing.T) {
 			s := openFeedStream(t, srv.feedURL(), map[string]string{"Last-Event-ID": c})
-			if m := s.next(t); m.describe() != "snapshot:2" {
-				t.Errorf("first event: got %s; want snapshot:2", m.describe())
+			if m := s.next(t); describe(m) != "snapshot:2" {
+				t.Errorf("first event: got %s; want snapshot:2", describe(m))
 			}
 		})
 	}
 }
 
 func TestFeedStreamHeartbeats(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	revokeN(t, store, 1, 1)
-	srv := startFeedServer(t, store, FeedConfig{Heartbeat: 10 * time.Millisecond}, "")
+	srv := startFeedServer(t, store, Config{Heartbeat: 10 * time.Millisecond}, "")
 	s := openFeedStream(t, srv.feedURL(), nil)
 	s.next(t) // snapshot
 	for i := 0; i < 3; i++ {
-		if m := s.next(t); m.describe() != "sync:1" {
-			t.Errorf("heartbeat %d: got %s; want sync:1", i, m.describe())
+		if m := s.next(t); describe(m) != "sync:1" {
+			t.Errorf("heartbeat %d: got %s; want sync:1", i, describe(m))
 		}
 	}
 }
 
 func TestFeedLimitsClients(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{MaxClients: 2}, "")
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{MaxClients: 2}, "")
 	openFeedStream(t, srv.feedURL(), nil).next(t)
 	openFeedStream(t, srv.feedURL(), nil).next(t)
 	req, _ := http.NewRequest(http.MethodGet, srv.feedURL(), nil)
-	req.Header.Set("Accept", FeedContentType)
+	req.Header.Set("Accept", feedwire.ContentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -335,11 +337,11 @@ func TestFeedLimitsClients(t *testing.T) {
 }
 
 func TestFeedAnswers503WhenSourceFails(t *testing.T) {
-	j := &memJournal{}
-	store := newTestJournalStore(t, j, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{}, "")
-	j.setFail(errors.New("database is locked"))
-	for _, accept := range []string{"application/json", FeedContentType} {
+	j := &revoketest.MemJournal{}
+	store := newTestJournalStore(t, j, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{}, "")
+	j.SetFail(errors.New("database is locked"))
+	for _, accept := range []string{"application/json", feedwire.ContentType} {
 		req, _ := http.NewRequest(http.MethodGet, srv.feedURL(), nil)
 		req.Header.Set("Accept", accept)
 		req.Header.Set("Last-Event-ID", "0")
@@ -359,8 +361,8 @@ func TestFeedAnswers503WhenSourceFails(t *testing.T) {
 }
 
 func TestFeedStreamEndsAtShutdown(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{Heartbeat: time.Hour}, "")
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{Heartbeat: time.Hour}, "")
 	s := openFeedStream(t, srv.feedURL(), nil)
 	s.next(t)
 	done := make(chan struct{})
@@ -370,7 +372,7 @@ func TestFeedStreamEndsAtShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server Close hung on an open stream")
 	}
-	if _, err := s.dec.next(); err == nil {
+	if _, err := s.dec.Next(); err == nil {
 		t.Error("stream still delivering after shutdown")
 	}
 	if got := srv.handler.Clients(); got != 0 {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package revoke
+package feed
 
 import (
 	"fmt"
@@ -9,14 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // A client that stops reading neither delays Revoke nor holds its stream
 // forever: the write deadline drops it.
 func TestFeedSlowClientNeitherBlocksRevokeNorLingers(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	srv := startFeedServer(t, store, FeedConfig{WriteTimeout: 100 * time.Millisecond, Heartbeat: time.Hour}, "")
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	srv := startFeedServer(t, store, Config{WriteTimeout: 100 * time.Millisecond, Heartbeat: time.Hour}, "")
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { // a small window, set before the handshake
 			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
@@ -27,7 +30,7 @@ func TestFeedSlowClientNeitherBlocksRevokeNorLingers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nAccept: %s\r\n\r\n", FeedPath, FeedContentType)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nAccept: %s\r\n\r\n", feedwire.Path, feedwire.ContentType)
 	testenv.WaitFor(t, "the stream to open", func() bool { return srv.handler.Clients() == 1 })
 	done := make(chan struct{})
 	go func() {

@@ -1,4 +1,6 @@
-package revoke
+// Package feedsync keeps a validator's revoke.Set current from the auth
+// service's revocation feed (the client of package feed).
+package feedsync
 
 import (
 	"context"
@@ -14,10 +16,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
 )
 
-// FeedSyncConfig configures a FeedSync.
-type FeedSyncConfig struct {
+// Config configures a Sync.
+type Config struct {
 	// URL is the full feed URL, e.g. http://localhost:8080/v1/revocations.
 	// Required; http or https.
 	URL string
@@ -52,15 +57,15 @@ type FeedSyncConfig struct {
 	Logger *slog.Logger
 	// OnEvent, if set, is called after each revocation event has been
 	// applied to the set, from Run's goroutine. It must not block.
-	OnEvent func(Event)
+	OnEvent func(revoke.Event)
 }
 
-// Defaults of FeedSyncConfig.
+// Defaults of Config.
 const (
-	DefaultFeedIdleTimeout   = 20 * time.Second
-	DefaultFeedMaxBackoff    = 3 * time.Second
-	DefaultFeedMaxEventBytes = 256 << 20
-	DefaultFeedPruneInterval = time.Minute
+	DefaultIdleTimeout   = 20 * time.Second
+	DefaultMaxBackoff    = 3 * time.Second
+	DefaultMaxEventBytes = 256 << 20
+	DefaultPruneInterval = time.Minute
 )
 
 // feedMinBackoff is the first reconnection delay.
@@ -69,15 +74,15 @@ const feedMinBackoff = 50 * time.Millisecond
 // feedMaxRetryAfter caps how long a server's Retry-After can hold us off.
 const feedMaxRetryAfter = 30 * time.Second
 
-// FeedSync keeps a Set in sync with an auth service's revocation feed: it
+// Sync keeps a Set in sync with an auth service's revocation feed: it
 // loads a snapshot, applies every event after it, and after any disconnect
 // resumes from the last applied cursor, so nothing is missed while the feed
 // still has it and a fresh snapshot is loaded when it does not.
 //
 // Run owns the only goroutine. Status is safe for concurrent use.
-type FeedSync struct {
-	set *Set
-	cfg FeedSyncConfig
+type Sync struct {
+	set *revoke.Set
+	cfg Config
 	url string
 	log *slog.Logger
 
@@ -94,39 +99,39 @@ type FeedSync struct {
 	nextPrune time.Time // when the set is due for pruning
 }
 
-// NewFeedSync returns a FeedSync filling set from cfg.URL.
-func NewFeedSync(set *Set, cfg FeedSyncConfig) (*FeedSync, error) {
+// New returns a Sync filling set from cfg.URL.
+func New(set *revoke.Set, cfg Config) (*Sync, error) {
 	if set == nil {
-		return nil, errors.New("revoke: NewFeedSync: nil Set")
+		return nil, errors.New("feedsync: New: nil Set")
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("revoke: NewFeedSync: URL %q is not an http(s) URL", cfg.URL)
+		return nil, fmt.Errorf("feedsync: New: URL %q is not an http(s) URL", cfg.URL)
 	}
 	if cfg.IdleTimeout < 0 || cfg.MaxBackoff < 0 || cfg.MaxEventBytes < 0 || cfg.PruneInterval < 0 {
-		return nil, errors.New("revoke: NewFeedSync: negative setting")
+		return nil, errors.New("feedsync: New: negative setting")
 	}
 	if cfg.HTTPClient == nil {
 		tr, ok := http.DefaultTransport.(*http.Transport)
 		if !ok {
-			return nil, errors.New("revoke: NewFeedSync: no HTTPClient and http.DefaultTransport is replaced")
+			return nil, errors.New("feedsync: New: no HTTPClient and http.DefaultTransport is replaced")
 		}
 		cfg.HTTPClient = &http.Client{Transport: tr.Clone()}
 	}
 	if cfg.HTTPClient.Timeout != 0 {
-		return nil, errors.New("revoke: NewFeedSync: HTTPClient must not have a Timeout (the feed is a long-lived stream)")
+		return nil, errors.New("feedsync: New: HTTPClient must not have a Timeout (the feed is a long-lived stream)")
 	}
 	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultFeedIdleTimeout
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = DefaultFeedMaxBackoff
+		cfg.MaxBackoff = DefaultMaxBackoff
 	}
 	if cfg.MaxEventBytes == 0 {
-		cfg.MaxEventBytes = DefaultFeedMaxEventBytes
+		cfg.MaxEventBytes = DefaultMaxEventBytes
 	}
 	if cfg.PruneInterval == 0 {
-		cfg.PruneInterval = DefaultFeedPruneInterval
+		cfg.PruneInterval = DefaultPruneInterval
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -134,15 +139,15 @@ func NewFeedSync(set *Set, cfg FeedSyncConfig) (*FeedSync, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	f := &FeedSync{set: set, cfg: cfg, url: u.String(), log: cfg.Logger}
+	f := &Sync{set: set, cfg: cfg, url: u.String(), log: cfg.Logger}
 	f.cursor.Store(new(string))
 	f.problem.Store(new(string))
 	return f, nil
 }
 
 // Status reports how current the set is. It takes no lock.
-func (f *FeedSync) Status() Status {
-	st := Status{
+func (f *Sync) Status() revoke.Status {
+	st := revoke.Status{
 		Ready:         f.ready.Load(),
 		Connected:     f.connected.Load(),
 		Cursor:        *f.cursor.Load(),
@@ -159,9 +164,9 @@ func (f *FeedSync) Status() Status {
 // Run follows the feed until ctx is done, reconnecting after any failure
 // with jittered exponential backoff, then returns ctx.Err(). Only one Run
 // may be active at a time; a concurrent call returns an error at once.
-func (f *FeedSync) Run(ctx context.Context) error {
+func (f *Sync) Run(ctx context.Context) error {
 	if !f.running.TryLock() {
-		return errors.New("revoke: FeedSync.Run is already running")
+		return errors.New("feedsync: Sync.Run is already running")
 	}
 	defer f.running.Unlock()
 	backoff := feedMinBackoff
@@ -195,20 +200,20 @@ func (f *FeedSync) Run(ctx context.Context) error {
 
 // connect runs one connection: it returns whether any event was applied,
 // how long the server asked us to wait (Retry-After), and why it ended.
-func (f *FeedSync) connect(ctx context.Context) (progressed bool, wait time.Duration, err error) {
+func (f *Sync) connect(ctx context.Context) (progressed bool, wait time.Duration, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
 	if err != nil {
 		return false, 0, err
 	}
-	req.Header.Set("Accept", FeedContentType)
+	req.Header.Set("Accept", feedwire.ContentType)
 	req.Header.Set("Cache-Control", "no-cache")
 	if f.cfg.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+f.cfg.Token)
 	}
 	if c := *f.cursor.Load(); c != "" && f.ready.Load() {
-		req.Header.Set(headerLastEventID, c)
+		req.Header.Set(feedwire.HeaderLastEventID, c)
 	}
 	// The watchdog cancels the request when nothing arrives for IdleTimeout,
 	// including while waiting for the response headers.
@@ -243,16 +248,16 @@ func (f *FeedSync) connect(ctx context.Context) (progressed bool, wait time.Dura
 	}
 	f.connected.Store(true)
 	body := &watchedReader{r: resp.Body, t: watchdog, d: f.cfg.IdleTimeout}
-	dec := newSSEReader(body, f.cfg.MaxEventBytes)
+	dec := feedwire.NewReader(body, f.cfg.MaxEventBytes)
 	for {
-		ev, err := dec.next()
+		ev, err := dec.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("revoke: feed: server closed the stream")
 			}
 			return progressed, 0, causeOr(ctx, err)
 		}
-		m, err := decodeFeedEvent(ev)
+		m, err := feedwire.Decode(ev)
 		if err != nil {
 			return progressed, 0, err
 		}
@@ -264,7 +269,7 @@ func (f *FeedSync) connect(ctx context.Context) (progressed bool, wait time.Dura
 
 // apply updates the set and status with one message and reports whether it
 // was a feed event (as opposed to an ignored unknown one).
-func (f *FeedSync) apply(m feedMessage) bool {
+func (f *Sync) apply(m feedwire.Message) bool {
 	t := f.cfg.Clock()
 	if t.After(f.nextPrune) {
 		f.set.Prune(t)
@@ -272,7 +277,7 @@ func (f *FeedSync) apply(m feedMessage) bool {
 	}
 	now := t.UnixNano()
 	switch m.Name {
-	case FeedEventSnapshot:
+	case feedwire.EventSnapshot:
 		f.set.ApplyAll(m.Snapshot.Entries)
 		if l := m.Snapshot.Layout; l != nil {
 			if err := l.Check(f.cfg.Issuer, f.cfg.Audience); err != nil {
@@ -295,7 +300,7 @@ func (f *FeedSync) apply(m feedMessage) bool {
 		// LastSync before Ready: whoever sees Ready sees a LastSync.
 		f.lastSync.Store(now)
 		f.ready.Store(true)
-	case FeedEventRevocation:
+	case feedwire.EventRevocation:
 		if !f.set.Apply(m.Event.Entry) {
 			// Malformed, or of a version or kind this version cannot
 			// interpret: the Set remembers the latter and the validator
@@ -310,7 +315,7 @@ func (f *FeedSync) apply(m feedMessage) bool {
 		if f.cfg.OnEvent != nil {
 			f.cfg.OnEvent(m.Event)
 		}
-	case FeedEventSync:
+	case feedwire.EventSync:
 		// The cursor is not taken from sync events: only applying an event
 		// moves it, so a faulty server cannot make us skip one.
 		if f.ready.Load() {

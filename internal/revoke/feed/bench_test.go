@@ -1,4 +1,4 @@
-package revoke
+package feed
 
 import (
 	"context"
@@ -7,23 +7,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedsync"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // BenchmarkFeedPropagation measures one revocation's trip from
-// JournalStore.Revoke to being applied to a validator's Set by FeedSync,
+// JournalStore.Revoke to being applied to a validator's Set by feedsync.Sync,
 // over the feed on loopback HTTP. The journal is in memory, so the figure
 // is the feed's own latency (hub wake-up, SSE write, parse, apply); add the
 // database's append time for the end-to-end figure.
 func BenchmarkFeedPropagation(b *testing.B) {
-	benchFeedPropagation(b, &memJournal{})
+	benchFeedPropagation(b, &revoketest.MemJournal{})
 }
 
-func benchFeedPropagation(b *testing.B, j Journal) {
-	store := newTestJournalStore(b, j, JournalConfig{})
-	srv := startFeedServer(b, store, FeedConfig{}, "")
+func benchFeedPropagation(b *testing.B, j revoke.Journal) {
+	store := newTestJournalStore(b, j, sqljournal.Config{})
+	srv := startFeedServer(b, store, Config{}, "")
 	applied := make(chan string, 1)
-	f, set := startFeedSync(b, srv.feedURL(), FeedSyncConfig{OnEvent: func(ev Event) {
+	f, set := startFeedSync(b, srv.feedURL(), feedsync.Config{OnEvent: func(ev revoke.Event) {
 		select {
 		case applied <- ev.ID:
 		default:
@@ -37,7 +41,7 @@ func benchFeedPropagation(b *testing.B, j Journal) {
 	for i := 0; i < b.N; i++ {
 		id := fmt.Sprintf("bench-%d", i)
 		start := time.Now()
-		if _, err := store.Revoke(ctx, Entry{Kind: KindToken, ID: id, Expires: exp}); err != nil {
+		if _, err := store.Revoke(ctx, revoke.Entry{Kind: revoke.KindToken, ID: id, Expires: exp}); err != nil {
 			b.Fatal(err)
 		}
 		for got := ""; got != id; {

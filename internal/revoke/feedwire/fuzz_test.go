@@ -1,10 +1,12 @@
-package revoke
+package feedwire
 
 import (
 	"bytes"
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/authmesh/authmesh/internal/revoke"
 )
 
 // FuzzDecodeEvent feeds arbitrary bytes to the SSE decoder and the feed
@@ -17,15 +19,15 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(": comment\nevent: sync\ndata: {\"cursor\":\"4\"}\n\nevent: future\ndata: x\n\n"))
 	const max = 4 << 10
 	f.Fuzz(func(t *testing.T, in []byte) {
-		dec := newSSEReader(bytes.NewReader(in), max)
-		set := NewSet()
+		dec := NewReader(bytes.NewReader(in), max)
+		set := revoke.NewSet()
 		for i := 0; ; i++ {
 			if i > len(in) {
 				t.Fatalf("decoded %d events from %d bytes", i, len(in))
 			}
-			ev, err := dec.next()
+			ev, err := dec.Next()
 			if err != nil {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrFeedProtocol) {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrProtocol) {
 					t.Fatalf("next: unexpected error type %v", err)
 				}
 				return
@@ -33,20 +35,20 @@ func FuzzDecodeEvent(f *testing.F) {
 			if len(ev.Data) > max {
 				t.Fatalf("event data of %d bytes passed the %d-byte bound", len(ev.Data), max)
 			}
-			m, err := decodeFeedEvent(ev)
+			m, err := Decode(ev)
 			if err != nil {
-				if !errors.Is(err, ErrFeedProtocol) {
+				if !errors.Is(err, ErrProtocol) {
 					t.Fatalf("decodeFeedEvent: unexpected error type %v", err)
 				}
 				continue
 			}
 			switch m.Name {
-			case FeedEventSnapshot:
+			case EventSnapshot:
 				if m.Cursor == "" || m.Snapshot == nil {
 					t.Fatalf("snapshot accepted without cursor: %+v", m)
 				}
 				set.ApplyAll(m.Snapshot.Entries)
-			case FeedEventRevocation:
+			case EventRevocation:
 				if m.Cursor == "" {
 					t.Fatalf("revocation accepted without cursor: %+v", m)
 				}

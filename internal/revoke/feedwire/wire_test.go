@@ -1,4 +1,4 @@
-package revoke
+package feedwire
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/authmesh/authmesh/internal/revoke"
 )
 
 func TestSSEReader(t *testing.T) {
@@ -31,12 +33,12 @@ func TestSSEReader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newSSEReader(strings.NewReader(tc.in), 64)
+			d := NewReader(strings.NewReader(tc.in), 64)
 			var got []string
 			var err error
 			for {
-				var ev sseEvent
-				if ev, err = d.next(); err != nil {
+				var ev Frame
+				if ev, err = d.Next(); err != nil {
 					break
 				}
 				id := "-"
@@ -46,7 +48,7 @@ func TestSSEReader(t *testing.T) {
 				got = append(got, ev.Name+"|"+id+"|"+string(ev.Data))
 			}
 			errText := err.Error()
-			if errors.Is(err, ErrFeedProtocol) {
+			if errors.Is(err, ErrProtocol) {
 				errText = "too long"
 			}
 			if s := fmt.Sprintf("%v %s", got, errText); s != tc.want {
@@ -59,34 +61,34 @@ func TestSSEReader(t *testing.T) {
 func TestFeedEventsRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	bw := bufio.NewWriter(&buf)
-	w := sseWriter{w: bw}
-	snap := Snapshot{Cursor: "2", Entries: []Entry{{Kind: KindUser, ID: "u<&>\n\"x", Before: 5, Expires: 9, At: 1}}}
-	ev := Event{Entry: Entry{Kind: KindSession, ID: "s\u2028", Expires: 9}, Cursor: "3"}
+	w := Writer{W: bw}
+	snap := revoke.Snapshot{Cursor: "2", Entries: []revoke.Entry{{Kind: revoke.KindUser, ID: "u<&>\n\"x", Before: 5, Expires: 9, At: 1}}}
+	ev := revoke.Event{Entry: revoke.Entry{Kind: revoke.KindSession, ID: "s\u2028", Expires: 9}, Cursor: "3"}
 	for _, err := range []error{
-		w.writeRetry(feedRetryMillis),
-		w.writeEvent(FeedEventSnapshot, snap.Cursor, snap),
-		w.writeEvent(FeedEventRevocation, ev.Cursor, ev),
-		w.writeEvent(FeedEventSync, "", FeedSyncMessage{Cursor: "3"}),
+		w.WriteRetry(RetryMillis),
+		w.WriteEvent(EventSnapshot, snap.Cursor, snap),
+		w.WriteEvent(EventRevocation, ev.Cursor, ev),
+		w.WriteEvent(EventSync, "", SyncMessage{Cursor: "3"}),
 		bw.Flush(),
 	} {
 		if err != nil {
 			t.Fatalf("write: %v", err)
 		}
 	}
-	if err := w.writeEvent(FeedEventSync, "1\n2", nil); !errors.Is(err, ErrFeedProtocol) {
+	if err := w.WriteEvent(EventSync, "1\n2", nil); !errors.Is(err, ErrProtocol) {
 		t.Errorf("writeEvent with a newline in the id: got %v; want ErrFeedProtocol", err)
 	}
-	d := newSSEReader(&buf, 1<<20)
-	var got []feedMessage
+	d := NewReader(&buf, 1<<20)
+	var got []Message
 	for {
-		e, err := d.next()
+		e, err := d.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			t.Fatalf("next: %v", err)
 		}
-		m, err := decodeFeedEvent(e)
+		m, err := Decode(e)
 		if err != nil {
 			t.Fatalf("decodeFeedEvent: %v", err)
 		}
@@ -95,13 +97,16 @@ func TestFeedEventsRoundTrip(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("got %d events; want 3", len(got))
 	}
-	if got[0].describe() != "snapshot:2" || got[0].Snapshot.Entries[0] != snap.Entries[0] {
-		t.Errorf("snapshot: got %s %+v; want snapshot:2 %+v", got[0].describe(), got[0].Snapshot, snap)
+	if describe(got[0]) != "snapshot:2" || got[0].Snapshot.Entries[0] != snap.Entries[0] {
+		t.Errorf("snapshot: got %s %+v; want snapshot:2 %+v", describe(got[0]), got[0].Snapshot, snap)
 	}
-	if got[1].describe() != "revocation:3" || got[1].Event != ev {
-		t.Errorf("revocation: got %s %+v; want revocation:3 %+v", got[1].describe(), got[1].Event, ev)
+	if describe(got[1]) != "revocation:3" || got[1].Event != ev {
+		t.Errorf("revocation: got %s %+v; want revocation:3 %+v", describe(got[1]), got[1].Event, ev)
 	}
-	if got[2].describe() != "sync:3" {
-		t.Errorf("sync: got %s; want sync:3", got[2].describe())
+	if describe(got[2]) != "sync:3" {
+		t.Errorf("sync: got %s; want sync:3", describe(got[2]))
 	}
 }
+
+// describe names a message by its event and cursor.
+func describe(m Message) string { return m.Name + ":" + m.Cursor }

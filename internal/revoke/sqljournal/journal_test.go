@@ -1,4 +1,4 @@
-package revoke
+package sqljournal
 
 import (
 	"context"
@@ -8,17 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/testenv"
 )
 
-// journalTestEntry returns a valid, live token entry named by i.
-func journalTestEntry(i int) Entry {
-	return Entry{Kind: KindToken, ID: fmt.Sprintf("jti-%d", i), Expires: time.Now().Add(time.Hour).Unix()}
-}
-
-func newTestJournalStore(t testing.TB, j Journal, cfg JournalConfig) *JournalStore {
+func newTestJournalStore(t testing.TB, j revoke.Journal, cfg Config) *Store {
 	t.Helper()
-	s, err := NewJournalStore(j, cfg)
+	s, err := New(j, cfg)
 	if err != nil {
 		t.Fatalf("NewJournalStore: %v", err)
 	}
@@ -26,7 +23,7 @@ func newTestJournalStore(t testing.TB, j Journal, cfg JournalConfig) *JournalSto
 }
 
 // runJournalStore runs s.Run until the test ends.
-func runJournalStore(t testing.TB, s *JournalStore) {
+func runJournalStore(t testing.TB, s *Store) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -39,7 +36,7 @@ func runJournalStore(t testing.TB, s *JournalStore) {
 	})
 }
 
-func cursors(evs []Event) []string {
+func cursors(evs []revoke.Event) []string {
 	out := make([]string, len(evs))
 	for i, ev := range evs {
 		out[i] = ev.Cursor
@@ -49,10 +46,10 @@ func cursors(evs []Event) []string {
 
 func TestJournalStoreRevokeSnapshotSince(t *testing.T) {
 	ctx := context.Background()
-	j := &memJournal{}
-	s := newTestJournalStore(t, j, JournalConfig{})
+	j := &revoketest.MemJournal{}
+	s := newTestJournalStore(t, j, Config{})
 	for i := 1; i <= 3; i++ {
-		ev, err := s.Revoke(ctx, journalTestEntry(i))
+		ev, err := s.Revoke(ctx, revoketest.TokenEntry(i))
 		if err != nil {
 			t.Fatalf("Revoke: %v", err)
 		}
@@ -96,14 +93,14 @@ func TestJournalStoreRevokeSnapshotSince(t *testing.T) {
 
 func TestJournalStoreSinceRejectsBadCursors(t *testing.T) {
 	ctx := context.Background()
-	s := newTestJournalStore(t, &memJournal{}, JournalConfig{})
-	if _, err := s.Revoke(ctx, journalTestEntry(1)); err != nil {
+	s := newTestJournalStore(t, &revoketest.MemJournal{}, Config{})
+	if _, err := s.Revoke(ctx, revoketest.TokenEntry(1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"", "abc", "-1", "+1", "01", "1.0", " 1", "1-0", "99999999999999999999", "2"} {
 		t.Run(fmt.Sprintf("%q", c), func(t *testing.T) {
 			_, err := s.Since(ctx, c, 10)
-			if !errors.Is(err, ErrCursorExpired) {
+			if !errors.Is(err, revoke.ErrCursorExpired) {
 				t.Errorf("Since(%q): got %v; want ErrCursorExpired", c, err)
 			}
 		})
@@ -111,24 +108,24 @@ func TestJournalStoreSinceRejectsBadCursors(t *testing.T) {
 }
 
 func TestJournalStoreRevokeRejectsInvalidEntry(t *testing.T) {
-	j := &memJournal{}
-	s := newTestJournalStore(t, j, JournalConfig{})
-	_, err := s.Revoke(context.Background(), Entry{Kind: "bogus", ID: "x", Expires: 1})
-	if !errors.Is(err, ErrInvalidEntry) {
+	j := &revoketest.MemJournal{}
+	s := newTestJournalStore(t, j, Config{})
+	_, err := s.Revoke(context.Background(), revoke.Entry{Kind: "bogus", ID: "x", Expires: 1})
+	if !errors.Is(err, revoke.ErrInvalidEntry) {
 		t.Errorf("Revoke: got %v; want ErrInvalidEntry", err)
 	}
-	if n := j.len(); n != 0 {
+	if n := j.Len(); n != 0 {
 		t.Errorf("journal holds %d entries; want 0", n)
 	}
 }
 
 func TestJournalStoreReportsJournalFailure(t *testing.T) {
 	ctx := context.Background()
-	j := &memJournal{}
-	s := newTestJournalStore(t, j, JournalConfig{})
+	j := &revoketest.MemJournal{}
+	s := newTestJournalStore(t, j, Config{})
 	boom := errors.New("disk on fire")
-	j.setFail(boom)
-	if _, err := s.Revoke(ctx, journalTestEntry(1)); !errors.Is(err, boom) {
+	j.SetFail(boom)
+	if _, err := s.Revoke(ctx, revoketest.TokenEntry(1)); !errors.Is(err, boom) {
 		t.Errorf("Revoke: got %v; want %v", err, boom)
 	}
 	if _, err := s.Snapshot(ctx); !errors.Is(err, boom) {
@@ -140,10 +137,10 @@ func TestJournalStoreReportsJournalFailure(t *testing.T) {
 }
 
 func TestJournalStoreRevokeWakesSubscribersAtOnce(t *testing.T) {
-	s := newTestJournalStore(t, &memJournal{}, JournalConfig{PollInterval: time.Hour})
+	s := newTestJournalStore(t, &revoketest.MemJournal{}, Config{PollInterval: time.Hour})
 	wake, cancel := s.Subscribe()
 	defer cancel()
-	if _, err := s.Revoke(context.Background(), journalTestEntry(1)); err != nil {
+	if _, err := s.Revoke(context.Background(), revoketest.TokenEntry(1)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -157,16 +154,16 @@ func TestJournalStoreRevokeWakesSubscribersAtOnce(t *testing.T) {
 // subscribers hear about through its poll.
 func TestJournalStoreRunAnnouncesOtherReplicasAppends(t *testing.T) {
 	ctx := context.Background()
-	j := &memJournal{}
-	a := newTestJournalStore(t, j, JournalConfig{PollInterval: 5 * time.Millisecond})
-	b := newTestJournalStore(t, j, JournalConfig{})
-	if _, err := b.Revoke(ctx, journalTestEntry(1)); err != nil { // before a starts
+	j := &revoketest.MemJournal{}
+	a := newTestJournalStore(t, j, Config{PollInterval: 5 * time.Millisecond})
+	b := newTestJournalStore(t, j, Config{})
+	if _, err := b.Revoke(ctx, revoketest.TokenEntry(1)); err != nil { // before a starts
 		t.Fatal(err)
 	}
 	runJournalStore(t, a)
 	wake, cancel := a.Subscribe()
 	defer cancel()
-	if _, err := b.Revoke(ctx, journalTestEntry(2)); err != nil {
+	if _, err := b.Revoke(ctx, revoketest.TokenEntry(2)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -184,13 +181,13 @@ func TestJournalStoreRunAnnouncesOtherReplicasAppends(t *testing.T) {
 // before a's poll saw it: that is not an expired cursor.
 func TestJournalStoreSinceAcceptsCursorFromOtherReplica(t *testing.T) {
 	ctx := context.Background()
-	j := &memJournal{}
-	a := newTestJournalStore(t, j, JournalConfig{})
-	b := newTestJournalStore(t, j, JournalConfig{})
-	var last Event
+	j := &revoketest.MemJournal{}
+	a := newTestJournalStore(t, j, Config{})
+	b := newTestJournalStore(t, j, Config{})
+	var last revoke.Event
 	for i := 1; i <= 3; i++ {
 		var err error
-		if last, err = b.Revoke(ctx, journalTestEntry(i)); err != nil {
+		if last, err = b.Revoke(ctx, revoketest.TokenEntry(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,18 +202,18 @@ func TestJournalStoreRunPrunes(t *testing.T) {
 	var now atomic.Int64
 	now.Store(time.Now().Unix())
 	clock := func() time.Time { return time.Unix(now.Load(), 0) }
-	j := &memJournal{}
-	s := newTestJournalStore(t, j, JournalConfig{PruneInterval: 5 * time.Millisecond, Clock: clock})
-	short := Entry{Kind: KindSession, ID: "s", Expires: now.Load() + 10}
-	long := Entry{Kind: KindUser, ID: "u", Before: now.Load(), Expires: now.Load() + 1000}
-	for _, e := range []Entry{short, long} {
+	j := &revoketest.MemJournal{}
+	s := newTestJournalStore(t, j, Config{PruneInterval: 5 * time.Millisecond, Clock: clock})
+	short := revoke.Entry{Kind: revoke.KindSession, ID: "s", Expires: now.Load() + 10}
+	long := revoke.Entry{Kind: revoke.KindUser, ID: "u", Before: now.Load(), Expires: now.Load() + 1000}
+	for _, e := range []revoke.Entry{short, long} {
 		if _, err := s.Revoke(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	runJournalStore(t, s)
 	now.Add(100)
-	testenv.WaitFor(t, "the expired entry to be pruned", func() bool { return j.len() == 1 })
+	testenv.WaitFor(t, "the expired entry to be pruned", func() bool { return j.Len() == 1 })
 	snap, err := s.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -229,16 +226,16 @@ func TestJournalStoreRunPrunes(t *testing.T) {
 func TestNewJournalStoreValidates(t *testing.T) {
 	tests := []struct {
 		name string
-		j    Journal
-		cfg  JournalConfig
+		j    revoke.Journal
+		cfg  Config
 	}{
-		{"nil journal", nil, JournalConfig{}},
-		{"negative poll", &memJournal{}, JournalConfig{PollInterval: -1}},
-		{"negative prune", &memJournal{}, JournalConfig{PruneInterval: -1}},
+		{"nil journal", nil, Config{}},
+		{"negative poll", &revoketest.MemJournal{}, Config{PollInterval: -1}},
+		{"negative prune", &revoketest.MemJournal{}, Config{PruneInterval: -1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := NewJournalStore(tc.j, tc.cfg); err == nil {
+			if _, err := New(tc.j, tc.cfg); err == nil {
 				t.Error("NewJournalStore: got nil error; want one")
 			}
 		})

@@ -1,7 +1,11 @@
+// Package feedwire is the revocation feed's wire format: its names, the
+// Server-Sent Events encoding and the decoding of its events, shared by the
+// feed server (package feed) and its client (package feedsync).
+//
 // # Revocation feed protocol
 //
 // The auth service serves its revocation log at GET /v1/revocations
-// (FeedPath). It serves any Source: the SQL journal in the embedded mode,
+// (Path). It serves any Source: the SQL journal in the embedded mode,
 // the Redis stream in the distributed one. Cursors are opaque strings.
 //
 // Without "Accept: text/event-stream" the answer is the snapshot as JSON,
@@ -43,7 +47,7 @@
 // clients, so the protocol can grow. No event ever contains a raw token:
 // entries carry only identifiers (jti, sid, sub). A server over its client
 // limit answers 503 with Retry-After.
-package revoke
+package feedwire
 
 import (
 	"bufio"
@@ -54,63 +58,66 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/authmesh/authmesh/internal/revoke"
 )
 
 // Names of the revocation feed: path, headers and SSE event types.
 const (
 	// FeedPath is where the auth service serves the feed.
-	FeedPath = "/v1/revocations"
+	Path = "/v1/revocations"
 	// FeedCursorParam is the query parameter that may carry the cursor
 	// instead of the Last-Event-ID header.
-	FeedCursorParam = "cursor"
+	CursorParam = "cursor"
 	// FeedContentType is the media type of the event stream.
-	FeedContentType = "text/event-stream"
+	ContentType = "text/event-stream"
 
 	// FeedEventSnapshot carries a Snapshot.
-	FeedEventSnapshot = "snapshot"
+	EventSnapshot = "snapshot"
 	// FeedEventRevocation carries one Event.
-	FeedEventRevocation = "revocation"
+	EventRevocation = "revocation"
 	// FeedEventSync carries a FeedSyncMessage: the client is up to date.
-	FeedEventSync = "sync"
+	EventSync = "sync"
 )
 
-// headerLastEventID is the SSE resume header.
-const headerLastEventID = "Last-Event-ID"
+// HeaderLastEventID is the SSE resume header.
+const HeaderLastEventID = "Last-Event-ID"
 
-// feedRetryMillis is the reconnection delay the stream suggests.
-const feedRetryMillis = 1000
+// RetryMillis is the reconnection delay the stream suggests.
+const RetryMillis = 1000
 
 // FeedSyncMessage is the data of a sync event.
-type FeedSyncMessage struct {
+type SyncMessage struct {
 	Cursor string `json:"cursor"`
 }
 
 // ErrFeedProtocol is returned for a stream that breaks the feed protocol.
-var ErrFeedProtocol = errors.New("revoke: feed protocol error")
+var ErrProtocol = errors.New("revoke: feed protocol error")
 
-// sseEvent is one dispatched Server-Sent Event.
-type sseEvent struct {
+// Frame is one dispatched Server-Sent Event.
+type Frame struct {
 	Name  string // "event" field; empty means "message"
 	ID    string // "id" field of this event, if HasID
 	HasID bool
 	Data  []byte // "data" lines joined with '\n'
 }
 
-// sseReader decodes a text/event-stream (LF or CRLF line endings) without
+// Reader decodes a text/event-stream (LF or CRLF line endings) without
 // ever holding more than max bytes of one event.
-type sseReader struct {
+type Reader struct {
 	r    *bufio.Reader
 	max  int
 	line []byte
 }
 
-func newSSEReader(r io.Reader, max int) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+// NewReader returns a Reader of r that refuses events over max bytes.
+func NewReader(r io.Reader, max int) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
 // readLine returns the next line without its terminator. The slice is valid
 // until the next call. budget is how many bytes the line may hold.
-func (d *sseReader) readLine(budget int) ([]byte, error) {
+func (d *Reader) readLine(budget int) ([]byte, error) {
 	if cap(d.line) > 64<<10 {
 		d.line = nil // do not keep a huge snapshot's buffer for the stream's life
 	}
@@ -118,7 +125,7 @@ func (d *sseReader) readLine(budget int) ([]byte, error) {
 	for {
 		chunk, err := d.r.ReadSlice('\n')
 		if len(d.line)+len(chunk) > budget+2 { // +2: the CRLF terminator
-			return nil, fmt.Errorf("%w: event longer than %d bytes", ErrFeedProtocol, d.max)
+			return nil, fmt.Errorf("%w: event longer than %d bytes", ErrProtocol, d.max)
 		}
 		d.line = append(d.line, chunk...)
 		switch {
@@ -135,16 +142,16 @@ func (d *sseReader) readLine(budget int) ([]byte, error) {
 	}
 }
 
-// next returns the next event with at least one field, skipping comments
+// Next returns the next event with at least one field, skipping comments
 // and empty blocks.
-func (d *sseReader) next() (sseEvent, error) {
-	var ev sseEvent
+func (d *Reader) Next() (Frame, error) {
+	var ev Frame
 	var data []byte
 	hasData, size := false, 0
 	for {
 		line, err := d.readLine(d.max - size)
 		if err != nil {
-			return sseEvent{}, err
+			return Frame{}, err
 		}
 		if len(line) == 0 {
 			if hasData || ev.Name != "" || ev.HasID {
@@ -182,36 +189,36 @@ func (d *sseReader) next() (sseEvent, error) {
 	}
 }
 
-// feedMessage is a decoded feed event.
-type feedMessage struct {
+// Message is a decoded feed event.
+type Message struct {
 	Name     string
-	Cursor   string    // the position this message brings the client to
-	Snapshot *Snapshot // FeedEventSnapshot
-	Event    Event     // FeedEventRevocation
+	Cursor   string           // the position this message brings the client to
+	Snapshot *revoke.Snapshot // FeedEventSnapshot
+	Event    revoke.Event     // FeedEventRevocation
 }
 
-// decodeFeedEvent interprets one SSE event of the feed. Unknown event names
+// Decode interprets one SSE event of the feed. Unknown event names
 // decode to a message with only Name set. The cursor comes from the id
 // field, or the data when the id is absent; a snapshot or revocation without
 // any cursor is a protocol error, as is malformed JSON.
-func decodeFeedEvent(ev sseEvent) (feedMessage, error) {
-	m := feedMessage{Name: ev.Name}
+func Decode(ev Frame) (Message, error) {
+	m := Message{Name: ev.Name}
 	switch ev.Name {
-	case FeedEventSnapshot:
-		var s Snapshot
+	case EventSnapshot:
+		var s revoke.Snapshot
 		if err := json.Unmarshal(ev.Data, &s); err != nil {
-			return m, fmt.Errorf("%w: snapshot: %v", ErrFeedProtocol, err)
+			return m, fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)
 		}
 		m.Snapshot, m.Cursor = &s, s.Cursor
-	case FeedEventRevocation:
+	case EventRevocation:
 		if err := json.Unmarshal(ev.Data, &m.Event); err != nil {
-			return m, fmt.Errorf("%w: revocation: %v", ErrFeedProtocol, err)
+			return m, fmt.Errorf("%w: revocation: %v", ErrProtocol, err)
 		}
 		m.Cursor = m.Event.Cursor
-	case FeedEventSync:
-		var s FeedSyncMessage
+	case EventSync:
+		var s SyncMessage
 		if err := json.Unmarshal(ev.Data, &s); err != nil {
-			return m, fmt.Errorf("%w: sync: %v", ErrFeedProtocol, err)
+			return m, fmt.Errorf("%w: sync: %v", ErrProtocol, err)
 		}
 		m.Cursor = s.Cursor
 	default:
@@ -220,41 +227,42 @@ func decodeFeedEvent(ev sseEvent) (feedMessage, error) {
 	if ev.HasID && ev.ID != "" {
 		m.Cursor = ev.ID
 	}
-	if m.Cursor == "" && ev.Name != FeedEventSync {
-		return m, fmt.Errorf("%w: %s event without cursor", ErrFeedProtocol, ev.Name)
+	if m.Cursor == "" && ev.Name != EventSync {
+		return m, fmt.Errorf("%w: %s event without cursor", ErrProtocol, ev.Name)
 	}
 	return m, nil
 }
 
-// sseWriter encodes feed events onto a buffered writer.
-type sseWriter struct {
-	w *bufio.Writer
+// Writer encodes feed events onto a buffered writer.
+type Writer struct {
+	// W receives the encoded events; the caller flushes it.
+	W *bufio.Writer
 }
 
-// writeEvent writes one event. id may be empty. v is encoded as JSON on a
+// WriteEvent writes one event. id may be empty. v is encoded as JSON on a
 // single data line (encoding/json never emits a raw newline).
-func (s sseWriter) writeEvent(name, id string, v any) error {
+func (s Writer) WriteEvent(name, id string, v any) error {
 	if strings.ContainsAny(name+id, "\r\n\x00") {
-		return fmt.Errorf("%w: unencodable event name or id %.40q", ErrFeedProtocol, name+" "+id)
+		return fmt.Errorf("%w: unencodable event name or id %.40q", ErrProtocol, name+" "+id)
 	}
-	s.w.WriteString("event: ")
-	s.w.WriteString(name)
+	s.W.WriteString("event: ")
+	s.W.WriteString(name)
 	if id != "" {
-		s.w.WriteString("\nid: ")
-		s.w.WriteString(id)
+		s.W.WriteString("\nid: ")
+		s.W.WriteString(id)
 	}
-	s.w.WriteString("\ndata: ")
-	enc := json.NewEncoder(s.w)
+	s.W.WriteString("\ndata: ")
+	enc := json.NewEncoder(s.W)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil { // Encode ends the line with '\n'
 		return err
 	}
-	_, err := s.w.WriteString("\n")
+	_, err := s.W.WriteString("\n")
 	return err
 }
 
-// writeRetry writes the reconnection delay suggestion.
-func (s sseWriter) writeRetry(ms int) error {
-	_, err := s.w.WriteString("retry: " + strconv.Itoa(ms) + "\n\n")
+// WriteRetry writes the reconnection delay suggestion.
+func (s Writer) WriteRetry(ms int) error {
+	_, err := s.W.WriteString("retry: " + strconv.Itoa(ms) + "\n\n")
 	return err
 }

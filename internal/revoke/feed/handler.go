@@ -1,4 +1,7 @@
-package revoke
+// Package feed serves the revocation feed (GET /v1/revocations) to
+// validators over Server-Sent Events, fanning each event out once to every
+// stream; the wire format is package feedwire's.
+package feed
 
 import (
 	"bufio"
@@ -16,10 +19,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
+	"github.com/authmesh/authmesh/internal/revoke/feedwire"
 )
 
-// FeedConfig configures the feed handler. The zero value is usable.
-type FeedConfig struct {
+// Config configures the feed handler. The zero value is usable.
+type Config struct {
 	// Heartbeat is how often a stream re-reads the source and sends a sync
 	// event. Validators measure staleness by it. Default 5s.
 	Heartbeat time.Duration
@@ -46,14 +52,14 @@ type FeedConfig struct {
 	Logger *slog.Logger
 }
 
-// Defaults of FeedConfig.
+// Defaults of Config.
 const (
-	DefaultFeedHeartbeat  = 5 * time.Second
-	DefaultFeedMaxClients = 10000
+	DefaultHeartbeat  = 5 * time.Second
+	DefaultMaxClients = 10000
 	// DefaultFeedMaxClientsPerAddr fits a fleet of validators behind one
 	// NAT address.
-	DefaultFeedMaxClientsPerAddr = 1000
-	DefaultFeedWriteTimeout      = time.Minute
+	DefaultMaxClientsPerAddr = 1000
+	DefaultWriteTimeout      = time.Minute
 )
 
 // feedBatch is how many events one Since call asks for.
@@ -62,12 +68,12 @@ const feedBatch = 1000
 // feedRetryAfter is the Retry-After (seconds) of a 503.
 const feedRetryAfter = "2"
 
-// FeedHandler serves the revocation feed, GET /v1/revocations; see the
-// protocol description at the top of feed.go. It is safe for concurrent use.
-type FeedHandler struct {
-	src     Source
+// Handler serves the revocation feed, GET /v1/revocations; see the
+// protocol description in package feedwire. It is safe for concurrent use.
+type Handler struct {
+	src     revoke.Source
 	token   [sha256.Size]byte // SHA-256 of cfg.Token; compared in constant time
-	cfg     FeedConfig
+	cfg     Config
 	log     *slog.Logger
 	clients atomic.Int64
 
@@ -77,38 +83,38 @@ type FeedHandler struct {
 	fan *feedFanout // reads the source once per change for every stream
 }
 
-var _ http.Handler = (*FeedHandler)(nil)
+var _ http.Handler = (*Handler)(nil)
 
-// NewFeedHandler returns the feed handler over src. Streams end when the
+// NewHandler returns the feed handler over src. Streams end when the
 // request's context is done: the server must cancel it at shutdown (for
 // net/http, set http.Server.BaseContext to a context cancelled before
 // Shutdown), because Shutdown waits for active requests.
-func NewFeedHandler(src Source, cfg FeedConfig) (*FeedHandler, error) {
+func NewHandler(src revoke.Source, cfg Config) (*Handler, error) {
 	if src == nil {
-		return nil, errors.New("revoke: NewFeedHandler: nil Source")
+		return nil, errors.New("feed: NewHandler: nil Source")
 	}
 	if cfg.Heartbeat < 0 || cfg.MaxClients < 0 || cfg.MaxClientsPerAddr < 0 || cfg.WriteTimeout < 0 {
-		return nil, errors.New("revoke: NewFeedHandler: negative setting")
+		return nil, errors.New("feed: NewHandler: negative setting")
 	}
 	if cfg.Heartbeat == 0 {
-		cfg.Heartbeat = DefaultFeedHeartbeat
+		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.MaxClients == 0 {
-		cfg.MaxClients = DefaultFeedMaxClients
+		cfg.MaxClients = DefaultMaxClients
 	}
 	if cfg.MaxClientsPerAddr == 0 {
-		cfg.MaxClientsPerAddr = DefaultFeedMaxClientsPerAddr
+		cfg.MaxClientsPerAddr = DefaultMaxClientsPerAddr
 	}
 	if cfg.ClientAddr == nil {
 		cfg.ClientAddr = remoteHost
 	}
 	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = DefaultFeedWriteTimeout
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &FeedHandler{src: src, cfg: cfg, log: cfg.Logger, byAddr: make(map[string]int)}
+	h := &Handler{src: src, cfg: cfg, log: cfg.Logger, byAddr: make(map[string]int)}
 	h.fan = newFeedFanout(src, cfg.Heartbeat, cfg.Logger)
 	if cfg.Token != "" {
 		h.token = sha256.Sum256([]byte(cfg.Token))
@@ -117,7 +123,7 @@ func NewFeedHandler(src Source, cfg FeedConfig) (*FeedHandler, error) {
 }
 
 // Clients returns the number of open streams.
-func (h *FeedHandler) Clients() int { return int(h.clients.Load()) }
+func (h *Handler) Clients() int { return int(h.clients.Load()) }
 
 // ServeHTTP serves one feed request.
 //
@@ -125,10 +131,10 @@ func (h *FeedHandler) Clients() int { return int(h.clients.Load()) }
 // serveStream): every other answer, and every refusal, leaves the server's
 // ReadTimeout in force, so a request that declares a body and never sends
 // it is closed by the server instead of holding the connection.
-func (h *FeedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="revocation feed"`)
-		writeFeedError(w, http.StatusUnauthorized, FeedUnauthorizedMessage)
+		writeFeedError(w, http.StatusUnauthorized, UnauthorizedMessage)
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -159,12 +165,12 @@ func (h *FeedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // FeedUnauthorizedMessage is the error of a feed request without the feed
 // token, when one is configured.
-const FeedUnauthorizedMessage = "the revocation feed requires its feed token: send Authorization: Bearer <FEED_TOKEN> (session.Config.FeedToken in a validator)"
+const UnauthorizedMessage = "the revocation feed requires its feed token: send Authorization: Bearer <FEED_TOKEN> (session.Config.FeedToken in a validator)"
 
 // authorized reports whether r carries the feed token, or none is needed.
 // Both sides are hashed first, so the comparison takes the same time
 // whatever the presented token's length or content.
-func (h *FeedHandler) authorized(r *http.Request) bool {
+func (h *Handler) authorized(r *http.Request) bool {
 	if h.cfg.Token == "" {
 		return true
 	}
@@ -178,7 +184,7 @@ func (h *FeedHandler) authorized(r *http.Request) bool {
 
 // admitAddr counts one more stream from addr, unless it already has
 // MaxClientsPerAddr.
-func (h *FeedHandler) admitAddr(addr string) bool {
+func (h *Handler) admitAddr(addr string) bool {
 	h.addrMu.Lock()
 	defer h.addrMu.Unlock()
 	if h.byAddr[addr] >= h.cfg.MaxClientsPerAddr {
@@ -188,7 +194,7 @@ func (h *FeedHandler) admitAddr(addr string) bool {
 	return true
 }
 
-func (h *FeedHandler) releaseAddr(addr string) {
+func (h *Handler) releaseAddr(addr string) {
 	h.addrMu.Lock()
 	defer h.addrMu.Unlock()
 	if h.byAddr[addr]--; h.byAddr[addr] <= 0 {
@@ -205,14 +211,14 @@ func remoteHost(r *http.Request) string {
 	return host
 }
 
-func (h *FeedHandler) serveSnapshotJSON(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveSnapshotJSON(w http.ResponseWriter, r *http.Request) {
 	snap, err := h.src.Snapshot(r.Context())
 	if err != nil {
 		h.unavailable(w, r, err)
 		return
 	}
 	if snap.Entries == nil {
-		snap.Entries = []Entry{}
+		snap.Entries = []revoke.Entry{}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -225,7 +231,7 @@ func (h *FeedHandler) serveSnapshotJSON(w http.ResponseWriter, r *http.Request) 
 }
 
 // unavailable answers 503 for a failing source, before anything was written.
-func (h *FeedHandler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return // the client is gone
 	}
@@ -236,29 +242,29 @@ func (h *FeedHandler) unavailable(w http.ResponseWriter, r *http.Request, err er
 
 // feedStream is one client's stream.
 type feedStream struct {
-	h      *FeedHandler
+	h      *Handler
 	rc     *http.ResponseController
-	sse    sseWriter
+	sse    feedwire.Writer
 	cursor string
 }
 
-func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sub, unsubscribe := h.fan.subscribe() // before reading: no event is missed
 	defer unsubscribe()
 
-	cursor := r.Header.Get(headerLastEventID)
+	cursor := r.Header.Get(feedwire.HeaderLastEventID)
 	if cursor == "" {
-		cursor = r.URL.Query().Get(FeedCursorParam)
+		cursor = r.URL.Query().Get(feedwire.CursorParam)
 	}
 	var (
-		backlog []Event
-		snap    *Snapshot
+		backlog []revoke.Event
+		snap    *revoke.Snapshot
 		err     error
 	)
 	if cursor != "" {
 		backlog, err = h.src.Since(ctx, cursor, feedBatch)
-		if err != nil && !errors.Is(err, ErrCursorExpired) && ctx.Err() == nil {
+		if err != nil && !errors.Is(err, revoke.ErrCursorExpired) && ctx.Err() == nil {
 			h.log.Warn("revoke: feed: cannot resume, sending a snapshot", "err", err)
 		}
 	}
@@ -278,14 +284,14 @@ func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	hd := w.Header()
-	hd.Set("Content-Type", FeedContentType)
+	hd.Set("Content-Type", feedwire.ContentType)
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	st := &feedStream{
 		h:      h,
 		rc:     rc,
-		sse:    sseWriter{w: bufio.NewWriterSize(w, 32<<10)},
+		sse:    feedwire.Writer{W: bufio.NewWriterSize(w, 32<<10)},
 		cursor: cursor,
 	}
 	if err := st.start(ctx, snap, backlog); err != nil {
@@ -298,16 +304,16 @@ func (h *FeedHandler) serveStream(w http.ResponseWriter, r *http.Request) {
 
 // start writes the opening of the stream: the snapshot, or the backlog after
 // the client's cursor followed by a sync event.
-func (st *feedStream) start(ctx context.Context, snap *Snapshot, backlog []Event) error {
+func (st *feedStream) start(ctx context.Context, snap *revoke.Snapshot, backlog []revoke.Event) error {
 	st.armDeadline() // a snapshot is written in many chunks before its flush
-	if err := st.sse.writeRetry(feedRetryMillis); err != nil {
+	if err := st.sse.WriteRetry(feedwire.RetryMillis); err != nil {
 		return err
 	}
 	if snap != nil {
 		if snap.Entries == nil {
-			snap.Entries = []Entry{}
+			snap.Entries = []revoke.Entry{}
 		}
-		if err := st.sse.writeEvent(FeedEventSnapshot, snap.Cursor, snap); err != nil {
+		if err := st.sse.WriteEvent(feedwire.EventSnapshot, snap.Cursor, snap); err != nil {
 			return err
 		}
 		return st.flush()
@@ -378,7 +384,7 @@ func (st *feedStream) apply(ctx context.Context, b *fanBatch) error {
 		return nil
 	}
 	for i := from; i < len(b.frames); i++ {
-		if _, err := st.sse.w.Write(b.frames[i]); err != nil {
+		if _, err := st.sse.W.Write(b.frames[i]); err != nil {
 			return err
 		}
 	}
@@ -405,12 +411,12 @@ func (st *feedStream) drain(ctx context.Context) error {
 	}
 }
 
-func (st *feedStream) writeEvents(evs []Event) error {
+func (st *feedStream) writeEvents(evs []revoke.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	for _, ev := range evs {
-		if err := st.sse.writeEvent(FeedEventRevocation, ev.Cursor, ev); err != nil {
+		if err := st.sse.WriteEvent(feedwire.EventRevocation, ev.Cursor, ev); err != nil {
 			return err
 		}
 		st.cursor = ev.Cursor
@@ -419,7 +425,7 @@ func (st *feedStream) writeEvents(evs []Event) error {
 }
 
 func (st *feedStream) sync() error {
-	if err := st.sse.writeEvent(FeedEventSync, "", FeedSyncMessage{Cursor: st.cursor}); err != nil {
+	if err := st.sse.WriteEvent(feedwire.EventSync, "", feedwire.SyncMessage{Cursor: st.cursor}); err != nil {
 		return err
 	}
 	return st.flush()
@@ -428,7 +434,7 @@ func (st *feedStream) sync() error {
 // flush pushes buffered bytes to the client under a fresh write deadline.
 func (st *feedStream) flush() error {
 	st.armDeadline()
-	if err := st.sse.w.Flush(); err != nil {
+	if err := st.sse.W.Flush(); err != nil {
 		return err
 	}
 	return st.rc.Flush()
@@ -452,7 +458,7 @@ func acceptsEventStream(values []string) bool {
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
 			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err == nil && mt == FeedContentType {
+			if err == nil && mt == feedwire.ContentType {
 				return true
 			}
 		}

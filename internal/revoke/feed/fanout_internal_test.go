@@ -1,16 +1,19 @@
-package revoke
+package feed
 
 import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
+	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 )
 
 // TestFanoutDropsAStreamThatFallsBehind: a stream that stops taking batches
 // is dropped once its buffer is full (its client then resumes from its
 // cursor) and never holds up the others.
 func TestFanoutDropsAStreamThatFallsBehind(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	f := newFeedFanout(store, time.Hour, feedTestLogger)
 	slow, endSlow := f.subscribe()
 	defer endSlow()
@@ -40,7 +43,7 @@ func TestFanoutDropsAStreamThatFallsBehind(t *testing.T) {
 // TestFanoutEncodesEachEventOnce: every stream gets the same frames, so an
 // event is encoded once however many streams there are.
 func TestFanoutEncodesEachEventOnce(t *testing.T) {
-	store := newTestJournalStore(t, &memJournal{}, JournalConfig{})
+	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
 	f := newFeedFanout(store, time.Hour, feedTestLogger)
 	a, endA := f.subscribe()
 	defer endA()
