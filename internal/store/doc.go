@@ -31,6 +31,32 @@
 // PostgreSQL migrations run under a session advisory lock scoped to the
 // current schema, on SQLite inside one IMMEDIATE transaction.
 //
+// The rules for a new migration (TestMigrationsShareOneNumbering checks
+// the first three):
+//
+//   - One change, one number, both dialects. A change is one pair of files
+//     with the same name, migrations/postgres/NNNN_name.sql and
+//     migrations/sqlite/NNNN_name.sql, landing in the same commit. The
+//     numbers run 1, 2, 3... with no gap.
+//   - The next number is the highest on main plus one, taken when the
+//     change lands: whoever lands first keeps the number. If a rebase
+//     brings a file with the number you took, renumber yours (both files)
+//     to the next free one; a file already on main is never renumbered.
+//   - A landed file is never edited or deleted: databases have recorded
+//     its number as applied and would never see the edit. Fix a mistake
+//     with a new migration.
+//   - Forward only, and additive (expand, then contract). There are no
+//     down migrations: rolling a release back means running the previous
+//     binary on the newer schema, which it must keep working on (it logs
+//     "database schema is newer than this binary" and carries on). So a
+//     migration adds tables, columns that are nullable or have a default,
+//     and indexes; every query names its columns. Dropping or renaming
+//     something (contract) waits for a release after the one that
+//     stopped using it, so the release you might roll back to no longer
+//     needs it.
+//   - Migrations run inside one transaction at start, while replicas wait
+//     on the lock: keep each quick (no rewrite of a large table).
+//
 // # Time
 //
 // Timestamps are stored as microseconds since the Unix epoch (BIGINT) on
