@@ -21,6 +21,13 @@ type Claims struct {
 	IssuedAt  time.Time // iat
 	NotBefore time.Time // nbf
 	ExpiresAt time.Time // exp
+	// ClientID (client_id) is set on service tokens only: the OAuth 2.0
+	// client the token was issued to, which UserID (sub) then names too.
+	// A service token has no SessionID. See IsService.
+	ClientID string
+	// Scope (scope) is the space-separated list of scopes granted; see
+	// HasScope.
+	Scope string
 }
 
 func claimsFrom(c token.Claims) *Claims {
@@ -34,6 +41,8 @@ func claimsFrom(c token.Claims) *Claims {
 		IssuedAt:  time.Unix(c.IssuedAt, 0),
 		NotBefore: time.Unix(c.NotBefore, 0),
 		ExpiresAt: time.Unix(c.ExpiresAt, 0),
+		ClientID:  c.ClientID,
+		Scope:     c.Scope,
 	}
 }
 

@@ -28,8 +28,14 @@ type Claims struct {
 	NotBefore int64    `json:"nbf"`
 	IssuedAt  int64    `json:"iat"`
 	ID        string   `json:"jti"`
-	SessionID string   `json:"sid"` // device session id
+	SessionID string   `json:"sid,omitempty"` // device session id; user tokens only
 	Type      string   `json:"type"`
+	// ClientID is the OAuth 2.0 client a service token was issued to
+	// (RFC 9068 client_id); set on service tokens only, whose sub is the
+	// same id and which have no sid.
+	ClientID string `json:"client_id,omitempty"`
+	// Scope is the space-separated list of scopes granted (RFC 9068).
+	Scope string `json:"scope,omitempty"`
 	// Generation counts the refreshes of a device session; refresh tokens only.
 	Generation int64 `json:"gen,omitempty"`
 }
@@ -76,6 +82,10 @@ func parseClaims(data []byte) (Claims, error) {
 			c.Type, err = v.str()
 		case "gen":
 			c.Generation, err = v.integer()
+		case "client_id":
+			c.ClientID, err = v.str()
+		case "scope":
+			c.Scope, err = v.str()
 		}
 		return err
 	})

@@ -243,8 +243,8 @@ func (v *Verifier) checkClaims(w *Claims, typ, wantType string) error {
 	if w.Type != wantType || !(strings.EqualFold(typ, wantTyp) || strings.EqualFold(typ, "application/"+wantTyp)) {
 		return ErrTokenType
 	}
-	if w.Subject == "" || w.ID == "" || w.SessionID == "" || w.ExpiresAt == 0 {
-		return ErrMissingClaim
+	if err := checkKind(w); err != nil {
+		return err
 	}
 	if w.Issuer != v.issuer {
 		return ErrIssuer

@@ -28,7 +28,7 @@ func KeepStreamsOnRevocation() Option {
 
 // serveWatched authenticates a stream and runs its handler with a context
 // that a revocation of the token cancels.
-func serveWatched(rw revocationWatcher, srv any, ss grpc.ServerStream, handler grpc.StreamHandler) error {
+func serveWatched(rw revocationWatcher, o *options, srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	raw, err := bearerFromMetadata(ss.Context())
 	if err != nil {
 		return err
@@ -38,6 +38,9 @@ func serveWatched(rw revocationWatcher, srv any, ss grpc.ServerStream, handler g
 		return statusOf(err)
 	}
 	defer release()
+	if err := o.authorize(ctx, info.FullMethod); err != nil {
+		return err
+	}
 	err = handler(srv, &authedStream{ServerStream: ss, ctx: ctx})
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, session.ErrRevoked):

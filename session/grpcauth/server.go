@@ -30,7 +30,8 @@ type Option func(*options)
 type options struct {
 	exact    map[string]bool
 	prefixes []string
-	keep     bool // KeepStreamsOnRevocation
+	keep     bool   // KeepStreamsOnRevocation
+	rules    []rule // RequireScope, RequireAudience
 }
 
 // Exempt lets calls of the given methods through without a token: full
@@ -94,6 +95,9 @@ func UnaryServerInterceptor(v session.Validator, opts ...Option) grpc.UnaryServe
 		if err != nil {
 			return nil, err
 		}
+		if err := o.authorize(ctx, info.FullMethod); err != nil {
+			return nil, err
+		}
 		return handler(ctx, req)
 	}
 }
@@ -117,10 +121,13 @@ func StreamServerInterceptor(v session.Validator, opts ...Option) grpc.StreamSer
 			return handler(srv, ss)
 		}
 		if watch {
-			return serveWatched(rw, srv, ss, handler)
+			return serveWatched(rw, o, srv, ss, info, handler)
 		}
 		ctx, err := authenticate(ss.Context(), v)
 		if err != nil {
+			return err
+		}
+		if err := o.authorize(ctx, info.FullMethod); err != nil {
 			return err
 		}
 		return handler(srv, &authedStream{ServerStream: ss, ctx: ctx})

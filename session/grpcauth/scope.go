@@ -1,0 +1,79 @@
+package grpcauth
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/authmesh/authmesh/session"
+)
+
+// rule is what one method (or, ending in "/", one service) requires of a
+// token beyond being valid.
+type rule struct {
+	method string
+	scopes []string
+	aud    string
+}
+
+// RequireScope makes the interceptors refuse calls of method whose token
+// was not granted every one of scopes, with codes.PermissionDenied and the
+// message "Insufficient scope" (session.InsufficientScopeBody). method is
+// a full method name ("/pkg.Service/Method") or a service's prefix ending
+// in "/" for all its methods. Several rules may apply to one call: all
+// must hold.
+func RequireScope(method string, scopes ...string) Option {
+	return func(o *options) { o.rules = append(o.rules, rule{method: method, scopes: scopes}) }
+}
+
+// RequireAudience makes the interceptors refuse calls of method (as for
+// RequireScope) whose token does not name aud among its audiences, with
+// codes.Unauthenticated "Invalid or expired token": a token meant for
+// another service is no token for this one.
+func RequireAudience(method, aud string) Option {
+	return func(o *options) { o.rules = append(o.rules, rule{method: method, aud: aud}) }
+}
+
+// authorize applies the rules that match fullMethod to the claims in ctx.
+func (o *options) authorize(ctx context.Context, fullMethod string) error {
+	if len(o.rules) == 0 {
+		return nil
+	}
+	c, ok := session.GetClaims(ctx)
+	if !ok {
+		return errUnauthenticated()
+	}
+	for _, r := range o.rules {
+		if r.method != fullMethod && !(strings.HasSuffix(r.method, "/") && strings.HasPrefix(fullMethod, r.method)) {
+			continue
+		}
+		if r.aud != "" && !c.HasAudience(r.aud) {
+			return errUnauthenticated()
+		}
+		if !c.HasScope(r.scopes...) {
+			return errInsufficientScope()
+		}
+	}
+	return nil
+}
+
+// CheckScope returns nil when the call's token (its claims in ctx) was
+// granted every one of scopes, and otherwise the status a handler should
+// return: PermissionDenied "Insufficient scope", or Unauthenticated when
+// ctx carries no claims. For decisions finer than per method.
+func CheckScope(ctx context.Context, scopes ...string) error {
+	c, ok := session.GetClaims(ctx)
+	if !ok {
+		return errUnauthenticated()
+	}
+	if !c.HasScope(scopes...) {
+		return errInsufficientScope()
+	}
+	return nil
+}
+
+func errInsufficientScope() error {
+	return status.Error(codes.PermissionDenied, session.InsufficientScopeBody)
+}
