@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/password"
 	"github.com/authmesh/authmesh/internal/redisconn"
 	"github.com/authmesh/authmesh/internal/revoke/feed"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/keyring"
 )
 
 // Config is the auth service's configuration (docs/CONFIGURATION.md). LoadConfig reads
@@ -76,9 +78,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		Port: 8080, Issuer: token.DefaultIssuer, RedisPrefix: redissync.DefaultPrefix, DataDir: "./data",
 		AccessTokenTTL: token.DefaultAccessTokenTTL, RefreshTokenTTL: token.DefaultRefreshTokenTTL, RefreshReuseGrace: auth.DefaultRefreshReuseGrace,
-		AuthEnv: "development", SigningAlg: "EdDSA", RateLimits: true,
-		Argon2MemoryKiB: 19456, Argon2Iterations: 2, MaxSessionsPerUser: DefaultMaxSessionsPerUser,
-		FeedMaxStreamsPerClient: feed.DefaultMaxClientsPerAddr, RedisTimeout: DefaultRedisTimeout,
+		AuthEnv: "development", SigningAlg: keyring.DefaultAlgorithm, RateLimits: true,
+		Argon2MemoryKiB: password.DefaultParams().Memory, Argon2Iterations: password.DefaultParams().Iterations,
+		MaxSessionsPerUser: DefaultMaxSessionsPerUser, FeedMaxStreamsPerClient: feed.DefaultMaxClientsPerAddr,
+		RedisTimeout: DefaultRedisTimeout,
 	}
 	var errs []error
 	var err error
@@ -182,7 +185,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("AUTH_ENV=%q must be development or production", c.AuthEnv)
 	}
 	switch c.SigningAlg {
-	case "EdDSA", "ES256", "RS256":
+	case token.AlgEdDSA, token.AlgES256, token.AlgRS256:
 	default:
 		return fmt.Errorf("SIGNING_ALG=%q must be EdDSA, ES256 or RS256", c.SigningAlg)
 	}
@@ -192,8 +195,8 @@ func (c *Config) validate() error {
 		}
 		c.Warnings = append(c.Warnings, fmt.Sprintf("JWT_SECRET is only %d bytes; use at least 32 random bytes (required when AUTH_ENV=production)", len(c.JWTSecret)))
 	}
-	if c.AuthEnv == "production" && (c.Argon2MemoryKiB < 19456 || c.Argon2Iterations < 2) {
-		return fmt.Errorf("ARGON2_MEMORY_KIB/ARGON2_ITERATIONS are below OWASP's minimum (19456 KiB, 2 iterations); AUTH_ENV=production refuses them")
+	if owasp := password.DefaultParams(); c.AuthEnv == "production" && (c.Argon2MemoryKiB < owasp.Memory || c.Argon2Iterations < owasp.Iterations) {
+		return fmt.Errorf("ARGON2_MEMORY_KIB/ARGON2_ITERATIONS are below OWASP's minimum (%d KiB, %d iterations); AUTH_ENV=production refuses them", owasp.Memory, owasp.Iterations)
 	}
 	if c.AuthEnv == "production" && c.JWTSecret == "" && c.KeyEncryptionSecret == "" {
 		c.Warnings = append(c.Warnings, "KEY_ENCRYPTION_SECRET is unset: signing keys are stored unencrypted in the database")
