@@ -93,18 +93,20 @@ func (m *dependencyMonitor) checkRedis(ctx context.Context) {
 	}
 }
 
-// Run pings Redis every redisCheckInterval until ctx is done (nothing to
-// do in embedded mode).
-func (m *dependencyMonitor) Run(ctx context.Context) {
+// Run pings Redis every redisCheckInterval until ctx is done, then returns
+// ctx's error, as every background component of the server does (in
+// embedded mode there is nothing to ping and it only waits).
+func (m *dependencyMonitor) Run(ctx context.Context) error {
 	if m.s.rdb == nil {
-		return
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	t := time.NewTicker(redisCheckInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		case <-t.C:
 			m.checkRedis(ctx)
 		}

@@ -235,9 +235,14 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, run := range s.background() {
+	for _, c := range s.background() {
 		wg.Add(1)
-		go func() { defer wg.Done(); run(ctx) }()
+		go func() {
+			defer wg.Done()
+			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("background component stopped", "component", fmt.Sprintf("%T", c), "err", err)
+			}
+		}()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -260,11 +265,17 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	return err
 }
 
-// background lists the goroutines the server owns while serving.
-func (s *Server) background() []func(context.Context) {
-	runs := []func(context.Context){func(ctx context.Context) { _ = s.revs.Run(ctx) }, s.deps.Run}
+// runner is a background component: it works until ctx is done, then
+// returns ctx's error. Every component the server owns has this shape.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// background lists the components the server runs while serving.
+func (s *Server) background() []runner {
+	runs := []runner{s.revs, s.deps}
 	if s.ring != nil {
-		runs = append(runs, func(ctx context.Context) { _ = s.ring.Run(ctx) })
+		runs = append(runs, s.ring)
 	}
 	return runs
 }
