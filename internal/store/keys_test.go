@@ -17,16 +17,16 @@ func TestKeys(t *testing.T) {
 			t.Fatalf("Keys on empty store = %v, %v; want none", ks, err)
 		}
 		newer := keyring.KeyRecord{
-			ID: "k2", Algorithm: "EdDSA", Private: []byte{1, 2, 3, 0, 255}, Public: []byte{9, 8, 7},
+			KeyID: "k2", Algorithm: "EdDSA", Private: []byte{1, 2, 3, 0, 255}, Public: []byte{9, 8, 7},
 			CreatedAt: t0.Add(time.Hour), SignFrom: t0.Add(2 * time.Hour),
 		}
 		older := keyring.KeyRecord{
-			ID: "k1", Algorithm: "ES256", Private: []byte("sealed-bytes"), Sealed: true, Public: []byte{4, 5},
+			KeyID: "k1", Algorithm: "ES256", Private: []byte("sealed-bytes"), Sealed: true, Public: []byte{4, 5},
 			CreatedAt: t0, SignFrom: t0, SignUntil: t0.Add(24 * time.Hour), PublishUntil: t0.Add(25 * time.Hour),
 		}
 		for _, k := range []keyring.KeyRecord{newer, older} {
 			if err := db.PutKey(ctx, k); err != nil {
-				t.Fatalf("PutKey(%s): %v", k.ID, err)
+				t.Fatalf("PutKey(%s): %v", k.KeyID, err)
 			}
 		}
 		norm := func(k keyring.KeyRecord) keyring.KeyRecord {
@@ -63,10 +63,10 @@ func TestKeys(t *testing.T) {
 			t.Errorf("DeleteKey(again) = %v; want nil (idempotent)", err)
 		}
 		ks, _ = db.Keys(ctx)
-		if len(ks) != 1 || ks[0].ID != "k2" {
+		if len(ks) != 1 || ks[0].KeyID != "k2" {
 			t.Errorf("Keys after delete = %+v; want only k2", ks)
 		}
-		if err := db.PutKey(ctx, keyring.KeyRecord{ID: "bad"}); err == nil {
+		if err := db.PutKey(ctx, keyring.KeyRecord{KeyID: "bad"}); err == nil {
 			t.Errorf("PutKey(no algorithm, no public key) = nil; want an error")
 		}
 	})

@@ -23,7 +23,7 @@ import (
 
 // Key is a public key to publish, named by its kid.
 type Key struct {
-	ID     string // the kid
+	KeyID  string // the kid
 	Public any    // ed25519.PublicKey, *ecdsa.PublicKey (P-256) or *rsa.PublicKey
 }
 
@@ -37,7 +37,7 @@ func Marshal(keys []Key) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.Public, KeyID: k.ID, Algorithm: alg, Use: "sig"})
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.Public, KeyID: k.KeyID, Algorithm: alg, Use: "sig"})
 	}
 	b, err := josejson.Marshal(set)
 	if err != nil {

@@ -114,7 +114,7 @@ func newKeyRecord(alg string, t keyTimes, s *sealer) (KeyRecord, *ringKey, error
 		return KeyRecord{}, nil, fmt.Errorf("keyring: encode public key: %w", err)
 	}
 	rec := KeyRecord{
-		ID: kid, Algorithm: alg, Private: privDER, Public: pubDER,
+		KeyID: kid, Algorithm: alg, Private: privDER, Public: pubDER,
 		CreatedAt: t.created, SignFrom: t.signFrom, SignUntil: t.signUntil, PublishUntil: t.publishUntil,
 	}
 	if s != nil {
@@ -133,11 +133,11 @@ func newKeyRecord(alg string, t keyTimes, s *sealer) (KeyRecord, *ringKey, error
 func loadKeyRecord(rec KeyRecord, s *sealer, withPrivate bool) (*ringKey, error) {
 	pub, err := x509.ParsePKIXPublicKey(rec.Public)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: key %s: parse public key: %w", rec.ID, err)
+		return nil, fmt.Errorf("keyring: key %s: parse public key: %w", rec.KeyID, err)
 	}
 	alg, err := token.PublicKeyAlgorithm(pub)
 	if err != nil || alg != rec.Algorithm {
-		return nil, fmt.Errorf("keyring: key %s: public key does not fit algorithm %q", rec.ID, rec.Algorithm)
+		return nil, fmt.Errorf("keyring: key %s: public key does not fit algorithm %q", rec.KeyID, rec.Algorithm)
 	}
 	k := &ringKey{meta: rec, pub: pub}
 	k.meta.Private = nil
@@ -147,22 +147,22 @@ func loadKeyRecord(rec KeyRecord, s *sealer, withPrivate bool) (*ringKey, error)
 	der := rec.Private
 	if rec.Sealed {
 		if s == nil {
-			return nil, fmt.Errorf("%w (key %s)", ErrKeySealed, rec.ID)
+			return nil, fmt.Errorf("%w (key %s)", ErrKeySealed, rec.KeyID)
 		}
-		if der, err = s.open(rec.ID, rec.Algorithm, rec.Private); err != nil {
+		if der, err = s.open(rec.KeyID, rec.Algorithm, rec.Private); err != nil {
 			return nil, err
 		}
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: key %s: parse private key: %w", rec.ID, err)
+		return nil, fmt.Errorf("keyring: key %s: parse private key: %w", rec.KeyID, err)
 	}
 	signer, ok := priv.(crypto.Signer)
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if eq, okEq := pub.(equaler); !ok || !okEq || !eq.Equal(signer.Public()) {
-		return nil, fmt.Errorf("keyring: key %s: private key does not match public key", rec.ID)
+		return nil, fmt.Errorf("keyring: key %s: private key does not match public key", rec.KeyID)
 	}
-	k.signer = token.NewSigningKey(rec.ID, rec.Algorithm, signer)
+	k.signer = token.NewSigningKey(rec.KeyID, rec.Algorithm, signer)
 	return k, nil
 }
 

@@ -6,7 +6,7 @@ import "time"
 // PKCS#8 DER encoding of the private key, sealed when a key-encryption secret
 // is configured; Public holds the PKIX DER encoding of the public key.
 type KeyRecord struct {
-	ID           string    // the kid
+	KeyID        string    // the kid
 	Algorithm    string    // "EdDSA", "ES256" or "RS256"
 	Private      []byte    // PKCS#8 DER, possibly sealed (see Sealed)
 	Sealed       bool      // Private is encrypted with the key-encryption secret

@@ -23,8 +23,8 @@ type KeyStore interface {
 	// PublishUntil has passed may be omitted or deleted by the store.
 	Keys(ctx context.Context) ([]KeyRecord, error)
 	// PutKey stores a new key. Keys are never updated in place: the ring
-	// only ever adds records with fresh IDs. A store may refuse a duplicate
-	// ID with an error; the ring then reloads and converges.
+	// only ever adds records with fresh kids. A store may refuse a duplicate
+	// kid with an error; the ring then reloads and converges.
 	PutKey(ctx context.Context, rec KeyRecord) error
 }
 
@@ -89,7 +89,7 @@ var (
 
 // ringState is an immutable snapshot of the loaded keys.
 type ringState struct {
-	keys []*ringKey // SignFrom descending, then ID ascending
+	keys []*ringKey // SignFrom descending, then kid ascending
 	byID map[string]*ringKey
 }
 
@@ -229,7 +229,7 @@ func (r *Ring) JWKS() ([]byte, error) {
 	var keys []jwks.Key
 	for _, k := range r.state.Load().keys {
 		if now.Before(k.meta.PublishUntil) {
-			keys = append(keys, jwks.Key{ID: k.meta.ID, Public: k.pub})
+			keys = append(keys, jwks.Key{KeyID: k.meta.KeyID, Public: k.pub})
 		}
 	}
 	return jwks.Marshal(keys)
@@ -320,7 +320,7 @@ func (r *Ring) create(ctx context.Context, now, signFrom time.Time) error {
 	if err := r.store.PutKey(ctx, rec); err != nil {
 		return fmt.Errorf("keyring: store new key: %w", err)
 	}
-	r.cfg.Logger.Info("keyring: created signing key", "kid", rec.ID, "alg", rec.Algorithm,
+	r.cfg.Logger.Info("keyring: created signing key", "kid", rec.KeyID, "alg", rec.Algorithm,
 		"sign_from", rec.SignFrom, "sign_until", rec.SignUntil)
 	return nil
 }
@@ -339,7 +339,7 @@ func (r *Ring) load(ctx context.Context, now time.Time) (*ringState, error) {
 		if !now.Before(rec.PublishUntil) {
 			continue
 		}
-		if _, dup := st.byID[rec.ID]; dup {
+		if _, dup := st.byID[rec.KeyID]; dup {
 			continue
 		}
 		k, err := loadKeyRecord(rec, r.sealer, now.Before(rec.SignUntil))
@@ -347,17 +347,17 @@ func (r *Ring) load(ctx context.Context, now time.Time) (*ringState, error) {
 			return nil, err
 		}
 		if err != nil {
-			r.cfg.Logger.Error("keyring: skipping unusable stored key", "kid", rec.ID, "err", err)
+			r.cfg.Logger.Error("keyring: skipping unusable stored key", "kid", rec.KeyID, "err", err)
 			continue
 		}
 		st.keys = append(st.keys, k)
-		st.byID[rec.ID] = k
+		st.byID[rec.KeyID] = k
 	}
 	slices.SortFunc(st.keys, func(a, b *ringKey) int {
 		if c := b.meta.SignFrom.Compare(a.meta.SignFrom); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.meta.ID, b.meta.ID)
+		return cmp.Compare(a.meta.KeyID, b.meta.KeyID)
 	})
 	return st, nil
 }

@@ -259,7 +259,7 @@ func TestKeyRingSealed(t *testing.T) {
 
 	// A sealed blob moved to another record does not open.
 	moved := store.Records()[0]
-	moved.ID = "other-kid"
+	moved.KeyID = "other-kid"
 	swapped := tokentest.NewMemKeyStore(moved)
 	if _, err := keyring.New(context.Background(), swapped, keyring.Config{
 		KeyEncryptionSecret: secret, Logger: discardLogger()}); !errors.Is(err, keyring.ErrKeyUnseal) {

@@ -12,7 +12,7 @@ import (
 // stored key, which Withdraw needs.
 type KeyUpdater interface {
 	// UpdateKey stores rec's SignFrom, SignUntil and PublishUntil for the
-	// key with rec's ID.
+	// key with rec's KeyID.
 	UpdateKey(ctx context.Context, rec KeyRecord) error
 }
 
@@ -39,7 +39,7 @@ func (r *Ring) Withdraw(ctx context.Context, kid string) (time.Time, error) {
 	}
 	now := r.cfg.Clock()
 	for _, rec := range recs {
-		if rec.ID != kid {
+		if rec.KeyID != kid {
 			continue
 		}
 		if rec.SignFrom.After(now) {

@@ -42,7 +42,7 @@ func (s *MemKeyStore) Keys(ctx context.Context) ([]keyring.KeyRecord, error) {
 	return slices.Clone(s.recs), nil
 }
 
-// PutKey adds rec, refusing a duplicate ID, or returns the error set by
+// PutKey adds rec, refusing a duplicate KeyID, or returns the error set by
 // SetFail.
 func (s *MemKeyStore) PutKey(ctx context.Context, rec keyring.KeyRecord) error {
 	s.mu.Lock()
@@ -51,8 +51,8 @@ func (s *MemKeyStore) PutKey(ctx context.Context, rec keyring.KeyRecord) error {
 		return s.fail
 	}
 	for _, r := range s.recs {
-		if r.ID == rec.ID {
-			return fmt.Errorf("memKeyStore: duplicate key %s", rec.ID)
+		if r.KeyID == rec.KeyID {
+			return fmt.Errorf("memKeyStore: duplicate key %s", rec.KeyID)
 		}
 	}
 	s.recs = append(s.recs, rec)
@@ -83,7 +83,7 @@ func (s UpdatableStore) UpdateKey(ctx context.Context, rec keyring.KeyRecord) er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, r := range s.recs {
-		if r.ID == rec.ID {
+		if r.KeyID == rec.KeyID {
 			s.recs[i].SignFrom, s.recs[i].SignUntil, s.recs[i].PublishUntil = rec.SignFrom, rec.SignUntil, rec.PublishUntil
 			return nil
 		}
