@@ -17,11 +17,17 @@ func WithClaims(ctx context.Context, c *Claims) context.Context {
 type claimsContext struct {
 	context.Context
 	owned ownedClaims
+	raw   string // the token itself, for forwarding (GetToken)
 }
 
 func (c *claimsContext) Value(key any) any {
-	if key == (ctxKey{}) {
+	switch key {
+	case ctxKey{}:
 		return &c.owned.c
+	case tokenKey{}:
+		if c.raw != "" {
+			return c.raw
+		}
 	}
 	return c.Context.Value(key)
 }

@@ -72,13 +72,13 @@ func withValidatedClaims(ctx context.Context, v Validator, raw string) (context.
 		if err != nil {
 			return nil, err
 		}
-		return WithClaims(ctx, c), nil
+		return NewContext(ctx, c, raw), nil
 	}
 	c, err := sv.check(raw, token.TypeAccess, sv.cfg.AccessTokenCacheTTL)
 	if err != nil {
 		return nil, err
 	}
-	cc := &claimsContext{Context: ctx}
+	cc := &claimsContext{Context: ctx, raw: raw}
 	c.cloneInto(&cc.owned)
 	return cc, nil
 }

@@ -194,7 +194,7 @@ func (v *SessionValidator) watchRequest(ctx context.Context, raw string) (*watch
 		return nil, err
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
-	wc := &watchedContext{claimsContext: claimsContext{Context: cctx}}
+	wc := &watchedContext{claimsContext: claimsContext{Context: cctx, raw: raw}}
 	c.cloneInto(&wc.owned)
 	wc.w = watch{cancel: cancel, tok: revoke.Token{
 		ID: c.TokenID, SessionID: c.SessionID, Subject: c.UserID, KeyID: kid, IssuedAt: c.IssuedAt.Unix(),

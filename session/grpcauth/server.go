@@ -153,7 +153,7 @@ func authenticate(ctx context.Context, v session.Validator) (context.Context, er
 	if err != nil {
 		return ctx, statusOf(err)
 	}
-	return session.WithClaims(ctx, c), nil
+	return session.NewContext(ctx, c, raw), nil
 }
 
 // bearerFromMetadata returns the call's bearer token: exactly one
