@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authmesh/authmesh/internal/bearer"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/token"
 )
@@ -141,6 +142,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if hasSource && c.IgnoreRevocations {
 		return c, errors.New("session: IgnoreRevocations is only for a validator without a revocation source; unset it, or unset RedisAddr, RedisClient and AuthURL")
+	}
+	if c.FeedToken != "" && !bearer.Valid(c.FeedToken) {
+		return c, errors.New("session: FeedToken must be letters, digits and -._~+/ (then optional = padding), the characters of a bearer token: the auth service's FEED_TOKEN never has others")
 	}
 	if c.AuthURL != "" {
 		u, err := url.Parse(c.AuthURL)

@@ -79,6 +79,7 @@ func TestConfigErrors(t *testing.T) {
 		{"secret without revocation source", session.Config{JWTSecret: secret}, "set Config.RedisAddr or Config.AuthURL"},
 		{"ignoring revocations from Redis", session.Config{JWTSecret: secret, RedisAddr: "127.0.0.1:1", IgnoreRevocations: true}, "IgnoreRevocations"},
 		{"ignoring revocations from the feed", session.Config{AuthURL: "http://127.0.0.1:1", IgnoreRevocations: true}, "IgnoreRevocations"},
+		{"feed token no header can carry", session.Config{AuthURL: "http://127.0.0.1:1", FeedToken: "a token"}, "FeedToken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

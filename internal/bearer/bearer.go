@@ -26,15 +26,17 @@ func Token(value string) string {
 		return ""
 	}
 	tok := strings.TrimLeft(value[len(scheme):], " ")
-	if !token68(tok) {
+	if !Valid(tok) {
 		return ""
 	}
 	return tok
 }
 
-// token68 reports whether s is RFC 7235's token68:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func token68(s string) bool {
+// Valid reports whether s can travel as a bearer token: RFC 7235's
+// token68, 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+// A configured shared secret sent as one (FEED_TOKEN) is checked with it,
+// so that Token can ever return it.
+func Valid(s string) bool {
 	i := 0
 	for ; i < len(s); i++ {
 		c := s[i]

@@ -42,6 +42,17 @@ func TestToken(t *testing.T) {
 	}
 }
 
+func TestValid(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": false, "a": true, "aZ09-._~+/": true, "abc==": true, "=": false, "a=b": false,
+		"a b": false, "a\tb": false, "tok!": false, "t\xc3\xa9": false, "$ecret": false,
+	} {
+		if got := bearer.Valid(s); got != want {
+			t.Errorf("Valid(%q) = %v; want %v", s, got, want)
+		}
+	}
+}
+
 // FuzzToken: whatever the value, a token comes back only from a value that
 // is exactly "bearer " (any case) and spaces followed by it.
 func FuzzToken(f *testing.F) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/bearer"
 	"github.com/authmesh/authmesh/internal/password"
 	"github.com/authmesh/authmesh/internal/redisconn"
 	"github.com/authmesh/authmesh/internal/revoke/feed"
@@ -225,6 +226,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.connectionBound(); err != nil {
 		return err
+	}
+	if c.FeedToken != "" && !bearer.Valid(c.FeedToken) {
+		return fmt.Errorf("FEED_TOKEN: %w", feed.ErrTokenCharset)
 	}
 	if c.RefreshReuseGrace > time.Minute {
 		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshReuseGrace)

@@ -63,6 +63,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"MAX_CONNECTIONS": "3"}, "MAX_CONNECTIONS"},
 		{map[string]string{"FEED_TOKEN": "a", "FEED_TOKEN_FILE": "/etc/hostname"}, "FEED_TOKEN and FEED_TOKEN_FILE"},
 		{map[string]string{"FEED_TOKEN_FILE": "/nonexistent/feed-token"}, "FEED_TOKEN_FILE"},
+		{map[string]string{"FEED_TOKEN": "feed token with spaces and $ymbols"}, "FEED_TOKEN:"},
 		{map[string]string{"MAX_CONNECTIONS": "9999999"}, "MAX_CONNECTIONS"},
 		{map[string]string{"FEED_MAX_STREAMS_PER_CLIENT": "0"}, "FEED_MAX_STREAMS_PER_CLIENT"},
 	}

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/bearer"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/feedwire"
 )
@@ -96,6 +97,9 @@ func NewHandler(src revoke.Source, cfg Config) (*Handler, error) {
 	if cfg.Heartbeat < 0 || cfg.MaxClients < 0 || cfg.MaxClientsPerAddr < 0 || cfg.WriteTimeout < 0 {
 		return nil, errors.New("feed: NewHandler: negative setting")
 	}
+	if cfg.Token != "" && !bearer.Valid(cfg.Token) {
+		return nil, ErrTokenCharset
+	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
@@ -167,6 +171,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // token, when one is configured.
 const UnauthorizedMessage = "the revocation feed requires its feed token: send Authorization: Bearer <FEED_TOKEN> (session.Config.FeedToken in a validator)"
 
+// ErrTokenCharset: the feed token has characters a bearer token cannot
+// carry, so no request could ever present it.
+var ErrTokenCharset = errors.New("feed: the feed token must be letters, digits and -._~+/ (then optional = padding), the characters of a bearer token (RFC 6750); `openssl rand -base64 32` makes one")
+
 // authorized reports whether r carries the feed token, or none is needed.
 // Both sides are hashed first, so the comparison takes the same time
 // whatever the presented token's length or content.
@@ -174,11 +182,7 @@ func (h *Handler) authorized(r *http.Request) bool {
 	if h.cfg.Token == "" {
 		return true
 	}
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		tok = ""
-	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	got := sha256.Sum256([]byte(bearer.Token(r.Header.Get("Authorization"))))
 	return subtle.ConstantTimeCompare(got[:], h.token[:]) == 1
 }
 

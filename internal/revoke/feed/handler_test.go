@@ -223,6 +223,17 @@ func TestFeedRequiresItsToken(t *testing.T) {
 	}
 }
 
+// TestFeedTokenIsABearerToken: a token no Authorization header could carry
+// by the bearer rule is refused at construction, not with 401 forever.
+func TestFeedTokenIsABearerToken(t *testing.T) {
+	src := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
+	for _, tok := range []string{"two words", "t\u00e9", "$ecret!"} {
+		if _, err := NewHandler(src, Config{Token: tok, Logger: feedTestLogger}); !errors.Is(err, ErrTokenCharset) {
+			t.Errorf("Token %q: got %v; want ErrTokenCharset", tok, err)
+		}
+	}
+}
+
 func TestFeedRejectsOtherMethods(t *testing.T) {
 	srv := startFeedServer(t, newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{}), Config{}, "")
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
