@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -25,15 +26,7 @@ var audienceCases = []struct {
 // audienceIssuer mints HS256 tokens carrying aud.
 func audienceIssuer(t testing.TB, aud []string) *token.Issuer {
 	t.Helper()
-	keys, err := token.NewHMACKeys([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := token.NewIssuer(keys, token.IssuerConfig{Audience: aud})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss
+	return tokentest.HMACIssuer(t, secret, token.IssuerConfig{Audience: aud})
 }
 
 // wantClaims is what the validator must report for a token the issuer

@@ -19,6 +19,7 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -27,15 +28,7 @@ const secret = "test-secret-that-is-at-least-32-bytes-long"
 // issuer mints HS256 tokens as the auth service does.
 func issuer(t testing.TB, sec string, clock func() time.Time) *token.Issuer {
 	t.Helper()
-	keys, err := token.NewHMACKeys([]byte(sec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := token.NewIssuer(keys, token.IssuerConfig{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss
+	return tokentest.HMACIssuer(t, sec, token.IssuerConfig{Clock: clock})
 }
 
 func access(t testing.TB, iss *token.Issuer, sub, sid string) (string, token.Claims) {

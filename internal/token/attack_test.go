@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 var b64 = base64.RawURLEncoding

@@ -10,7 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // benchPair returns a verifier and one access token of alg.

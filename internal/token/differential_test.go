@@ -14,7 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // diffKey is one real key of a supported algorithm, with the verifier that

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // fuzzKid and fuzzSeed make the fuzz verifier's Ed25519 key fixed, so the

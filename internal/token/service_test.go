@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // TestServiceTokens: a service token (client_id, sub = client_id, no sid)

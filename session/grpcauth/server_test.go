@@ -22,6 +22,7 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 	"github.com/authmesh/authmesh/session"
 	"github.com/authmesh/authmesh/session/grpcauth"
 )
@@ -139,15 +140,7 @@ func callStream(ctx context.Context, cc *grpc.ClientConn, method string, opts ..
 
 func issuer(t testing.TB, sec string, clock func() time.Time) *token.Issuer {
 	t.Helper()
-	keys, err := token.NewHMACKeys([]byte(sec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := token.NewIssuer(keys, token.IssuerConfig{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss
+	return tokentest.HMACIssuer(t, sec, token.IssuerConfig{Clock: clock})
 }
 
 func mint(t testing.TB, iss *token.Issuer, sub string) (string, token.Claims) {

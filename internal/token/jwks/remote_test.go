@@ -23,8 +23,8 @@ import (
 
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 	"github.com/authmesh/authmesh/internal/token/jwks"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

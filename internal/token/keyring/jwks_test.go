@@ -11,9 +11,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 	"github.com/authmesh/authmesh/internal/token/jwks"
 	"github.com/authmesh/authmesh/internal/token/keyring"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // TestJWKSStandardClients checks the published JWKS with go-jose and with

@@ -16,8 +16,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 	"github.com/authmesh/authmesh/internal/token/keyring"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
 	"github.com/authmesh/authmesh/internal/token/keyring"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // A withdrawn key stops signing and verifying at once, leaves the JWKS, and

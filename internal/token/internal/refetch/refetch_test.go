@@ -9,7 +9,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token/internal/refetch"
-	"github.com/authmesh/authmesh/internal/token/internal/tokentest"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // TestLoop: the first poke runs at once, a second waits out MinGap, the

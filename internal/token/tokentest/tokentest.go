@@ -1,6 +1,6 @@
-// Package tokentest provides the fixtures the tests of token and its
-// subpackages share: an in-memory key store, a steppable clock, and key
-// sources of every algorithm.
+// Package tokentest provides the fixtures tests share to make tokens: an
+// in-memory key store, a steppable clock, key sources of every algorithm,
+// and an HS256 issuer. Only tests import it.
 package tokentest
 
 import (
@@ -211,4 +211,19 @@ func SigningKid(t testing.TB, s token.Signer) string {
 		t.Fatalf("SigningKey: %v", err)
 	}
 	return k.KeyID()
+}
+
+// HMACIssuer returns an Issuer signing HS256 tokens with secret, as the
+// auth service does in JWT_SECRET mode.
+func HMACIssuer(t testing.TB, secret string, cfg token.IssuerConfig) *token.Issuer {
+	t.Helper()
+	keys, err := token.NewHMACKeys([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := token.NewIssuer(keys, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
 }
