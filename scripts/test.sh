@@ -7,8 +7,9 @@
 # These checks always cover the whole module, even when packages are given.
 #
 # It installs redis-server, PostgreSQL, docker-compose (to validate
-# deployments/docker-compose.yml) and prometheus (for promtool, which checks
-# deployments/prometheus/alerts.yml) with apt-get when they are missing
+# deployments/docker-compose.yml), prometheus (for promtool, which checks
+# deployments/prometheus/alerts.yml) and Chromium (the browser tests) with
+# apt-get when they are missing
 # (as root), starts a throwaway PostgreSQL on a free loopback port in a
 # temporary directory, and runs the Go tests with the race detector, then a
 # short bounded run of each fuzz target. Tests start their own redis-server
@@ -40,6 +41,10 @@ ensure_deps() {
 	# promtool checks the alerting rules; the Prometheus server it comes
 	# with is not started (nor needed).
 	command -v promtool >/dev/null || missing+=(prometheus)
+	# The browser tests (e2e/browser_test.go) drive Chromium headless over
+	# the DevTools protocol; a font renders the account page's screenshot.
+	command -v chromium >/dev/null || missing+=(chromium)
+	[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || missing+=(fonts-liberation)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		log "missing: ${missing[*]}. Install them (sudo apt-get install -y --no-install-recommends ${missing[*]}) and run again."

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/bearer"
+	"github.com/authmesh/authmesh/internal/origin"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
 	"github.com/authmesh/authmesh/internal/token"
 )
@@ -115,6 +116,18 @@ type Config struct {
 	// without it such a feed answers 401 and Health().Problem says so.
 	FeedToken string
 
+	// AccessCookieName is the cookie the HTTP middleware reads the access
+	// token from when a request has no Authorization header (the auth
+	// service's cookie transport). Default DefaultAccessCookieName, the
+	// auth service's; NoCookie ("-") reads no cookie.
+	AccessCookieName string
+	// AllowedOrigins lists the origins (https://app.example.com) besides
+	// the service's own from which a state-changing request authenticated
+	// by the access cookie is accepted; such a request must also carry
+	// TransportHeader (docs/SECURITY.md). The same list as the auth
+	// service's ALLOWED_ORIGINS. Default none.
+	AllowedOrigins []string
+
 	// HTTPClient is used for AuthURL. Default: a client with a 10s timeout
 	// for JWKS and no timeout for the feed stream.
 	HTTPClient *http.Client
@@ -155,6 +168,12 @@ func (c Config) withDefaults() (Config, error) {
 		if c.usesAuthURL() && u.Scheme == "http" && !loopback(u.Hostname()) && !c.AllowInsecureAuthURL {
 			return c, fmt.Errorf("%w: %s", ErrInsecureAuthURL, c.AuthURL)
 		}
+	}
+	if _, err := origin.New(c.AllowedOrigins); err != nil {
+		return c, fmt.Errorf("session: AllowedOrigins: %w", err)
+	}
+	if c.AccessCookieName == "" {
+		c.AccessCookieName = DefaultAccessCookieName
 	}
 	if c.RedisPrefix == "" {
 		c.RedisPrefix = redissync.DefaultPrefix

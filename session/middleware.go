@@ -44,12 +44,22 @@ func ParseBearer(h string) string {
 // 503 with Retry-After while the validator cannot decide (not ready yet, or
 // stale and failing closed). Valid requests reach next with the claims in
 // their context (GetClaims, GetUserID, GetTokenID).
+//
+// The token is the Authorization header's or, without that header, the
+// access cookie's (Config.AccessCookieName). A state-changing request
+// (not GET, HEAD or OPTIONS) that the cookie authenticates must also prove
+// same-origin intent, or gets 403 (docs/SECURITY.md).
 func HTTPMiddleware(v Validator) func(http.Handler) http.Handler {
+	web := webAuthFor(v)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw := BearerToken(r)
+			raw, fromCookie := web.token(r)
 			if raw == "" {
 				reject(w, ErrMissingToken)
+				return
+			}
+			if err := web.csrf(r, fromCookie); err != nil {
+				forbid(w, err)
 				return
 			}
 			ctx, err := withValidatedClaims(r.Context(), v, raw)
@@ -83,18 +93,22 @@ func withValidatedClaims(ctx context.Context, v Validator, raw string) (context.
 	return cc, nil
 }
 
-// RequireAuth protects a single handler function like HTTPMiddleware.
+// RequireAuth protects a single handler function like HTTPMiddleware,
+// cookie included.
 func RequireAuth(v Validator, h http.HandlerFunc) http.HandlerFunc {
 	return HTTPMiddleware(v)(h).ServeHTTP
 }
 
 // OptionalHTTPMiddleware identifies the caller when a valid access token is
-// presented and lets every request through; handlers use GetUserID to tell
-// the difference.
+// presented (header or cookie, as HTTPMiddleware) and lets every request
+// through; handlers use GetUserID to tell the difference. A
+// cookie-authenticated state-changing request that fails the CSRF check
+// passes as anonymous.
 func OptionalHTTPMiddleware(v Validator) func(http.Handler) http.Handler {
+	web := webAuthFor(v)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if raw := BearerToken(r); raw != "" {
+			if raw, fromCookie := web.token(r); raw != "" && web.csrf(r, fromCookie) == nil {
 				if ctx, err := withValidatedClaims(r.Context(), v, raw); err == nil {
 					r = r.WithContext(ctx)
 				}

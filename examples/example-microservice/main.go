@@ -8,7 +8,8 @@
 // only when there is neither a secret nor Redis), ALLOW_INSECURE_AUTH_URL
 // (true: accept a plain http:// AUTH_URL to a host other than loopback; see
 // below), FAIL_CLOSED (true: reject tokens once the revocation state is
-// stale), MAX_STALENESS (Go duration).
+// stale), MAX_STALENESS (Go duration), ALLOWED_ORIGINS (origins besides
+// its own whose cookie-authenticated POSTs it accepts).
 //
 // ALLOW_INSECURE_AUTH_URL trades security for convenience: over plain HTTP
 // anyone on the network path can swap the signing keys the service trusts
@@ -141,6 +142,7 @@ func routes(v *session.SessionValidator, reg *prometheus.Registry, stop <-chan s
 	mux.HandleFunc("GET /api/profile", session.RequireAuth(v, profile))
 	// A stream: its request's context ends the moment the token is revoked.
 	mux.Handle("GET /api/stream", session.StreamingHTTPMiddleware(v)(stream(time.Second, stop)))
+	mux.HandleFunc("POST /api/greetings", session.RequireAuth(v, greet))
 	mux.HandleFunc("GET /health", health(v))
 	mux.Handle("GET /livez", v.LivenessHandler())
 	mux.Handle("GET /readyz", v.ReadinessHandler())
@@ -160,6 +162,13 @@ func protected(w http.ResponseWriter, r *http.Request) {
 	userID, _ := session.GetUserID(r.Context())
 	tokenID, _ := session.GetTokenID(r.Context())
 	fmt.Fprintf(w, "Welcome authenticated user!\nUser ID: %s\nToken ID: %s\n", userID, tokenID)
+}
+
+// greet is a state-changing endpoint: with the access cookie alone it
+// answers only same-origin requests (session.HTTPMiddleware's CSRF check).
+func greet(w http.ResponseWriter, r *http.Request) {
+	userID, _ := session.GetUserID(r.Context())
+	fmt.Fprintf(w, "Greeting recorded for user %s\n", userID)
 }
 
 func profile(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,7 @@ import (
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/bearer"
 	"github.com/authmesh/authmesh/internal/graph/schema"
+	"github.com/authmesh/authmesh/internal/origin"
 )
 
 // Config configures the GraphQL handler. The zero value is usable: every
@@ -54,6 +55,9 @@ type Config struct {
 	// extensions.code of its error, or CodeOK. It must be safe for
 	// concurrent use; the service counts outcomes in a metric.
 	Observe func(field, code string)
+	// Cookies enables the cookie transport (TokenCookies). Default nil:
+	// a cookie-mode request is refused with 400.
+	Cookies TokenCookies
 }
 
 // Defaults of Config.
@@ -174,6 +178,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The field's surrounding whitespace is not part of its value (RFC 9110
 	// §5.5); net/http strips it off the wire, in-process callers may not.
 	req := &request{id: id, token: bearer.Token(strings.Trim(authz, " \t")), client: client, svc: h.svc}
+	if origin.CookieMode(r) {
+		if h.cfg.Cookies == nil {
+			writeBadRequest(w, http.StatusBadRequest, "the cookie transport is off at this service (COOKIE_TRANSPORT=off): send Authorization: Bearer <access token> instead of "+origin.TransportHeader)
+			return
+		}
+		req.cookies = &cookieState{}
+		if req.token == "" && authz == "" {
+			req.token = h.cfg.Cookies.Access(r)
+		}
+	}
 	ctx := graphql.StartOperationTrace(withRequest(r.Context(), req))
 
 	opCtx, errs := h.exec.CreateOperationContext(ctx, params)
@@ -195,7 +209,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.device != "" {
 		setDeviceCookie(w, r, req.device, req.deviceExpires)
 	}
-	writeResponse(w, http.StatusOK, resp)
+	status = http.StatusOK
+	if req.cookies != nil {
+		status = h.writeCookies(w, req)
+	}
+	writeResponse(w, status, resp)
 }
 
 // DeviceCookie is the cookie that carries a login's device token to the

@@ -25,9 +25,13 @@ const (
 // request is the per-HTTP-request state resolvers reach through the context.
 type request struct {
 	id     string
-	token  string // bearer token, "" when none was sent
+	token  string // bearer token (or access cookie), "" when none was sent
 	client auth.ClientInfo
 	svc    Service
+	// cookies is set for a cookie-mode request (TokenCookies); mu guards
+	// it against query fields resolving in parallel.
+	cookies *cookieState
+	mu      sync.Mutex
 
 	once   sync.Once
 	caller auth.Caller

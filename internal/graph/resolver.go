@@ -20,6 +20,10 @@ var _ schema.ResolverRoot = (*resolver)(nil)
 func (r *resolver) Mutation() schema.MutationResolver { return mutationResolver{r} }
 func (r *resolver) Query() schema.QueryResolver       { return queryResolver{r} }
 func (r *resolver) User() schema.UserResolver         { return userResolver{} }
+func (r *resolver) LoginPayload() schema.LoginPayloadResolver {
+	return loginPayloadResolver{}
+}
+func (r *resolver) TokenPair() schema.TokenPairResolver { return tokenPairResolver{} }
 
 type mutationResolver struct{ *resolver }
 
@@ -49,6 +53,7 @@ func (r mutationResolver) Login(ctx context.Context, in schema.LoginInput) (*aut
 	if req := requestFrom(ctx); req != nil {
 		req.device, req.deviceExpires = res.DeviceToken, res.DeviceExpiresAt
 	}
+	issue(ctx, auth.TokenPair{Token: res.Token, RefreshToken: res.RefreshToken, ExpiresAt: res.ExpiresAt})
 	return &res, nil
 }
 
@@ -65,6 +70,7 @@ func (r mutationResolver) RefreshToken(ctx context.Context, token string) (*auth
 	if err != nil {
 		return nil, err
 	}
+	issue(ctx, p)
 	return &p, nil
 }
 
@@ -79,7 +85,13 @@ func (r mutationResolver) ChangePassword(ctx context.Context, in schema.ChangePa
 
 func (r mutationResolver) RevokeSession(ctx context.Context, id string) (bool, error) {
 	return r.withCaller(ctx, func(ctx context.Context, c auth.Caller) error {
-		return r.svc.RevokeSession(ctx, c, id)
+		if err := r.svc.RevokeSession(ctx, c, id); err != nil {
+			return err
+		}
+		if id == c.SessionID {
+			endCurrent(ctx)
+		}
+		return nil
 	})
 }
 
@@ -87,6 +99,7 @@ func (r mutationResolver) RevokeSession(ctx context.Context, id string) (bool, e
 func (r mutationResolver) withCaller(ctx context.Context, op func(context.Context, auth.Caller) error) (bool, error) {
 	c, err := caller(ctx)
 	if err != nil {
+		refused(ctx, err)
 		return false, err
 	}
 	if err := op(ctx, c); err != nil {
@@ -101,11 +114,13 @@ func (r mutationResolver) withCaller(ctx context.Context, op func(context.Contex
 func (r mutationResolver) withEndedCaller(ctx context.Context, op func(context.Context, auth.Caller) error) (bool, error) {
 	c, err := caller(ctx)
 	if err != nil && !errors.Is(err, auth.ErrSessionEnded) {
+		refused(ctx, err)
 		return false, err
 	}
 	if err := op(ctx, c); err != nil {
 		return false, err
 	}
+	endCurrent(ctx)
 	return true, nil
 }
 
@@ -114,6 +129,7 @@ type queryResolver struct{ *resolver }
 func (r queryResolver) Me(ctx context.Context) (*auth.User, error) {
 	c, err := caller(ctx)
 	if err != nil {
+		refused(ctx, err)
 		return nil, err
 	}
 	u, err := r.svc.Me(ctx, c)
@@ -126,6 +142,7 @@ func (r queryResolver) Me(ctx context.Context) (*auth.User, error) {
 func (r queryResolver) Sessions(ctx context.Context) ([]*auth.Session, error) {
 	c, err := caller(ctx)
 	if err != nil {
+		refused(ctx, err)
 		return nil, err
 	}
 	ss, err := r.svc.Sessions(ctx, c)

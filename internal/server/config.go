@@ -6,6 +6,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -57,6 +58,10 @@ type Config struct {
 	FeedMaxStreamsPerClient int           // FEED_MAX_STREAMS_PER_CLIENT: feed streams from one client address, default 1000
 	FeedToken               string        // FEED_TOKEN or the file FEED_TOKEN_FILE: required on every feed request when set
 	Limits                  Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
+	CookieTransport         bool          // COOKIE_TRANSPORT: default on; "off" refuses X-Authmesh-Transport: cookie and serves no /account
+	CookieSameSite          http.SameSite // COOKIE_SAMESITE: Lax (default), Strict or None
+	CookieDomain            string        // COOKIE_DOMAIN: the cookies' Domain, for sibling services on subdomains
+	AllowedOrigins          []string      // ALLOWED_ORIGINS, comma-separated: origins allowed cookie-mode requests and CORS
 
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
 	Warnings []string
@@ -82,7 +87,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AuthEnv: "development", SigningAlg: keyring.DefaultAlgorithm, RateLimits: true,
 		Argon2MemoryKiB: password.DefaultParams().Memory, Argon2Iterations: password.DefaultParams().Iterations,
 		MaxSessionsPerUser: DefaultMaxSessionsPerUser, FeedMaxStreamsPerClient: feed.DefaultMaxClientsPerAddr,
-		RedisTimeout: DefaultRedisTimeout,
+		RedisTimeout:    DefaultRedisTimeout,
+		CookieTransport: true, CookieSameSite: http.SameSiteLaxMode,
 	}
 	var errs []error
 	var err error
@@ -167,6 +173,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.loadWeb(getenv); err != nil {
+		errs = append(errs, err)
+	}
 	c.GraphQLIntrospection = c.AuthEnv != "production"
 	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_INTROSPECTION"))); v != "" {
 		c.GraphQLIntrospection = v == "on" || v == "true" || v == "1"
@@ -211,6 +220,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("PUBLIC_URL=%q must be an absolute http(s) URL", c.PublicURL)
 		}
 		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.CookieSameSite == http.SameSiteNoneMode && !c.secureCookies() {
+		return errors.New("COOKIE_SAMESITE=None needs Secure cookies, which need an https PUBLIC_URL: browsers drop SameSite=None cookies without Secure")
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + strings.TrimRight(c.DataDir, "/") + "/authmesh.db"

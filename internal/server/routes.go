@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/jwks"
 	"github.com/authmesh/authmesh/internal/token/keyring"
+	"github.com/authmesh/authmesh/internal/web"
 )
 
 // routes lists the whole HTTP API of the auth service (docs/API.md).
@@ -22,10 +24,22 @@ func (s *Server) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := graph.NewHandler(s.svc, graph.Config{
+	policy, err := s.cfg.originPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("ALLOWED_ORIGINS: %w", err)
+	}
+	browser, err := s.newWeb(policy)
+	if err != nil {
+		return nil, err
+	}
+	gcfg := graph.Config{
 		Introspection: s.cfg.GraphQLIntrospection, Logger: s.log, ClientInfo: client,
 		Observe: s.newGraphQLMetrics(),
-	})
+	}
+	if browser != nil {
+		gcfg.Cookies = browser.Cookies()
+	}
+	api, err := graph.NewHandler(s.svc, gcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +58,19 @@ func (s *Server) routes() (http.Handler, error) {
 	}, func() float64 { return float64(feed.Clients()) }))
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.instrument("graphql", api))
+	if browser == nil {
+		mux.Handle("/graphql", s.instrument("graphql", api))
+	} else {
+		// The cookie transport (docs/SECURITY.md): cookie-mode requests
+		// pass the origin check first.
+		mux.Handle("/graphql", s.instrument("graphql", browser.Guard(api)))
+		mux.Handle("/auth/refresh", s.instrument("auth_refresh", browser.GuardCookies(http.HandlerFunc(browser.Refresh))))
+		mux.Handle("/auth/logout", s.instrument("auth_logout", browser.GuardCookies(http.HandlerFunc(browser.Logout))))
+		mux.Handle("GET /account", s.instrument("account", http.HandlerFunc(browser.Account)))
+		mux.Handle("GET "+web.ScriptPath, s.instrument("script", http.HandlerFunc(browser.Asset)))
+		mux.Handle("GET /account.js", s.instrument("script", http.HandlerFunc(browser.Asset)))
+		mux.Handle("GET /account.css", s.instrument("script", http.HandlerFunc(browser.Asset)))
+	}
 	notFound := "not found: the API is POST /graphql"
 	if s.cfg.GraphQLPlayground {
 		mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))
@@ -61,7 +87,8 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("/", s.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": notFound})
 	})))
-	return mux, nil
+	// CORS for ALLOWED_ORIGINS only; nothing is allowed by default.
+	return policy.CORS(mux), nil
 }
 
 // feedMaxClients lets streams take most connections, never all: the API

@@ -173,6 +173,7 @@ func TestSessionStaysLight(t *testing.T) {
 		mod + "/session":                         true,
 		mod + "/internal/bearer":                 true, // the Authorization header parser
 		mod + "/internal/redisconn":              true, // the go-redis client of the REDIS_* settings
+		mod + "/internal/origin":                 true, // the CSRF check of cookie-authenticated requests
 		mod + "/internal/revoke":                 true, // the domain: entries, the Set
 		mod + "/internal/revoke/redissync":       true, // the Redis reader and follower
 		mod + "/internal/revoke/feedsync":        true, // the feed client

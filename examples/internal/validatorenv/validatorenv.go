@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/origin"
 	"github.com/authmesh/authmesh/internal/secretenv"
 	"github.com/authmesh/authmesh/session"
 )
@@ -84,6 +85,7 @@ func Load(getenv func(string) string, defaultPort string) (session.Config, strin
 	}
 	cfg.FailClosed = getenv("FAIL_CLOSED") == "true" || getenv("FAIL_CLOSED") == "1"
 	cfg.AllowInsecureAuthURL = getenv("ALLOW_INSECURE_AUTH_URL") == "true" || getenv("ALLOW_INSECURE_AUTH_URL") == "1"
+	cfg.AllowedOrigins = origin.Split(getenv("ALLOWED_ORIGINS"))
 	port := getenv("PORT")
 	if port == "" {
 		port = defaultPort

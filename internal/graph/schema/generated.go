@@ -30,8 +30,10 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	LoginPayload() LoginPayloadResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	TokenPair() TokenPairResolver
 	User() UserResolver
 }
 
@@ -98,6 +100,10 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type LoginPayloadResolver interface {
+	Token(ctx context.Context, obj *auth.LoginResult) (*string, error)
+	RefreshToken(ctx context.Context, obj *auth.LoginResult) (*string, error)
+}
 type MutationResolver interface {
 	Register(ctx context.Context, input RegisterInput) (*RegisterPayload, error)
 	Login(ctx context.Context, input LoginInput) (*auth.LoginResult, error)
@@ -110,6 +116,10 @@ type MutationResolver interface {
 type QueryResolver interface {
 	Me(ctx context.Context) (*auth.User, error)
 	Sessions(ctx context.Context) ([]*auth.Session, error)
+}
+type TokenPairResolver interface {
+	Token(ctx context.Context, obj *auth.TokenPair) (*string, error)
+	RefreshToken(ctx context.Context, obj *auth.TokenPair) (*string, error)
 }
 type UserResolver interface {
 	LastLoginAt(ctx context.Context, obj *auth.User) (*time.Time, error)
@@ -831,18 +841,18 @@ func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graph
 			return ec.fieldContext_LoginPayload_token(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Token, nil
+			return ec.Resolvers.LoginPayload().Token(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_LoginPayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
+	return graphql.NewScalarFieldContext("LoginPayload", field, true, true, "String")
 }
 
 func (ec *executionContext) _LoginPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
@@ -854,18 +864,18 @@ func (ec *executionContext) _LoginPayload_refreshToken(ctx context.Context, fiel
 			return ec.fieldContext_LoginPayload_refreshToken(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.RefreshToken, nil
+			return ec.Resolvers.LoginPayload().RefreshToken(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_LoginPayload_refreshToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
+	return graphql.NewScalarFieldContext("LoginPayload", field, true, true, "String")
 }
 
 func (ec *executionContext) _LoginPayload_userId(ctx context.Context, field graphql.CollectedField, obj *auth.LoginResult) (ret graphql.Marshaler) {
@@ -1637,18 +1647,18 @@ func (ec *executionContext) _TokenPair_token(ctx context.Context, field graphql.
 			return ec.fieldContext_TokenPair_token(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Token, nil
+			return ec.Resolvers.TokenPair().Token(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_TokenPair_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TokenPair", field, false, false, "String")
+	return graphql.NewScalarFieldContext("TokenPair", field, true, true, "String")
 }
 
 func (ec *executionContext) _TokenPair_refreshToken(ctx context.Context, field graphql.CollectedField, obj *auth.TokenPair) (ret graphql.Marshaler) {
@@ -1660,18 +1670,18 @@ func (ec *executionContext) _TokenPair_refreshToken(ctx context.Context, field g
 			return ec.fieldContext_TokenPair_refreshToken(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.RefreshToken, nil
+			return ec.Resolvers.TokenPair().RefreshToken(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_TokenPair_refreshToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("TokenPair", field, false, false, "String")
+	return graphql.NewScalarFieldContext("TokenPair", field, true, true, "String")
 }
 
 func (ec *executionContext) _TokenPair_expiresAt(ctx context.Context, field graphql.CollectedField, obj *auth.TokenPair) (ret graphql.Marshaler) {
@@ -3036,39 +3046,41 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("LoginPayload")
 		case "token":
-			out.Values[i] = ec._LoginPayload_token(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LoginPayload_token(ctx, field, obj)
+				})
 		case "refreshToken":
-			out.Values[i] = ec._LoginPayload_refreshToken(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LoginPayload_refreshToken(ctx, field, obj)
+				})
 		case "userId":
 			out.Values[i] = ec._LoginPayload_userId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
 			out.Values[i] = ec._LoginPayload_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sessionId":
 			out.Values[i] = ec._LoginPayload_sessionId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "expiresAt":
 			out.Values[i] = ec._LoginPayload_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deviceToken":
 			out.Values[i] = ec._LoginPayload_deviceToken(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -3352,19 +3364,21 @@ func (ec *executionContext) _TokenPair(ctx context.Context, sel ast.SelectionSet
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("TokenPair")
 		case "token":
-			out.Values[i] = ec._TokenPair_token(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TokenPair_token(ctx, field, obj)
+				})
 		case "refreshToken":
-			out.Values[i] = ec._TokenPair_refreshToken(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TokenPair_refreshToken(ctx, field, obj)
+				})
 		case "expiresAt":
 			out.Values[i] = ec._TokenPair_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
