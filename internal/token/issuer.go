@@ -102,20 +102,14 @@ func (i *Issuer) IssueRefresh(userID, sessionID string, gen int64, issuedAt, exp
 	if err := checkIDs(userID, sessionID); err != nil {
 		return "", Claims{}, err
 	}
-	switch {
-	case gen < 0:
+	if gen < 0 {
 		return "", Claims{}, errorf(ErrInvalidInput, "negative refresh generation")
-	case issuedAt.IsZero() || !expiresAt.After(issuedAt):
-		return "", Claims{}, errorf(ErrInvalidInput, "refresh token must expire after it is issued")
-	case issuedAt.After(i.cfg.Clock().Add(maxIssueSkew)):
-		return "", Claims{}, errorf(ErrInvalidInput, "issuedAt %v is in the future", issuedAt)
 	}
-	c := Claims{
-		Issuer: i.cfg.Issuer, Subject: userID, Audience: slices.Clone(i.cfg.Audience),
-		ExpiresAt: expiresAt.Unix(), NotBefore: issuedAt.Unix(), IssuedAt: issuedAt.Unix(),
-		ID: sessionID + "." + strconv.FormatInt(gen, 10), SessionID: sessionID,
-		Type: TypeRefresh, Generation: gen,
+	c, err := i.dated("refresh", userID, issuedAt, expiresAt)
+	if err != nil {
+		return "", Claims{}, err
 	}
+	c.ID, c.SessionID, c.Type, c.Generation = sessionID+"."+strconv.FormatInt(gen, 10), sessionID, TypeRefresh, gen
 	raw, err := i.sign(c, typRefresh)
 	return raw, c, err
 }
@@ -129,19 +123,29 @@ func (i *Issuer) IssueDevice(userID, deviceID string, issuedAt, expiresAt time.T
 	if err := checkIDs(userID, deviceID); err != nil {
 		return "", Claims{}, err
 	}
-	switch {
-	case issuedAt.IsZero() || !expiresAt.After(issuedAt):
-		return "", Claims{}, errorf(ErrInvalidInput, "device token must expire after it is issued")
-	case issuedAt.After(i.cfg.Clock().Add(maxIssueSkew)):
-		return "", Claims{}, errorf(ErrInvalidInput, "issuedAt %v is in the future", issuedAt)
+	c, err := i.dated("device", userID, issuedAt, expiresAt)
+	if err != nil {
+		return "", Claims{}, err
 	}
-	c := Claims{
-		Issuer: i.cfg.Issuer, Subject: userID, Audience: slices.Clone(i.cfg.Audience),
-		ExpiresAt: expiresAt.Unix(), NotBefore: issuedAt.Unix(), IssuedAt: issuedAt.Unix(),
-		ID: deviceID, SessionID: deviceID, Type: TypeDevice,
-	}
+	c.ID, c.SessionID, c.Type = deviceID, deviceID, TypeDevice
 	raw, err := i.sign(c, typDevice)
 	return raw, c, err
+}
+
+// dated returns the claims of a kind token for userID that its caller
+// dates: iat and nbf are issuedAt (at most 1s in the future), exp is
+// expiresAt, after it.
+func (i *Issuer) dated(kind, userID string, issuedAt, expiresAt time.Time) (Claims, error) {
+	switch {
+	case issuedAt.IsZero() || !expiresAt.After(issuedAt):
+		return Claims{}, errorf(ErrInvalidInput, "%s token must expire after it is issued", kind)
+	case issuedAt.After(i.cfg.Clock().Add(maxIssueSkew)):
+		return Claims{}, errorf(ErrInvalidInput, "issuedAt %v is in the future", issuedAt)
+	}
+	return Claims{
+		Issuer: i.cfg.Issuer, Subject: userID, Audience: slices.Clone(i.cfg.Audience),
+		ExpiresAt: expiresAt.Unix(), NotBefore: issuedAt.Unix(), IssuedAt: issuedAt.Unix(),
+	}, nil
 }
 
 func checkIDs(userID, sessionID string) error {
