@@ -1,7 +1,6 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -91,7 +90,7 @@ func TestNoRevocationSource(t *testing.T) {
 	if _, err := session.NewSessionValidator(session.Config{JWTSecret: secret}); !errors.Is(err, session.ErrNoRevocationSource) {
 		t.Fatalf("secret alone: got %v; want ErrNoRevocationSource", err)
 	}
-	var buf syncBuffer
+	var buf testenv.LogBuffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -114,24 +113,6 @@ type tbWriter struct{ tb testing.TB }
 func (w tbWriter) Write(p []byte) (int, error) {
 	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestValidateAccessToken(t *testing.T) {
@@ -233,14 +214,7 @@ func TestAuthURLTransport(t *testing.T) {
 // TestMaxTokenLifetime: a correctly signed token meant to live longer than
 // MaxTokenLifetime (default 360h) is rejected.
 func TestMaxTokenLifetime(t *testing.T) {
-	keys, err := token.NewHMACKeys([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	long, err := token.NewIssuer(keys, token.IssuerConfig{AccessTokenTTL: 400 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	long := tokentest.HMACIssuer(t, secret, token.IssuerConfig{AccessTokenTTL: 400 * time.Hour})
 	raw, _ := access(t, long, "user-1", "sess-1")
 	normal, _ := access(t, issuer(t, secret, nil), "user-1", "sess-1")
 	tests := []struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
+	"github.com/authmesh/authmesh/internal/token/tokentest"
 	"github.com/authmesh/authmesh/session/grpcauth"
 )
 
@@ -124,15 +125,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("healthcheck when serving: %v", err)
 	}
 
-	keys, err := token.NewHMACKeys([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := token.NewIssuer(keys, token.IssuerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, c, err := iss.IssueAccess("user-7", "sess-7", time.Time{})
+	raw, c, err := tokentest.HMACIssuer(t, secret, token.IssuerConfig{}).IssueAccess("user-7", "sess-7", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

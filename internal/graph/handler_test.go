@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/graph"
+	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // gqlResponse is a GraphQL response as a client sees it.
@@ -49,35 +49,17 @@ func (r *gqlResponse) field(t *testing.T, name string, v any) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a handler over a fake service.
 type env struct {
 	t    *testing.T
 	fake *fakeService
 	h    http.Handler
-	log  *syncBuffer
+	log  *testenv.LogBuffer
 }
 
 func newEnv(t *testing.T, cfg graph.Config) *env {
 	t.Helper()
-	e := &env{t: t, fake: newFake(), log: &syncBuffer{}}
+	e := &env{t: t, fake: newFake(), log: &testenv.LogBuffer{}}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(e.log, nil))
 	}

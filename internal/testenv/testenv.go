@@ -1,6 +1,7 @@
 // Package testenv starts the real services tests talk to: redis-server
 // processes on free loopback ports in temporary directories, and PostgreSQL
-// schemas on the server started by scripts/test.sh.
+// schemas on the server started by scripts/test.sh. It also holds the
+// helpers several packages' tests share: WaitFor and a log buffer.
 //
 // A missing dependency fails the test with a message saying how to get it;
 // nothing is skipped.
