@@ -46,7 +46,7 @@ var layers = []layer{
 		pkgs: []string{
 			"internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/secretenv", "internal/healthcheck", "internal/redisconn",
-			"internal/proc",
+			"internal/proc", "internal/origin",
 		},
 		mayNot: concat(sqlLibs, grpcLibs),
 	},
@@ -67,7 +67,7 @@ var layers = []layer{
 		pkgs: []string{"session"},
 		// TestSessionStaysLight narrows this to the readers a validator
 		// runs, transitively.
-		may:    []string{"internal/revoke/...", "internal/token/...", "internal/bearer", "internal/redisconn"},
+		may:    []string{"internal/revoke/...", "internal/token/...", "internal/bearer", "internal/redisconn", "internal/origin"},
 		mayNot: concat(sqlLibs, grpcLibs),
 	},
 	{
@@ -92,16 +92,23 @@ var layers = []layer{
 	{
 		name:   "the GraphQL transport over auth",
 		pkgs:   []string{"internal/graph/..."},
-		may:    []string{"internal/auth", "internal/bearer", "internal/graph/..."},
+		may:    []string{"internal/auth", "internal/bearer", "internal/origin", "internal/graph/..."},
+		mayNot: concat(sqlLibs, redisLibs, grpcLibs),
+	},
+	{
+		name: "the browser transport over auth: cookies, CSRF, the account page",
+		pkgs: []string{"internal/web"},
+		// session: the cookie names the validator's middleware reads too.
+		may:    []string{"internal/auth", "internal/bearer", "internal/origin", "session"},
 		mayNot: concat(sqlLibs, redisLibs, grpcLibs),
 	},
 	{
 		name: "wiring: configuration, routes, background components",
 		pkgs: []string{"internal/server"},
 		may: []string{
-			"internal/auth", "internal/store", "internal/graph/...", "internal/revoke/...", "internal/token/...",
-			"internal/bearer", "internal/clientip", "internal/device", "internal/password", "internal/ratelimit",
-			"internal/redisconn", "internal/secretenv",
+			"internal/auth", "internal/store", "internal/graph/...", "internal/web", "internal/revoke/...",
+			"internal/token/...", "internal/bearer", "internal/clientip", "internal/device", "internal/password",
+			"internal/ratelimit", "internal/redisconn", "internal/secretenv", "internal/origin",
 		},
 	},
 	{
@@ -117,7 +124,7 @@ var layers = []layer{
 	{
 		name: "examples: validators built on the public API",
 		pkgs: []string{"examples/..."},
-		may:  []string{"examples/...", "session/...", "internal/healthcheck", "internal/secretenv"},
+		may:  []string{"examples/...", "session/...", "internal/healthcheck", "internal/secretenv", "internal/origin"},
 	},
 	{
 		name: "test support and tests",
