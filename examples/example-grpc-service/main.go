@@ -33,16 +33,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -72,51 +69,34 @@ func main() {
 
 // loadConfig reads the environment into a validator Config and a port.
 func loadConfig(getenv func(string) string) (session.Config, string, error) {
-	return validatorenv.Load(getenv, "9090")
+	return validatorenv.Load(getenv, defaultPort)
 }
 
 // run starts the service and blocks until ctx is done; with the argument
 // "healthcheck" it checks the running service's health instead. When ready
 // is not nil it receives the listening address.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
-	healthCheck := len(args) == 1 && args[0] == "healthcheck"
-	if len(args) > 0 && !healthCheck {
-		return fmt.Errorf("unknown command %q; usage: example-grpc-service [healthcheck]", strings.Join(args, " "))
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	// go-redis logs through one process-wide logger: main wiring is the
-	// one place that may set it.
-	redis.SetLogger(session.RedisLogger(log))
-	cfg, port, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	if healthCheck {
-		n, _ := strconv.Atoi(port) // loadConfig checked it
-		return checkHealth(ctx, n)
-	}
-	v, err := validatorenv.Open(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer v.Close()
+	return validatorenv.Run(ctx, validatorenv.Command{
+		Name: "example-grpc-service", Title: "example gRPC service", Version: version, DefaultPort: defaultPort,
+		Healthcheck: checkHealth,
+		Serve:       serve,
+	}, args, getenv, stdout, stderr, ready)
+}
+
+// defaultPort is PORT's default.
+const defaultPort = "9090"
+
+// serve serves the gRPC API on ln, keeping the health service in step with
+// the validator, until ctx is done; then it lets calls finish for up to 5 s.
+func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go v.SubscribeToInvalidations(ctx)
-
 	srv, hs := newServer(v)
-	ln, err := net.Listen("tcp", ":"+port)
-	if err != nil {
-		return fmt.Errorf("listen on PORT=%s: %w", port, err)
-	}
-	fmt.Fprintf(stdout, "example gRPC service %s listening on %s\n", version, ln.Addr())
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
 	done := make(chan struct{})
 	go func() { defer close(done); reportHealth(ctx, v, hs) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

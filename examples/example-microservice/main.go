@@ -41,19 +41,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/examples/internal/validatorenv"
 	"github.com/authmesh/authmesh/internal/healthcheck"
@@ -73,32 +70,22 @@ func main() {
 }
 
 // run starts the service and blocks until ctx is done; with the argument
-// "healthcheck" it checks the running service's /readyz instead. When
+// "healthcheck" it checks the running service's readiness instead. When
 // ready is not nil it receives the listening address.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
-	healthCheck := len(args) == 1 && args[0] == "healthcheck"
-	if len(args) > 0 && !healthCheck {
-		return fmt.Errorf("unknown command %q; usage: example-microservice [healthcheck]", strings.Join(args, " "))
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	// go-redis logs through one process-wide logger: main wiring is the
-	// one place that may set it.
-	redis.SetLogger(session.RedisLogger(log))
-	cfg, port, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	if healthCheck {
-		n, _ := strconv.Atoi(port) // loadConfig checked it
-		return healthcheck.Local(ctx, n, "/readyz")
-	}
-	v, err := validatorenv.Open(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	go v.SubscribeToInvalidations(ctx)
+	return validatorenv.Run(ctx, validatorenv.Command{
+		Name: "example-microservice", Title: "example microservice", Version: version, DefaultPort: defaultPort,
+		Healthcheck: func(ctx context.Context, port int) error { return healthcheck.Local(ctx, port, "/readyz") },
+		Serve:       serve,
+	}, args, getenv, stdout, stderr, ready)
+}
 
+// defaultPort is PORT's default.
+const defaultPort = "8081"
+
+// serve serves the API on ln until ctx is done, then shuts down, letting
+// requests finish for up to 5 s.
+func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener) error {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(v.Collector()); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
@@ -107,14 +94,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler:           routes(v, reg, ctx.Done()),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
-	}
-	ln, err := net.Listen("tcp", ":"+port)
-	if err != nil {
-		return fmt.Errorf("listen on PORT=%s: %w", port, err)
-	}
-	fmt.Fprintf(stdout, "example microservice %s listening on %s\n", version, ln.Addr())
-	if ready != nil {
-		ready <- ln.Addr().String()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -130,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // loadConfig reads the environment into a validator Config and a port.
 func loadConfig(getenv func(string) string) (session.Config, string, error) {
-	return validatorenv.Load(getenv, "8081")
+	return validatorenv.Load(getenv, defaultPort)
 }
 
 // routes lists the whole API of the example; streams end when stop is

@@ -1,7 +1,8 @@
 // Package validatorenv reads the configuration the example services share
 // from the environment (JWT_SECRET, REDIS_ADDR, AUTH_URL, FEED_TOKEN, PORT,
-// ...; see docs/CONFIGURATION.md) and opens their validator, so the HTTP and
-// the gRPC example are configured alike.
+// ...; see docs/CONFIGURATION.md), opens their validator and runs them up
+// to their own serving (Run), so the HTTP and the gRPC example are
+// configured and started alike.
 package validatorenv
 
 import (
