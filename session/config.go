@@ -131,6 +131,12 @@ type Config struct {
 	// HTTPClient is used for AuthURL. Default: a client with a 10s timeout
 	// for JWKS and no timeout for the feed stream.
 	HTTPClient *http.Client
+	// AuthCAFile names a PEM file of the certificate authorities that sign
+	// the auth service's certificate: an https AuthURL is then verified
+	// against them instead of the system's roots (a private or cluster
+	// CA). Read once, by NewSessionValidator. Set it or HTTPClient, not
+	// both.
+	AuthCAFile string
 	// Metrics, when set, gets the validator's Prometheus collector
 	// registered (see Collector). Registration errors fail
 	// NewSessionValidator.
@@ -205,8 +211,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxStaleness <= 0 {
 		c.MaxStaleness = 30 * time.Second
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
+	if err := c.authClient(); err != nil {
+		return c, err
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

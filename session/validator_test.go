@@ -72,6 +72,10 @@ func TestConfigErrors(t *testing.T) {
 		{"ignoring revocations from Redis", session.Config{JWTSecret: secret, RedisAddr: "127.0.0.1:1", IgnoreRevocations: true}, "IgnoreRevocations"},
 		{"ignoring revocations from the feed", session.Config{AuthURL: "http://127.0.0.1:1", IgnoreRevocations: true}, "IgnoreRevocations"},
 		{"feed token no header can carry", session.Config{AuthURL: "http://127.0.0.1:1", FeedToken: "a token"}, "FeedToken"},
+		{"CA for a plain http auth url", session.Config{AuthURL: "http://127.0.0.1:1", AuthCAFile: "/etc/hostname"}, "not https://"},
+		{"CA file missing", session.Config{AuthURL: "https://127.0.0.1:1", AuthCAFile: "/nonexistent/ca.pem"}, "AuthCAFile"},
+		{"CA file without a certificate", session.Config{AuthURL: "https://127.0.0.1:1", AuthCAFile: "/etc/hostname"}, "no PEM certificate"},
+		{"CA file and HTTP client", session.Config{AuthURL: "https://127.0.0.1:1", AuthCAFile: "/etc/hostname", HTTPClient: &http.Client{}}, "both set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

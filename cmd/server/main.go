@@ -5,9 +5,10 @@
 // With arguments it runs an operator command against the same database and
 // Redis instead of serving:
 //
-//	server healthcheck         GET this host's /readyz on PORT: exit 0 when
-//	                           the service answers 200, 1 otherwise (a
-//	                           container health check with no shell or curl)
+//	server healthcheck         GET this host's /readyz on PORT (https with
+//	                           TLS_CERT_FILE): exit 0 when the service
+//	                           answers 200, 1 otherwise (a container
+//	                           health check with no shell or curl)
 //	server keys withdraw KID   withdraw a signing key (leaked, or retired
 //	                           early) and revoke every token it signed
 package main
@@ -55,6 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if healthCheck {
+		if cfg.TLSCertFile != "" {
+			return healthcheck.LocalHTTPS(ctx, cfg.Port, "/readyz")
+		}
 		return healthcheck.Local(ctx, cfg.Port, "/readyz")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))

@@ -13,8 +13,8 @@
 //
 // Environment: that of examples/example-microservice (JWT_SECRET,
 // REDIS_ADDR, REDIS_PASSWORD, REDIS_DB, REDIS_MASTER_NAME, FEED_TOKEN,
-// AUTH_URL, ALLOW_INSECURE_AUTH_URL, FAIL_CLOSED, MAX_STALENESS, ISSUER,
-// AUDIENCE, REDIS_PREFIX; each secret also as a file named by NAME_FILE;
+// AUTH_URL, ALLOW_INSECURE_AUTH_URL, AUTH_CA_FILE, FAIL_CLOSED,
+// MAX_STALENESS, ISSUER, AUDIENCE, REDIS_PREFIX; each secret also as a file named by NAME_FILE;
 // see docs/CONFIGURATION.md), with PORT defaulting to 9090. The service itself
 // listens without TLS, as a service behind a mesh or a TLS-terminating
 // proxy would.

@@ -7,9 +7,11 @@
 // credential, when it requires one), AUTH_URL (default http://localhost:8080, used
 // only when there is neither a secret nor Redis), ALLOW_INSECURE_AUTH_URL
 // (true: accept a plain http:// AUTH_URL to a host other than loopback; see
-// below), FAIL_CLOSED (true: reject tokens once the revocation state is
-// stale), MAX_STALENESS (Go duration), ALLOWED_ORIGINS (origins besides
-// its own whose cookie-authenticated POSTs it accepts).
+// below), AUTH_CA_FILE (PEM certificate authorities to verify an https://
+// AUTH_URL with, instead of the system's roots), FAIL_CLOSED (true: reject
+// tokens once the revocation state is stale), MAX_STALENESS (Go duration),
+// ALLOWED_ORIGINS (origins besides its own whose cookie-authenticated POSTs
+// it accepts).
 //
 // ALLOW_INSECURE_AUTH_URL trades security for convenience: over plain HTTP
 // anyone on the network path can swap the signing keys the service trusts

@@ -7,6 +7,7 @@ package healthcheck
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,9 +35,23 @@ func Local(ctx context.Context, port int, path string) error {
 	return Check(ctx, fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 }
 
+// LocalHTTPS is Local for a service serving HTTPS. It does not verify the
+// certificate: it checks this host's own process over loopback, and the
+// certificate names the service's public host, not 127.0.0.1.
+func LocalHTTPS(ctx context.Context, port int, path string) error {
+	if port == 0 {
+		return ErrNoFixedPort
+	}
+	return check(ctx, fmt.Sprintf("https://127.0.0.1:%d%s", port, path), &tls.Config{InsecureSkipVerify: true})
+}
+
 // Check GETs url and returns nil when the answer is 200 OK, within
 // Timeout.
 func Check(ctx context.Context, url string) error {
+	return check(ctx, url, nil)
+}
+
+func check(ctx context.Context, url string, tlsConfig *tls.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -44,7 +59,10 @@ func Check(ctx context.Context, url string) error {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
 	// A client of its own: no proxy from the environment, no redirects.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: tlsConfig},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)

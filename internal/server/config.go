@@ -46,6 +46,8 @@ type Config struct {
 	RefreshReuseGrace       time.Duration // REFRESH_REUSE_GRACE
 	MaxTokenLifetime        time.Duration // MAX_TOKEN_LIFETIME: longest exp - iat accepted; default REFRESH_TOKEN_TTL (ACCESS_TOKEN_TTL if longer)
 	PublicURL               string        // PUBLIC_URL
+	TLSCertFile             string        // TLS_CERT_FILE: serve HTTPS with this certificate (PEM, reloaded on change)
+	TLSKeyFile              string        // TLS_KEY_FILE: its private key (PEM)
 	TrustedProxies          string        // TRUSTED_PROXIES
 	AuthEnv                 string        // AUTH_ENV: development or production
 	GraphQLIntrospection    bool          // GRAPHQL_INTROSPECTION: default on outside production
@@ -152,6 +154,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	dur("REFRESH_REUSE_GRACE", &c.RefreshReuseGrace)
 	dur("MAX_TOKEN_LIFETIME", &c.MaxTokenLifetime)
 	str("PUBLIC_URL", &c.PublicURL)
+	str("TLS_CERT_FILE", &c.TLSCertFile)
+	str("TLS_KEY_FILE", &c.TLSKeyFile)
 	str("TRUSTED_PROXIES", &c.TrustedProxies)
 	str("AUTH_ENV", &c.AuthEnv)
 	integer("MAX_SESSIONS_PER_USER", &c.MaxSessionsPerUser, 0, 1_000_000)
@@ -214,6 +218,9 @@ func (c *Config) validate() error {
 	if c.AuthEnv == "production" && c.GraphQLIntrospection {
 		return fmt.Errorf("GRAPHQL_INTROSPECTION is on; AUTH_ENV=production refuses it")
 	}
+	if err := c.validateTLS(); err != nil {
+		return err
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -252,6 +259,9 @@ func (c *Config) validate() error {
 func (c Config) publicURL(port int) string {
 	if c.PublicURL != "" {
 		return c.PublicURL
+	}
+	if c.tlsEnabled() {
+		return fmt.Sprintf("https://localhost:%d", port)
 	}
 	return fmt.Sprintf("http://localhost:%d", port)
 }

@@ -66,6 +66,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"FEED_TOKEN": "feed token with spaces and $ymbols"}, "FEED_TOKEN:"},
 		{map[string]string{"MAX_CONNECTIONS": "9999999"}, "MAX_CONNECTIONS"},
 		{map[string]string{"FEED_MAX_STREAMS_PER_CLIENT": "0"}, "FEED_MAX_STREAMS_PER_CLIENT"},
+		{map[string]string{"TLS_CERT_FILE": "/etc/hostname"}, "TLS_KEY_FILE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

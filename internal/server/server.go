@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/certreload"
 	"github.com/authmesh/authmesh/internal/clientip"
 	"github.com/authmesh/authmesh/internal/device"
 	"github.com/authmesh/authmesh/internal/password"
@@ -63,7 +64,8 @@ type Server struct {
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 	handler   http.Handler
-	deps      *dependencyMonitor // /readyz and authmesh_dependency_up
+	deps      *dependencyMonitor   // /readyz and authmesh_dependency_up
+	certs     *certreload.Reloader // nil without TLS_CERT_FILE
 
 	streams    context.Context // cancelled when shutdown begins; ends feed streams
 	endStreams context.CancelFunc
@@ -84,6 +86,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			s.Close()
 		}
 	}()
+	if err := s.openTLS(); err != nil {
+		return nil, err
+	}
 	var err error
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -245,7 +250,7 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 		}()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- s.serve(srv, ln) }()
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

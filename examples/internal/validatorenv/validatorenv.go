@@ -56,6 +56,7 @@ func Load(getenv func(string) string, defaultPort string) (session.Config, strin
 		FeedToken:       strings.TrimSpace(feedToken),
 		RedisMasterName: getenv("REDIS_MASTER_NAME"),
 		AuthURL:         getenv("AUTH_URL"),
+		AuthCAFile:      strings.TrimSpace(getenv("AUTH_CA_FILE")),
 		// Read like the auth service reads them, so a non-default value
 		// set on both sides works; a mismatch shows in /health and the
 		// log at start-up (the auth service records its ISSUER and
