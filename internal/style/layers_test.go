@@ -46,7 +46,7 @@ var layers = []layer{
 		pkgs: []string{
 			"internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/secretenv", "internal/healthcheck", "internal/redisconn",
-			"internal/proc", "internal/origin",
+			"internal/proc", "internal/origin", "internal/certreload",
 		},
 		mayNot: concat(sqlLibs, grpcLibs),
 	},
@@ -109,6 +109,7 @@ var layers = []layer{
 			"internal/auth", "internal/store", "internal/graph/...", "internal/web", "internal/revoke/...",
 			"internal/token/...", "internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/redisconn", "internal/secretenv", "internal/origin",
+			"internal/certreload",
 		},
 	},
 	{
