@@ -46,7 +46,7 @@ var layers = []layer{
 		pkgs: []string{
 			"internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/secretenv", "internal/healthcheck", "internal/redisconn",
-			"internal/proc", "internal/origin", "internal/certreload",
+			"internal/proc", "internal/origin", "internal/certreload", "internal/mail",
 		},
 		mayNot: concat(sqlLibs, grpcLibs),
 	},
