@@ -107,8 +107,11 @@ func doIn(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("browser: %v", err)
+	for i, a := range actions {
+		if err := chromedp.Do(ctx, a); err != nil {
+			text, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.body ? location.href + "\n" + document.body.innerText : ""`))
+			t.Fatalf("browser, step %d of %d: %v; the page:\n%s", i+1, len(actions), err, text)
+		}
 	}
 }
 

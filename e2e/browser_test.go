@@ -86,18 +86,7 @@ func TestBrowserAccountPage(t *testing.T) {
 			clicked := time.Now()
 			A.do(chromedp.Click(chromedp.CSS(`#sessions tbody tr:not(.current) button`)))
 			A.do(chromedp.WaitNotPresent(chromedp.CSS(`#sessions tbody tr:not(.current)`)))
-			deadline := clicked.Add(5 * time.Second)
-			var latency time.Duration
-			for {
-				body := B.bodyText(svc.URL + "/api/protected")
-				if strings.TrimSpace(body) == "Invalid or expired token" {
-					latency = time.Since(clicked)
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("B still gets %q from /api/protected 5s after A signed it out", body)
-				}
-			}
+			latency := B.waitRefused(svc.URL+"/api/protected", clicked)
 			t.Logf("revocation seen by the browser: A's click to B refused by the microservice in %s", latency)
 			if _, ok := B.cookies(auth.URL)["authmesh_access"]; !ok {
 				t.Fatal("B's access cookie lapsed: the refusal above proves nothing")
@@ -111,8 +100,81 @@ func TestBrowserAccountPage(t *testing.T) {
 			A.do(chromedp.Navigate(auth.URL+"/account"), chromedp.WaitVisible(chromedp.CSS(`#sessions tbody tr[data-current="true"]`)))
 
 			crossSiteForms(t, A, auth.URL, svc.URL)
+			accountControls(t, A, B, a, auth.URL, svc.URL)
 		})
 	}
+}
+
+// waitRefused navigates to u until it answers "Invalid or expired token",
+// for at most 5s after since, and returns how long after since that was.
+func (p *profile) waitRefused(u string, since time.Time) time.Duration {
+	p.t.Helper()
+	for {
+		body := p.bodyText(u)
+		if strings.TrimSpace(body) == "Invalid or expired token" {
+			return time.Since(since)
+		}
+		if time.Since(since) > 5*time.Second {
+			p.t.Fatalf("%s still answers %q 5s on", u, body)
+		}
+	}
+}
+
+// accountControls uses the rest of the page: a failed sign-in shows its
+// error beside the form; "Sign out all other devices" ends B's new
+// session; a wrong current password is reported beside its form, a right
+// one changes the password; "Sign out" ends A's session.
+func accountControls(t *testing.T, A, B *profile, a account, authURL, svcURL string) {
+	t.Helper()
+	B.do(
+		chromedp.Navigate(authURL+"/account"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), a.Email),
+		chromedp.SendKeys(chromedp.ID("password"), "wrong-password"),
+		chromedp.Click(chromedp.CSS(`#signin-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#signin-error:not(:empty)`)),
+	)
+	if msg := eval[string](t, B.ctx, `document.getElementById("signin-error").innerText`); !strings.Contains(strings.ToLower(msg), "password") {
+		t.Errorf("wrong password: the form shows %q", msg)
+	}
+	B.signIn(authURL, a)
+
+	A.do(
+		chromedp.Navigate(authURL+"/account"),
+		chromedp.WaitVisible(chromedp.CSS(`#sessions tbody tr:not(.current)`)),
+	)
+	clicked := time.Now()
+	A.do(
+		chromedp.Click(chromedp.ID("signout-others")),
+		chromedp.WaitNotPresent(chromedp.CSS(`#sessions tbody tr:not(.current)`)),
+	)
+	B.waitRefused(svcURL+"/api/protected", clicked)
+
+	A.do(
+		chromedp.SendKeys(chromedp.ID("current-password"), "not-my-password"),
+		chromedp.SendKeys(chromedp.ID("new-password"), "Another1234!"),
+		chromedp.Click(chromedp.CSS(`#password-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#password-error:not(:empty)`)),
+		chromedp.SetValue(chromedp.ID("current-password"), a.Password),
+		chromedp.SetValue(chromedp.ID("new-password"), "Another1234!"),
+		chromedp.Click(chromedp.CSS(`#password-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#password-status:not(:empty)`)),
+	)
+	if body := A.bodyText(svcURL + "/api/protected"); !strings.Contains(body, "Welcome authenticated user") {
+		t.Fatalf("A after changing its password: %q; want its session kept", body)
+	}
+
+	A.do(chromedp.Navigate(authURL+"/account"), chromedp.WaitVisible(chromedp.ID("signout")))
+	access := A.cookies(authURL)["authmesh_access"]
+	if access == nil {
+		t.Fatal("A has no access cookie before signing out")
+	}
+	A.do(chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signin")))
+	if cs := A.cookies(authURL); cs["authmesh_access"] != nil || cs["authmesh_refresh"] != nil {
+		t.Errorf("cookies after signing out: %v; want both cleared", cs)
+	}
+	// The token the cookie held is revoked, not merely forgotten.
+	waitStatus(t, svcURL+"/api/protected", access.Value, http.StatusUnauthorized, 5*time.Second)
 }
 
 // checkNames checks that each control's accessible name, as Chromium

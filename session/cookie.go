@@ -79,3 +79,13 @@ func (w webAuth) csrf(r *http.Request, fromCookie bool) error {
 func forbid(w http.ResponseWriter, err error) {
 	http.Error(w, ForbiddenBody+": "+strings.TrimPrefix(err.Error(), "origin: "), http.StatusForbidden)
 }
+
+// CORSMiddleware answers CORS for v's Config.AllowedOrigins, so that a
+// single-page app on one of them may call the service with the access
+// cookie: credentials allowed for those origins only, preflights answered
+// (403 for any other origin), nothing allowed when the list is empty.
+// Wrap it outside HTTPMiddleware, so that preflights, which carry no
+// credentials, are answered before authentication.
+func CORSMiddleware(v Validator) func(http.Handler) http.Handler {
+	return webAuthFor(v).policy.CORS
+}

@@ -88,3 +88,18 @@ func newCookieValidator(t *testing.T, cfg session.Config) (*session.SessionValid
 	cfg.JWTSecret, cfg.IgnoreRevocations = secret, true
 	return newValidator(t, cfg), mint(secret, "u1")
 }
+
+func TestCORSMiddleware(t *testing.T) {
+	v, _ := newCookieValidator(t, session.Config{AllowedOrigins: []string{"https://app.example.com"}})
+	h := session.CORSMiddleware(v)(session.HTTPMiddleware(v)(http.NotFoundHandler()))
+	for origin, want := range map[string]int{"https://app.example.com": http.StatusNoContent, "https://evil.example": http.StatusForbidden} {
+		r := httptest.NewRequest(http.MethodOptions, "http://svc.example/api", nil)
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Access-Control-Request-Method", "POST")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("preflight from %s: %d; want %d", origin, w.Code, want)
+		}
+	}
+}

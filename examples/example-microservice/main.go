@@ -93,7 +93,7 @@ func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener) er
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           routes(v, reg, ctx.Done()),
+		Handler:           session.CORSMiddleware(v)(routes(v, reg, ctx.Done())),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 	}
