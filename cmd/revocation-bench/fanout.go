@@ -30,6 +30,7 @@ type fanoutResult struct {
 	Streams int
 	Latency samples
 	CPU     time.Duration // the auth service's CPU time per logout (user + system)
+	RSS     int64         // the auth service's resident memory with every stream open, in KiB
 }
 
 // runFanout measures every stream count of opt.Streams.
@@ -47,15 +48,15 @@ func runFanout(ctx context.Context, stdout, log io.Writer, opt options, bins bin
 		runtime.Version(), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), opt.N, opt.Lost)
 	fmt.Fprintln(stdout, "Sample: from sending a logout until one feed stream has read its revocation event (streams × logouts samples per row).")
 	fmt.Fprintln(stdout)
-	fmt.Fprintln(stdout, "CPU: the auth service's user+system CPU time per logout while the streams were open (logout itself included).")
+	fmt.Fprintln(stdout, "CPU: the auth service's user+system CPU time per logout while the streams were open (logout itself included). RSS: its resident memory once every stream was open.")
 	fmt.Fprintln(stdout)
-	fmt.Fprintln(stdout, "| Streams | Samples | p50 | p90 | p99 | Max | Lost | Auth CPU per logout |")
-	fmt.Fprintln(stdout, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(stdout, "| Streams | Samples | p50 | p90 | p99 | Max | Lost | Auth CPU per logout | Auth RSS |")
+	fmt.Fprintln(stdout, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	failed := false
 	for _, r := range results {
 		s := r.Latency
-		fmt.Fprintf(stdout, "| %d | %d | %s | %s | %s | %s | %d | %s |\n", r.Streams, s.count(),
-			ms(s.percentile(0.50)), ms(s.percentile(0.90)), ms(s.percentile(0.99)), ms(s.percentile(1)), s.lost, ms(r.CPU))
+		fmt.Fprintf(stdout, "| %d | %d | %s | %s | %s | %s | %d | %s | %d MiB |\n", r.Streams, s.count(),
+			ms(s.percentile(0.50)), ms(s.percentile(0.90)), ms(s.percentile(0.99)), ms(s.percentile(1)), s.lost, ms(r.CPU), r.RSS>>10)
 		failed = failed || s.lost > 0
 	}
 	if failed {
@@ -129,6 +130,9 @@ func fanoutOnce(ctx context.Context, log io.Writer, opt options, bins binaries, 
 		}
 	}
 	fmt.Fprintf(log, "fanout: %d streams open; measuring %d logouts …\n", n, len(tokens))
+	if res.RSS, err = residentKiB(auth.Pid()); err != nil {
+		return res, err
+	}
 	cpu0, err := cpuTime(auth.Pid())
 	if err != nil {
 		return res, err
@@ -265,4 +269,18 @@ func cpuTime(pid int) (time.Duration, error) {
 	}
 	const ticks = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticks, nil
+}
+
+// residentKiB reads a process's resident set size from /proc (Linux).
+func residentKiB(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("fanout: read resident memory: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("fanout: no VmRSS in /proc status")
 }

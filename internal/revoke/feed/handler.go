@@ -46,8 +46,9 @@ type Config struct {
 	// in constant time.
 	Token string
 	// WriteTimeout bounds each write to a stream (a snapshot is one write),
-	// so a client that stops reading is dropped. It replaces the server's
-	// WriteTimeout for streams. Default 1m.
+	// so a client that stops reading is dropped: a write gets between 3/4
+	// of it and all of it, as the deadline is moved at most every quarter
+	// of it. It replaces the server's WriteTimeout for streams. Default 1m.
 	WriteTimeout time.Duration
 	// Logger receives source failures. Default slog.Default().
 	Logger *slog.Logger
@@ -81,7 +82,8 @@ type Handler struct {
 	addrMu sync.Mutex
 	byAddr map[string]int // open streams per client address
 
-	fan *feedFanout // reads the source once per change for every stream
+	fan     *feedFanout // reads the source once per change for every stream
+	opening sync.Pool   // 32 KiB write buffers lent to streams' openings
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -120,6 +122,7 @@ func NewHandler(src revoke.Source, cfg Config) (*Handler, error) {
 	}
 	h := &Handler{src: src, cfg: cfg, log: cfg.Logger, byAddr: make(map[string]int)}
 	h.fan = newFeedFanout(src, cfg.Heartbeat, cfg.Logger)
+	h.opening.New = func() any { return bufio.NewWriterSize(nil, 32<<10) }
 	if cfg.Token != "" {
 		h.token = sha256.Sum256([]byte(cfg.Token))
 	}
@@ -250,6 +253,8 @@ type feedStream struct {
 	rc     *http.ResponseController
 	sse    feedwire.Writer
 	cursor string
+	dirty  bool      // written since the last flush
+	rearm  time.Time // when the write deadline in force leaves under 3/4 of WriteTimeout
 }
 
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
@@ -292,19 +297,33 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	// The opening (a snapshot may be megabytes) is written through a large
+	// buffer borrowed for it; the live stream, one small frame at a time,
+	// through a small one of its own, so 10,000 idle streams do not each
+	// hold 32 KiB.
+	big := h.opening.Get().(*bufio.Writer)
+	big.Reset(w)
 	st := &feedStream{
 		h:      h,
 		rc:     rc,
-		sse:    feedwire.Writer{W: bufio.NewWriterSize(w, 32<<10)},
+		sse:    feedwire.Writer{W: big},
 		cursor: cursor,
 	}
-	if err := st.start(ctx, snap, backlog); err != nil {
+	err = st.start(ctx, snap, backlog)
+	big.Reset(nil)
+	h.opening.Put(big)
+	if err != nil {
 		st.ended(ctx, err)
 		return
 	}
+	st.sse.W = bufio.NewWriterSize(w, liveBufferSize)
 	h.fan.hint(st.cursor)
 	st.ended(ctx, st.loop(ctx, sub))
 }
+
+// liveBufferSize is the write buffer a stream keeps once open: a few
+// revocation frames; larger writes bypass it.
+const liveBufferSize = 1 << 10
 
 // start writes the opening of the stream: the snapshot, or the backlog after
 // the client's cursor followed by a sync event.
@@ -334,7 +353,9 @@ func (st *feedStream) start(ctx context.Context, snap *revoke.Snapshot, backlog 
 }
 
 // loop sends the fan-out's batches and a sync event every heartbeat, until
-// the client or the server goes, or the stream falls behind.
+// the client or the server goes, or the stream falls behind. The batches
+// already queued when one arrives are written with it and flushed once: a
+// burst of events costs a stream one write, not one per event.
 func (st *feedStream) loop(ctx context.Context, sub *feedSub) error {
 	for {
 		select {
@@ -346,14 +367,25 @@ func (st *feedStream) loop(ctx context.Context, sub *feedSub) error {
 			if err := st.apply(ctx, b); err != nil {
 				return err
 			}
+			for queued := len(sub.ch); queued > 0; queued-- { // only this goroutine receives
+				if err := st.apply(ctx, <-sub.ch); err != nil {
+					return err
+				}
+			}
+			if !st.dirty {
+				continue // nothing new for this stream
+			}
+			if err := st.flush(); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// apply sends what a batch holds beyond the stream's cursor. A batch that
-// does not continue from the stream's position (the stream is just
-// starting, or the fan-out lost its place) makes the stream read the source
-// itself, which is always correct, only slower.
+// apply writes what a batch holds beyond the stream's cursor, leaving the
+// flush to loop. A batch that does not continue from the stream's position
+// (the stream is just starting, or the fan-out lost its place) makes the
+// stream read the source itself, which is always correct, only slower.
 func (st *feedStream) apply(ctx context.Context, b *fanBatch) error {
 	if b.tick {
 		// The pump re-read the source up to b.prev just now, so "sync" is
@@ -364,7 +396,7 @@ func (st *feedStream) apply(ctx context.Context, b *fanBatch) error {
 			}
 			st.h.fan.hint(st.cursor)
 		}
-		return st.sync()
+		return st.writeSync()
 	}
 	from := -1
 	if b.prev != "" && b.prev == st.cursor {
@@ -392,8 +424,8 @@ func (st *feedStream) apply(ctx context.Context, b *fanBatch) error {
 			return err
 		}
 	}
-	st.cursor = b.cursors[len(b.cursors)-1]
-	return st.flush()
+	st.cursor, st.dirty = b.cursors[len(b.cursors)-1], true
+	return nil
 }
 
 // drain sends every event after the stream's cursor.
@@ -429,24 +461,41 @@ func (st *feedStream) writeEvents(evs []revoke.Event) error {
 }
 
 func (st *feedStream) sync() error {
-	if err := st.sse.WriteEvent(feedwire.EventSync, "", feedwire.SyncMessage{Cursor: st.cursor}); err != nil {
+	if err := st.writeSync(); err != nil {
 		return err
 	}
 	return st.flush()
 }
 
-// flush pushes buffered bytes to the client under a fresh write deadline.
+// writeSync writes a sync event, leaving the flush to the caller.
+func (st *feedStream) writeSync() error {
+	st.dirty = true
+	return st.sse.WriteEvent(feedwire.EventSync, "", feedwire.SyncMessage{Cursor: st.cursor})
+}
+
+// flush pushes buffered bytes to the client, under a write deadline (see
+// armDeadline).
 func (st *feedStream) flush() error {
 	st.armDeadline()
 	if err := st.sse.W.Flush(); err != nil {
 		return err
 	}
+	st.dirty = false
 	return st.rc.Flush()
 }
 
-// armDeadline gives the next writes WriteTimeout to complete.
+// armDeadline gives the next writes between 3/4 of WriteTimeout and all of
+// it to complete. It moves the connection's deadline only once a quarter of
+// WriteTimeout has passed since it last did, not on every flush: setting a
+// deadline takes the poller's lock, and a flush per stream per event would
+// pay it 10,000 times for one event at 10,000 streams.
 func (st *feedStream) armDeadline() {
-	_ = st.rc.SetWriteDeadline(time.Now().Add(st.h.cfg.WriteTimeout)) // unsupported: keep the server's
+	now := time.Now()
+	if now.Before(st.rearm) {
+		return
+	}
+	_ = st.rc.SetWriteDeadline(now.Add(st.h.cfg.WriteTimeout)) // unsupported: keep the server's
+	st.rearm = now.Add(st.h.cfg.WriteTimeout / 4)
 }
 
 // ended logs why a stream ended, unless the client or server simply went.
