@@ -15,7 +15,7 @@ import (
 func mintService(secret, clientID string, aud []string, scopes ...string) string {
 	keys, _ := token.NewHMACKeys([]byte(secret))
 	iss, _ := token.NewIssuer(keys, token.IssuerConfig{AccessTokenTTL: 5 * time.Minute})
-	raw, _, _ := iss.IssueService(clientID, aud, scopes)
+	raw, _, _ := iss.IssueService(clientID, aud, scopes, time.Time{})
 	return raw
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/authmesh/authmesh/session"
 )
@@ -13,7 +14,7 @@ import (
 func TestServiceTokenClaims(t *testing.T) {
 	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	iss := issuer(t, secret, nil)
-	svc, _, err := iss.IssueService("billing", []string{"orders"}, []string{"orders:read"})
+	svc, _, err := iss.IssueService("billing", []string{"orders"}, []string{"orders:read"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestRequireScopeAndAudience(t *testing.T) {
 	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	iss := issuer(t, secret, nil)
 	mint := func(aud []string, scopes ...string) string {
-		raw, _, err := iss.IssueService("billing", aud, scopes)
+		raw, _, err := iss.IssueService("billing", aud, scopes, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,9 @@
 //	                           health check with no shell or curl)
 //	server keys withdraw KID   withdraw a signing key (leaked, or retired
 //	                           early) and revoke every token it signed
+//	server clients ...         manage service clients (OAuth 2.0 client
+//	                           credentials): create, list, disable, enable,
+//	                           rotate, delete; see "server clients help"
 package main
 
 import (
@@ -48,8 +51,13 @@ func main() {
 // is not nil it receives the listening address.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
 	healthCheck := len(args) == 1 && args[0] == "healthcheck"
-	if len(args) > 0 && !healthCheck && !isKeysWithdraw(args) {
-		return fmt.Errorf("unknown command %q; usage: server [healthcheck | keys withdraw KID]", strings.Join(args, " "))
+	clients := len(args) > 0 && args[0] == "clients"
+	if len(args) > 0 && !healthCheck && !isKeysWithdraw(args) && !clients {
+		return fmt.Errorf("unknown command %q; usage: server [healthcheck | keys withdraw KID | clients ...]", strings.Join(args, " "))
+	}
+	if clients && (len(args) == 1 || args[1] == "help") {
+		fmt.Fprint(stdout, clientsUsage)
+		return nil
 	}
 	cfg, err := server.LoadConfig(getenv)
 	if err != nil {
@@ -73,6 +81,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer srv.Close()
+	if clients {
+		return runClients(ctx, srv.Clients(), args[1:], stdout)
+	}
 	if len(args) > 0 {
 		if err := srv.WithdrawKey(ctx, args[2]); err != nil {
 			return fmt.Errorf("keys withdraw %s: %w", args[2], err)

@@ -79,6 +79,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET "+jwks.Path, s.instrument("jwks", keyring.JWKSHandler(s.keys)))
 	mux.Handle("GET /.well-known/openid-configuration", s.instrument("discovery", http.HandlerFunc(s.discovery)))
 	mux.Handle(feedwire.Path, s.streaming(feed))
+	mux.Handle("POST "+tokenPath, s.instrument("oauth2_token", http.HandlerFunc(s.oauth2Token)))
 	s.deps = newDependencyMonitor(s)
 	mux.Handle("GET /livez", s.instrument("livez", http.HandlerFunc(live)))
 	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(live)))

@@ -60,6 +60,7 @@ type Server struct {
 	ring      *keyring.Ring // nil in JWT_SECRET mode
 	revs      revocations
 	svc       *auth.Service
+	clients   *auth.Clients // service clients and the token endpoint
 	registry  *prometheus.Registry
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
@@ -207,6 +208,12 @@ func (s *Server) newService() (*auth.Service, error) {
 	if s.ring != nil {
 		keys = s.ring
 	}
+	s.clients, err = auth.NewClients(auth.ClientsConfig{
+		Store: s.db, Revoker: s.revs, Issuer: issuer, AccessTokenTTL: s.cfg.AccessTokenTTL, Logger: s.log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return auth.New(auth.Config{
 		Users: s.db, Sessions: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
 		Device: func(ua string) (string, string) {
@@ -290,6 +297,10 @@ func (s *Server) background() []runner {
 func (s *Server) WithdrawKey(ctx context.Context, kid string) error {
 	return s.svc.WithdrawKey(ctx, kid)
 }
+
+// Clients returns the service clients' use cases, for the operator
+// commands.
+func (s *Server) Clients() *auth.Clients { return s.clients }
 
 // Handler returns the service's HTTP handler (for tests).
 func (s *Server) Handler() http.Handler { return s.handler }

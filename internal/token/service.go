@@ -3,6 +3,7 @@ package token
 import (
 	"crypto/rand"
 	"strings"
+	"time"
 )
 
 // A service token is an access token issued to an OAuth 2.0 client for
@@ -35,9 +36,10 @@ func checkKind(c *Claims) error {
 
 // IssueService signs a service token for clientID: sub and client_id are
 // clientID, aud is audience (the issuer's configured audience when empty),
-// scope the space-separated scopes granted; iat and nbf are now, exp is
-// now + AccessTokenTTL and jti is 128 random bits.
-func (i *Issuer) IssueService(clientID string, audience []string, scopes []string) (string, Claims, error) {
+// scope the space-separated scopes granted; iat is issuedAt (zero means
+// now; at most 1s in the future), nbf is now, exp is now + AccessTokenTTL
+// and jti is 128 random bits.
+func (i *Issuer) IssueService(clientID string, audience []string, scopes []string, issuedAt time.Time) (string, Claims, error) {
 	if clientID == "" || len(clientID) > maxIDLen {
 		return "", Claims{}, errorf(ErrInvalidInput, "client id must be 1..%d bytes", maxIDLen)
 	}
@@ -50,9 +52,15 @@ func (i *Issuer) IssueService(clientID string, audience []string, scopes []strin
 		audience = i.cfg.Audience
 	}
 	now := i.cfg.Clock()
+	if issuedAt.IsZero() {
+		issuedAt = now
+	}
+	if issuedAt.After(now.Add(maxIssueSkew)) {
+		return "", Claims{}, errorf(ErrInvalidInput, "issuedAt %v is in the future", issuedAt)
+	}
 	c := Claims{
 		Issuer: i.cfg.Issuer, Subject: clientID, Audience: append([]string(nil), audience...),
-		ExpiresAt: now.Add(i.cfg.AccessTokenTTL).Unix(), NotBefore: now.Unix(), IssuedAt: now.Unix(),
+		ExpiresAt: now.Add(i.cfg.AccessTokenTTL).Unix(), NotBefore: now.Unix(), IssuedAt: issuedAt.Unix(),
 		ID: rand.Text(), Type: TypeAccess, ClientID: clientID, Scope: strings.Join(scopes, " "),
 	}
 	raw, err := i.sign(c, typAccess)

@@ -18,7 +18,7 @@ func TestServiceTokens(t *testing.T) {
 	keys := tokentest.NewKeySource(t, token.AlgHS256, clock, discardLogger())
 	iss, v := tokentest.Pair(t, keys, clock)
 
-	raw, issued, err := iss.IssueService("billing", []string{"api"}, []string{"invoices:read", "invoices:write"})
+	raw, issued, err := iss.IssueService("billing", []string{"api"}, []string{"invoices:read", "invoices:write"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +56,11 @@ func TestServiceTokens(t *testing.T) {
 	}
 
 	for _, bad := range [][]string{{""}, {"two words"}, {`quote"`}} {
-		if _, _, err := iss.IssueService("billing", nil, bad); !errors.Is(err, token.ErrInvalidInput) {
+		if _, _, err := iss.IssueService("billing", nil, bad, time.Time{}); !errors.Is(err, token.ErrInvalidInput) {
 			t.Errorf("scope %q: got %v; want ErrInvalidInput", bad, err)
 		}
 	}
-	if _, _, err := iss.IssueService("", nil, nil); !errors.Is(err, token.ErrInvalidInput) {
+	if _, _, err := iss.IssueService("", nil, nil, time.Time{}); !errors.Is(err, token.ErrInvalidInput) {
 		t.Errorf("empty client id: got %v; want ErrInvalidInput", err)
 	}
 }

@@ -25,7 +25,7 @@ func TestRequireScopeAndAudience(t *testing.T) {
 		grpcauth.Exempt(openMethod, openWatch))
 	iss := issuer(t, secret, nil)
 	svc := func(aud string, scopes ...string) string {
-		raw, _, err := iss.IssueService("caller", []string{aud}, scopes)
+		raw, _, err := iss.IssueService("caller", []string{aud}, scopes, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
