@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q; usage: server [healthcheck | keys withdraw KID | clients ...]", strings.Join(args, " "))
 	}
 	if clients && (len(args) == 1 || args[1] == "help") {
-		fmt.Fprint(stdout, clientsUsage)
+		fmt.Fprint(stdout, server.ClientsUsage)
 		return nil
 	}
 	cfg, err := server.LoadConfig(getenv)
@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer srv.Close()
 	if clients {
-		return runClients(ctx, srv.Clients(), args[1:], stdout)
+		return srv.ClientsCommand(ctx, args[1:], stdout)
 	}
 	if len(args) > 0 {
 		if err := srv.WithdrawKey(ctx, args[2]); err != nil {

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/authmesh/authmesh/internal/auth"
 )
 
-// clientsUsage documents "server clients" (docs/OPERATIONS.md repeats it).
-const clientsUsage = `usage: server clients COMMAND
+// ClientsUsage documents the operator command "server clients"
+// (docs/OPERATIONS.md repeats it).
+const ClientsUsage = `usage: server clients COMMAND
   create ID -audience AUD [-audience AUD2 ...] [-scope S ...]
                  register a service client; prints its secret, once
   list           list clients: id, audiences, scopes, state
@@ -27,14 +26,20 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, " ") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// runClients runs one "server clients" command against the service's
-// database and revocation path.
-func runClients(ctx context.Context, c *auth.Clients, args []string, stdout io.Writer) error {
+// ClientsCommand runs one "server clients" command (args after
+// "clients": create, list, disable, enable, rotate or delete, see
+// ClientsUsage) against the service's database and revocation path,
+// writing its result to stdout.
+func (s *Server) ClientsCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("clients: a command is required\n%s", ClientsUsage)
+	}
+	c := s.clients
 	cmd, rest := args[0], args[1:]
 	id := ""
 	if cmd != "list" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			return fmt.Errorf("clients %s: the client id is required\n%s", cmd, clientsUsage)
+			return fmt.Errorf("clients %s: the client id is required\n%s", cmd, ClientsUsage)
 		}
 		id, rest = rest[0], rest[1:]
 	}
@@ -46,7 +51,7 @@ func runClients(ctx context.Context, c *auth.Clients, args []string, stdout io.W
 		fs.Var(&scopes, "scope", "a scope the client may be granted (repeatable)")
 	}
 	if err := fs.Parse(rest); err != nil || fs.NArg() > 0 {
-		return fmt.Errorf("clients %s: bad arguments %q\n%s", cmd, strings.Join(rest, " "), clientsUsage)
+		return fmt.Errorf("clients %s: bad arguments %q\n%s", cmd, strings.Join(rest, " "), ClientsUsage)
 	}
 	switch cmd {
 	case "create":
@@ -89,7 +94,7 @@ func runClients(ctx context.Context, c *auth.Clients, args []string, stdout io.W
 		}
 		fmt.Fprintf(stdout, "client %s deleted: its tokens are revoked everywhere\n", id)
 	default:
-		return fmt.Errorf("clients: unknown command %q\n%s", cmd, clientsUsage)
+		return fmt.Errorf("clients: unknown command %q\n%s", cmd, ClientsUsage)
 	}
 	return nil
 }
