@@ -15,6 +15,9 @@
 # short bounded run of each fuzz target. Tests start their own redis-server
 # processes (standalone, Cluster, Sentinel) through internal/testenv.
 #
+# Test artefacts, such as the account page's screenshot, go to
+# $TEST_ARTIFACTS (default ./test-artifacts, ignored by git).
+#
 # Usage: scripts/test.sh [go test flags/packages]   (default: ./...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -128,6 +131,11 @@ static_checks
 ensure_deps
 alert_rules
 start_postgres
+# Test artefacts (the account page's screenshot, e2e/browser_test.go) are
+# kept here after the run.
+export TEST_ARTIFACTS="${TEST_ARTIFACTS:-$PWD/test-artifacts}"
+mkdir -p "$TEST_ARTIFACTS"
+log "test artefacts in $TEST_ARTIFACTS"
 
 pkgs=("$@")
 [ ${#pkgs[@]} -eq 0 ] && pkgs=(./...)
