@@ -15,7 +15,7 @@ import (
 )
 
 // BenchmarkFeedPropagation measures one revocation's trip from
-// JournalStore.Revoke to being applied to a validator's Set by feedsync.Sync,
+// sqljournal.Store.Revoke to being applied to a validator's Set by feedsync.Sync,
 // over the feed on loopback HTTP. The journal is in memory, so the figure
 // is the feed's own latency (hub wake-up, SSE write, parse, apply); add the
 // database's append time for the end-to-end figure.

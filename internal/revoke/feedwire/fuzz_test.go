@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzDecodeEvent feeds arbitrary bytes to the SSE decoder and the feed
-// event decoder, and applies what they accept to a Set, as FeedSync does.
+// event decoder, and applies what they accept to a Set, as feedsync.Sync does.
 // Nothing may panic, hang, exceed the event bound or apply an event that
 // has no cursor. The seed corpus is in testdata/fuzz/FuzzDecodeEvent.
 func FuzzDecodeEvent(f *testing.F) {

@@ -23,7 +23,7 @@ func jtiOf(i int) string { return fmt.Sprintf("jti-%018d", i*7919) }
 // BenchmarkRedisSnapshot1M loads a million revocations from a real Redis
 // into a Set (target: at most 2 s per load), three ways:
 //
-//   - RedisSync: what a validator does on start, a new RedisSync on an
+//   - RedisSync: what a validator does on start, a new redissync.Sync on an
 //     empty Set until Status().Ready (streamed, pipelined, maps presized),
 //     also reporting the heap the loaded Set holds per entry;
 //   - SnapshotFunc: the streamed snapshot applied batch by batch;

@@ -48,7 +48,7 @@ func newStore(t *testing.T, c redis.UniversalClient, cfg redisstore.Config) *red
 	return s
 }
 
-// startSync runs a RedisSync filling set until the test ends.
+// startSync runs a redissync.Sync filling set until the test ends.
 func startSync(t *testing.T, set *revoke.Set, c redis.UniversalClient, cfg redissync.Config) *redissync.Sync {
 	t.Helper()
 	if cfg.Logger == nil {

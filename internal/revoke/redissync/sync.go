@@ -19,7 +19,7 @@ import (
 
 // Config configures a Sync. The zero value is usable.
 type Config struct {
-	// Prefix is the key prefix the auth service's RedisStore uses (default
+	// Prefix is the key prefix the auth service's redisstore.Store uses (default
 	// DefaultPrefix).
 	Prefix string
 	// Channel is the pub/sub channel (default revoke.Channel).
