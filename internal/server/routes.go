@@ -113,10 +113,13 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":              s.cfg.Issuer,
-		"jwks_uri":            base + jwks.Path,
-		"revocation_feed_uri": base + feedwire.Path,
-		"graphql_endpoint":    base + "/graphql",
+		"issuer":                                s.cfg.Issuer,
+		"jwks_uri":                              base + jwks.Path,
+		"revocation_feed_uri":                   base + feedwire.Path,
+		"graphql_endpoint":                      base + "/graphql",
+		"token_endpoint":                        base + tokenPath,
+		"grant_types_supported":                 []string{"client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"access_token_signing_alg_values_supported": algs,
 	})
 }
