@@ -22,8 +22,10 @@ func (c *Config) authClient() error {
 	if c.HTTPClient != nil {
 		return errors.New("session: AuthCAFile and HTTPClient are both set; set the CA in HTTPClient's transport, or drop HTTPClient")
 	}
-	if !strings.HasPrefix(c.AuthURL, "https://") {
-		return fmt.Errorf("session: AuthCAFile is set but AuthURL %q is not https://", c.AuthURL)
+	for _, u := range strings.Split(c.AuthURL, ",") {
+		if !strings.HasPrefix(u, "https://") {
+			return fmt.Errorf("session: AuthCAFile is set but AuthURL %q is not https://", u)
+		}
 	}
 	pem, err := os.ReadFile(c.AuthCAFile)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -28,7 +27,10 @@ type Config struct {
 	// is set, tokens are verified with it and the JWKS is never fetched.
 	JWTSecret string
 
-	// AuthURL is the auth service's base URL (e.g. http://localhost:8080).
+	// AuthURL is the auth service's base URL (e.g. http://localhost:8080),
+	// or several replicas' base URLs, comma-separated: the JWKS and the
+	// feed then fail over from one to the next (a name that resolves to
+	// several addresses fails over between them too, as dialing tries each).
 	// Without JWTSecret, the signing keys come from AuthURL's JWKS. Without
 	// Redis, revocations come from AuthURL's revocation feed. It is used
 	// only when set. When it is used, it must be https:// or name a
@@ -165,15 +167,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.FeedToken != "" && !bearer.Valid(c.FeedToken) {
 		return c, errors.New("session: FeedToken must be letters, digits and -._~+/ (then optional = padding), the characters of a bearer token: the auth service's FEED_TOKEN never has others")
 	}
-	if c.AuthURL != "" {
-		u, err := url.Parse(c.AuthURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, fmt.Errorf("session: AuthURL %q must be an http(s) URL like http://localhost:8080", c.AuthURL)
-		}
-		c.AuthURL = strings.TrimRight(c.AuthURL, "/")
-		if c.usesAuthURL() && u.Scheme == "http" && !loopback(u.Hostname()) && !c.AllowInsecureAuthURL {
-			return c, fmt.Errorf("%w: %s", ErrInsecureAuthURL, c.AuthURL)
-		}
+	if err := c.checkAuthURLs(); err != nil {
+		return c, err
 	}
 	if _, err := origin.New(c.AllowedOrigins); err != nil {
 		return c, fmt.Errorf("session: AllowedOrigins: %w", err)

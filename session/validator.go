@@ -77,8 +77,9 @@ func NewSessionValidator(cfg Config) (*SessionValidator, error) {
 		}
 		v.keysReady.Store(true)
 	} else {
+		first, alternates := cfg.authURLs(jwks.Path)
 		v.remote, err = jwks.NewRemoteKeys(jwks.Config{
-			URL: cfg.AuthURL + jwks.Path, HTTPClient: cfg.HTTPClient,
+			URL: first, AlternateURLs: alternates, HTTPClient: cfg.HTTPClient,
 			Logger: cfg.Logger, Clock: cfg.Clock,
 		})
 		if err != nil {
@@ -128,8 +129,9 @@ func (v *SessionValidator) newSyncer() error {
 			Prefix: cfg.RedisPrefix, Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	case cfg.AuthURL != "":
+		first, alternates := cfg.authURLs(feedwire.Path)
 		v.sync, err = feedsync.New(v.revoked, feedsync.Config{
-			URL: cfg.AuthURL + feedwire.Path, HTTPClient: cfg.HTTPClient, Token: cfg.FeedToken,
+			URL: first, AlternateURLs: alternates, HTTPClient: cfg.HTTPClient, Token: cfg.FeedToken,
 			Issuer: cfg.Issuer, Audience: cfg.Audience, Clock: cfg.Clock, Logger: cfg.Logger,
 		})
 	default: // IgnoreRevocations, checked by withDefaults
@@ -166,7 +168,7 @@ func (v *SessionValidator) runKeys(ctx context.Context) {
 			_ = v.remote.Run(ctx) // returns when ctx is done
 			return
 		}
-		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "url", v.cfg.AuthURL+jwks.Path, "err", err)
+		v.cfg.Logger.Warn("session: fetching signing keys failed; retrying", "auth_url", v.cfg.AuthURL, "err", err)
 		select {
 		case <-ctx.Done():
 			return

@@ -26,6 +26,12 @@ type Config struct {
 	// URL is the full feed URL, e.g. http://localhost:8080/v1/revocations.
 	// Required; http or https.
 	URL string
+	// AlternateURLs are the feeds of other replicas of the same auth
+	// service (one database, so one cursor space). After a connection ends
+	// or fails the sync reconnects to the next URL in turn, resuming from
+	// its cursor: a replica that dies or hangs costs one reconnection, not
+	// the revocations made through the others meanwhile.
+	AlternateURLs []string
 	// HTTPClient makes the requests. It must not have a Timeout (streams
 	// are long-lived; IdleTimeout detects dead ones). Default: a client
 	// over a clone of http.DefaultTransport.
@@ -81,10 +87,10 @@ const feedMaxRetryAfter = 30 * time.Second
 //
 // Run owns the only goroutine. Status is safe for concurrent use.
 type Sync struct {
-	set *revoke.Set
-	cfg Config
-	url string
-	log *slog.Logger
+	set  *revoke.Set
+	cfg  Config
+	urls []string // URL, then AlternateURLs
+	log  *slog.Logger
 
 	ready, connected       atomic.Bool
 	lastSync               atomic.Int64 // unix nanoseconds, 0: never
@@ -104,9 +110,13 @@ func New(set *revoke.Set, cfg Config) (*Sync, error) {
 	if set == nil {
 		return nil, errors.New("feedsync: New: nil Set")
 	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("feedsync: New: URL %q is not an http(s) URL", cfg.URL)
+	var urls []string
+	for _, raw := range append([]string{cfg.URL}, cfg.AlternateURLs...) {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("feedsync: New: URL %q is not an http(s) URL", raw)
+		}
+		urls = append(urls, u.String())
 	}
 	if cfg.IdleTimeout < 0 || cfg.MaxBackoff < 0 || cfg.MaxEventBytes < 0 || cfg.PruneInterval < 0 {
 		return nil, errors.New("feedsync: New: negative setting")
@@ -139,7 +149,7 @@ func New(set *revoke.Set, cfg Config) (*Sync, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	f := &Sync{set: set, cfg: cfg, url: u.String(), log: cfg.Logger}
+	f := &Sync{set: set, cfg: cfg, urls: urls, log: cfg.Logger}
 	f.cursor.Store(new(string))
 	f.problem.Store(new(string))
 	return f, nil
@@ -161,8 +171,9 @@ func (f *Sync) Status() revoke.Status {
 	return st
 }
 
-// Run follows the feed until ctx is done, reconnecting after any failure
-// with jittered exponential backoff, then returns ctx.Err(). Only one Run
+// Run follows the feed until ctx is done, reconnecting after any failure,
+// to the next of URL and AlternateURLs at once and with jittered
+// exponential backoff once all were tried, then returns ctx.Err(). Only one Run
 // may be active at a time; a concurrent call returns an error at once.
 func (f *Sync) Run(ctx context.Context) error {
 	if !f.running.TryLock() {
@@ -170,8 +181,9 @@ func (f *Sync) Run(ctx context.Context) error {
 	}
 	defer f.running.Unlock()
 	backoff := feedMinBackoff
-	for {
-		progressed, wait, err := f.connect(ctx)
+	for i := 0; ; i++ {
+		feedURL := f.urls[i%len(f.urls)]
+		progressed, wait, err := f.connect(ctx, feedURL)
 		f.connected.Store(false)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -180,7 +192,12 @@ func (f *Sync) Run(ctx context.Context) error {
 			backoff = feedMinBackoff
 		}
 		if err != nil {
-			f.log.Warn("revoke: feed: disconnected", "url", f.url, "err", err)
+			f.log.Warn("revoke: feed: disconnected", "url", feedURL, "err", err)
+		}
+		// The next replica is tried at once; the backoff applies once every
+		// URL of the round has failed.
+		if (i+1)%len(f.urls) != 0 && wait == 0 {
+			continue
 		}
 		// Equal jitter: between half and all of the current step.
 		d := backoff/2 + rand.N(backoff/2+1)
@@ -200,10 +217,10 @@ func (f *Sync) Run(ctx context.Context) error {
 
 // connect runs one connection: it returns whether any event was applied,
 // how long the server asked us to wait (Retry-After), and why it ended.
-func (f *Sync) connect(ctx context.Context) (progressed bool, wait time.Duration, err error) {
+func (f *Sync) connect(ctx context.Context, feedURL string) (progressed bool, wait time.Duration, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, feedURL, nil)
 	if err != nil {
 		return false, 0, err
 	}
@@ -233,7 +250,7 @@ func (f *Sync) connect(ctx context.Context) (progressed bool, wait time.Duration
 			p = "the auth service requires a feed token (401): set the validator's FeedToken to the auth service's FEED_TOKEN"
 		}
 		if *f.problem.Load() != p {
-			f.log.Error("revoke: feed: "+p, "url", f.url)
+			f.log.Error("revoke: feed: "+p, "url", feedURL)
 			f.problem.Store(&p)
 			f.tokenRefused.Store(true)
 		}
@@ -261,7 +278,7 @@ func (f *Sync) connect(ctx context.Context) (progressed bool, wait time.Duration
 		if err != nil {
 			return progressed, 0, err
 		}
-		if f.apply(m) {
+		if f.apply(m, feedURL) {
 			progressed = true
 		}
 	}
@@ -269,7 +286,7 @@ func (f *Sync) connect(ctx context.Context) (progressed bool, wait time.Duration
 
 // apply updates the set and status with one message and reports whether it
 // was a feed event (as opposed to an ignored unknown one).
-func (f *Sync) apply(m feedwire.Message) bool {
+func (f *Sync) apply(m feedwire.Message, feedURL string) bool {
 	t := f.cfg.Clock()
 	if t.After(f.nextPrune) {
 		f.set.Prune(t)
@@ -284,7 +301,7 @@ func (f *Sync) apply(m feedwire.Message) bool {
 				// Not Ready, and no cursor: the next connection loads a
 				// snapshot again and sees whether the mismatch is fixed.
 				if p := strings.TrimPrefix(err.Error(), "revoke: "); *f.problem.Load() != p {
-					f.log.Error("revoke: feed: "+p, "url", f.url)
+					f.log.Error("revoke: feed: "+p, "url", feedURL)
 					f.problem.Store(&p)
 				}
 				f.connected.Store(false)

@@ -33,6 +33,10 @@ const (
 type Config struct {
 	// URL of the JWKS document, e.g. "http://auth:8080/.well-known/jwks.json".
 	URL string
+	// AlternateURLs are the same document at other replicas of the auth
+	// service: a fetch that fails at one is tried at the next, and the
+	// next fetch starts at the last that answered.
+	AlternateURLs []string
 	// HTTPClient fetches the JWKS (default: a client with a 15s timeout).
 	HTTPClient *http.Client
 	// RefreshInterval is how often Run refetches (default 5m).
@@ -62,6 +66,8 @@ type Config struct {
 // (see parseJWKS). Safe for concurrent use.
 type RemoteKeys struct {
 	cfg    Config
+	urls   []string     // URL, then AlternateURLs
+	good   atomic.Int64 // index in urls of the last that answered
 	set    atomic.Pointer[remoteSet]
 	reload *refetch.Loop // Run's loop; poked when an unknown kid is looked up
 	fails  atomic.Int64  // consecutive failed fetches
@@ -77,9 +83,12 @@ type remoteSet struct {
 
 // NewRemoteKeys validates cfg. It does no I/O: call Start, then Run.
 func NewRemoteKeys(cfg Config) (*RemoteKeys, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: JWKS URL %q must be an absolute http(s) URL", token.ErrInvalidConfig, cfg.URL)
+	urls := append([]string{cfg.URL}, cfg.AlternateURLs...)
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: JWKS URL %q must be an absolute http(s) URL", token.ErrInvalidConfig, raw)
+		}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: fetchTimeout}
@@ -98,7 +107,7 @@ func NewRemoteKeys(cfg Config) (*RemoteKeys, error) {
 	if cfg.After == nil {
 		cfg.After = time.After
 	}
-	r := &RemoteKeys{cfg: cfg}
+	r := &RemoteKeys{cfg: cfg, urls: urls}
 	r.reload = refetch.New(refetch.Config{
 		Do: r.Refresh,
 		OnError: func(err error) {
@@ -167,10 +176,33 @@ func (r *RemoteKeys) nextDelay() time.Duration {
 	return min(d, r.cfg.RefreshInterval)
 }
 
+// fetch gets the JWKS from the URL that answered last, else from the
+// others in turn.
 func (r *RemoteKeys) fetch(ctx context.Context) (*remoteSet, error) {
+	start := int(r.good.Load())
+	var errs []error
+	for i := range r.urls {
+		n := (start + i) % len(r.urls)
+		set, err := r.fetchFrom(ctx, r.urls[n])
+		if err == nil {
+			r.good.Store(int64(n))
+			return set, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if len(r.urls) > 1 {
+			err = fmt.Errorf("%s: %w", r.urls[n], err)
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (r *RemoteKeys) fetchFrom(ctx context.Context, jwksURL string) (*remoteSet, error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.URL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: request: %w", err)
 	}
