@@ -57,6 +57,12 @@ const (
 // certificate where mode uses TLS.
 func startSMTP(t *testing.T, mode serverMode, cert tls.Certificate, user, pass string) *smtpServer {
 	t.Helper()
+	return startSMTPAt(t, "127.0.0.1:0", mode, cert, user, pass)
+}
+
+// startSMTPAt is startSMTP listening on addr.
+func startSMTPAt(t *testing.T, addr string, mode serverMode, cert tls.Certificate, user, pass string) *smtpServer {
+	t.Helper()
 	s := &smtpServer{user: user, pass: pass}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &smtpSession{s: s, c: c}, nil
@@ -66,7 +72,7 @@ func startSMTP(t *testing.T, mode serverMode, cert tls.Certificate, user, pass s
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	var ln net.Listener
 	var err error
-	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

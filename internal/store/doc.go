@@ -1,5 +1,5 @@
 // Package store persists the auth service's state: users, device sessions,
-// signing keys and the revocation journal. One implementation over
+// signing keys, the revocation journal and the mail outbox. One implementation over
 // database/sql serves both SQLite (modernc.org/sqlite, pure Go, no cgo) and
 // PostgreSQL (pgx); queries are written once with ? placeholders and a small
 // dialect layer rebinds them.

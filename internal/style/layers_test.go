@@ -86,7 +86,7 @@ var layers = []layer{
 	{
 		name:   "persistence: implements the ports of auth, revoke and keyring",
 		pkgs:   []string{"internal/store"},
-		may:    []string{"internal/auth", "internal/revoke", "internal/token", "internal/token/keyring"},
+		may:    []string{"internal/auth", "internal/revoke", "internal/token", "internal/token/keyring", "internal/mail"},
 		mayNot: concat(redisLibs, grpcLibs, []string{"net/http"}),
 	},
 	{
