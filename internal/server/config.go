@@ -88,7 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AccessTokenTTL: token.DefaultAccessTokenTTL, RefreshTokenTTL: token.DefaultRefreshTokenTTL, RefreshReuseGrace: auth.DefaultRefreshReuseGrace,
 		AuthEnv: "development", SigningAlg: keyring.DefaultAlgorithm, RateLimits: true,
 		Argon2MemoryKiB: password.DefaultParams().Memory, Argon2Iterations: password.DefaultParams().Iterations,
-		MaxSessionsPerUser: DefaultMaxSessionsPerUser, FeedMaxStreamsPerClient: feed.DefaultMaxClientsPerAddr,
+		MaxSessionsPerUser: DefaultMaxSessionsPerUser, FeedMaxStreamsPerClient: feed.DefaultMaxStreamsPerClient,
 		RedisTimeout:    DefaultRedisTimeout,
 		CookieTransport: true, CookieSameSite: http.SameSiteLaxMode,
 	}

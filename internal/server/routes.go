@@ -44,11 +44,11 @@ func (s *Server) routes() (http.Handler, error) {
 		return nil, err
 	}
 	feed, err := feed.NewHandler(s.revs, feed.Config{
-		MaxClients:        s.feedMaxClients(),
-		MaxClientsPerAddr: s.cfg.FeedMaxStreamsPerClient,
-		ClientAddr:        func(r *http.Request) string { return client(r).IP },
-		Token:             s.cfg.FeedToken,
-		Logger:            s.log,
+		MaxStreams:          s.feedMaxStreams(),
+		MaxStreamsPerClient: s.cfg.FeedMaxStreamsPerClient,
+		ClientAddr:          func(r *http.Request) string { return client(r).IP },
+		Token:               s.cfg.FeedToken,
+		Logger:              s.log,
 	})
 	if err != nil {
 		return nil, err
@@ -92,13 +92,13 @@ func (s *Server) routes() (http.Handler, error) {
 	return policy.CORS(mux), nil
 }
 
-// feedMaxClients lets streams take most connections, never all: the API
+// feedMaxStreams lets streams take most connections, never all: the API
 // and the health checks keep a tenth of MAX_CONNECTIONS.
-func (s *Server) feedMaxClients() int {
+func (s *Server) feedMaxStreams() int {
 	if s.cfg.MaxConnections <= 0 {
 		return 0 // the feed's default
 	}
-	return max(min(feed.DefaultMaxClients, s.cfg.MaxConnections*9/10), 1)
+	return max(min(feed.DefaultMaxStreams, s.cfg.MaxConnections*9/10), 1)
 }
 
 // discovery serves a minimal OpenID-style discovery document. It lists

@@ -41,7 +41,7 @@ func BenchmarkFanout(b *testing.B) {
 
 func benchFanout(b *testing.B, n, burst int) {
 	store := newTestJournalStore(b, &revoketest.MemJournal{}, sqljournal.Config{})
-	srv := startFeedServer(b, store, Config{MaxClients: n + 10, MaxClientsPerAddr: n + 10, Heartbeat: time.Hour}, "")
+	srv := startFeedServer(b, store, Config{MaxStreams: n + 10, MaxStreamsPerClient: n + 10, Heartbeat: time.Hour}, "")
 	w := &fanWatch{done: make(chan struct{}, 1)}
 	ready := make(chan error, n)
 	for range n {

@@ -30,14 +30,14 @@ type Config struct {
 	// Heartbeat is how often a stream re-reads the source and sends a sync
 	// event. Validators measure staleness by it. Default 5s.
 	Heartbeat time.Duration
-	// MaxClients bounds concurrent streams; beyond it the handler answers
+	// MaxStreams bounds concurrent streams; beyond it the handler answers
 	// 503 with Retry-After. Default 10000.
-	MaxClients int
-	// MaxClientsPerAddr bounds concurrent streams from one client address
+	MaxStreams int
+	// MaxStreamsPerClient bounds concurrent streams from one client address
 	// (as ClientAddr reports it); beyond it the handler answers 429 with
 	// Retry-After. The default, 1000, lets a fleet of validators share
 	// one NAT address.
-	MaxClientsPerAddr int
+	MaxStreamsPerClient int
 	// ClientAddr returns the address a request's streams are counted
 	// under. Default: the host of the request's RemoteAddr.
 	ClientAddr func(*http.Request) string
@@ -57,11 +57,11 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultHeartbeat  = 5 * time.Second
-	DefaultMaxClients = 10000
-	// DefaultFeedMaxClientsPerAddr fits a fleet of validators behind one
+	DefaultMaxStreams = 10000
+	// DefaultMaxStreamsPerClient fits a fleet of validators behind one
 	// NAT address.
-	DefaultMaxClientsPerAddr = 1000
-	DefaultWriteTimeout      = time.Minute
+	DefaultMaxStreamsPerClient = 1000
+	DefaultWriteTimeout        = time.Minute
 )
 
 // feedBatch is how many events one Since call asks for.
@@ -96,7 +96,7 @@ func NewHandler(src revoke.Source, cfg Config) (*Handler, error) {
 	if src == nil {
 		return nil, errors.New("feed: NewHandler: nil Source")
 	}
-	if cfg.Heartbeat < 0 || cfg.MaxClients < 0 || cfg.MaxClientsPerAddr < 0 || cfg.WriteTimeout < 0 {
+	if cfg.Heartbeat < 0 || cfg.MaxStreams < 0 || cfg.MaxStreamsPerClient < 0 || cfg.WriteTimeout < 0 {
 		return nil, errors.New("feed: NewHandler: negative setting")
 	}
 	if cfg.Token != "" && !bearer.Valid(cfg.Token) {
@@ -105,11 +105,11 @@ func NewHandler(src revoke.Source, cfg Config) (*Handler, error) {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
-	if cfg.MaxClients == 0 {
-		cfg.MaxClients = DefaultMaxClients
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
 	}
-	if cfg.MaxClientsPerAddr == 0 {
-		cfg.MaxClientsPerAddr = DefaultMaxClientsPerAddr
+	if cfg.MaxStreamsPerClient == 0 {
+		cfg.MaxStreamsPerClient = DefaultMaxStreamsPerClient
 	}
 	if cfg.ClientAddr == nil {
 		cfg.ClientAddr = remoteHost
@@ -153,7 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveSnapshotJSON(w, r)
 		return
 	}
-	if n := h.clients.Add(1); n > int64(h.cfg.MaxClients) {
+	if n := h.clients.Add(1); n > int64(h.cfg.MaxStreams) {
 		h.clients.Add(-1)
 		w.Header().Set("Retry-After", feedRetryAfter)
 		writeFeedError(w, http.StatusServiceUnavailable, "too many feed clients")
@@ -190,11 +190,11 @@ func (h *Handler) authorized(r *http.Request) bool {
 }
 
 // admitAddr counts one more stream from addr, unless it already has
-// MaxClientsPerAddr.
+// MaxStreamsPerClient.
 func (h *Handler) admitAddr(addr string) bool {
 	h.addrMu.Lock()
 	defer h.addrMu.Unlock()
-	if h.byAddr[addr] >= h.cfg.MaxClientsPerAddr {
+	if h.byAddr[addr] >= h.cfg.MaxStreamsPerClient {
 		return false
 	}
 	h.byAddr[addr]++

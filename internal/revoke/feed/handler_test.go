@@ -329,7 +329,7 @@ func TestFeedStreamHeartbeats(t *testing.T) {
 
 func TestFeedLimitsClients(t *testing.T) {
 	store := newTestJournalStore(t, &revoketest.MemJournal{}, sqljournal.Config{})
-	srv := startFeedServer(t, store, Config{MaxClients: 2}, "")
+	srv := startFeedServer(t, store, Config{MaxStreams: 2}, "")
 	openFeedStream(t, srv.feedURL(), nil).next(t)
 	openFeedStream(t, srv.feedURL(), nil).next(t)
 	req, _ := http.NewRequest(http.MethodGet, srv.feedURL(), nil)
