@@ -13,6 +13,10 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/authmesh/authmesh/examples/example-grpc-service/examplepb"
 
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/session"
@@ -24,9 +28,11 @@ import (
 // gets a token at POST /oauth2/token that a service requiring its audience
 // and scope accepts; a token for another audience and a scope the client
 // is not allowed are refused; disabling the client ends its token at the
-// service and refuses it new ones. Redis and embedded feed modes.
+// service and at the gRPC example (another process), and refuses it new
+// ones. Redis and embedded feed modes.
 func TestClientCredentials(t *testing.T) {
 	serverBin, _ := binaries(t)
+	grpcBin := grpcExampleBinary(t)
 	for _, m := range modes()[:2] {
 		t.Run(m.name, func(t *testing.T) {
 			authEnv := m.auth(t)
@@ -42,6 +48,8 @@ func TestClientCredentials(t *testing.T) {
 			secret := match[1]
 
 			orders := ordersService(t, authEnv, auth.URL)
+			// A second validator, another process: the gRPC example.
+			whoami := examplepb.NewExampleServiceClient(grpcClient(t, start(t, grpcBin, serviceEnv(authEnv, auth.URL), grpcHealth).Addr()))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			config := func(aud string, style oauth2.AuthStyle, scopes ...string) *clientcredentials.Config {
@@ -80,6 +88,9 @@ func TestClientCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if resp, err := whoami.Whoami(ctx, &examplepb.WhoamiRequest{}, withToken(tok.AccessToken)); err != nil || resp.GetUserId() != "billing" || resp.GetSessionId() != "" {
+				t.Fatalf("the service token at the gRPC example: %+v, %v; want user billing without a session", resp, err)
+			}
 			if out, err := command(t, auth, "clients", "disable", "billing"); err != nil {
 				t.Fatalf("clients disable: %v\n%s", err, out)
 			}
@@ -88,7 +99,11 @@ func TestClientCredentials(t *testing.T) {
 				code, _ := get(t, orders, tok.AccessToken)
 				return code == http.StatusUnauthorized
 			})
-			t.Logf("the disabled client's token was refused %v after the command returned", time.Since(began))
+			testenv.WaitFor(t, "the gRPC example to refuse the disabled client's token", func() bool {
+				_, err := whoami.Whoami(ctx, &examplepb.WhoamiRequest{}, withToken(tok.AccessToken))
+				return status.Code(err) == codes.Unauthenticated
+			})
+			t.Logf("the disabled client's token was refused by both services %v after the command returned", time.Since(began))
 			if _, err := config("orders", oauth2.AuthStyleInHeader).Token(ctx); errorCode(err) != "invalid_client" {
 				t.Fatalf("a token for a disabled client: got %v; want invalid_client", err)
 			}
