@@ -44,6 +44,11 @@ func TestBrowserAccountPage(t *testing.T) {
 			A, B := newProfile(t), newProfile(t)
 			A.do(chromedp.Navigate(auth.URL+"/account"), chromedp.WaitVisible(chromedp.ID("email")))
 			checkNames(t, A.ctx, "Email", "Password", "Sign in")
+			load := eval[struct{ Ms, Bytes float64 }](t, A.ctx, `({
+				Ms: performance.getEntriesByType("navigation")[0].duration,
+				Bytes: performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource")).reduce((n, e) => n + e.transferSize, 0),
+			})`)
+			t.Logf("account page load: %.0f ms to the load event, %.0f bytes transferred", load.Ms, load.Bytes)
 			A.signIn(auth.URL, a)
 			authHost := strings.TrimPrefix(auth.URL, "http://")
 			if h := hosts(A.Requests()); len(h) != 1 || !h[authHost] {
