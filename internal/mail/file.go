@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,11 +21,12 @@ type Dir struct {
 
 var _ Sender = (*Dir)(nil)
 
-// NewDir returns a sender writing into path, created (mode 0700) if
-// needed; it logs each file to log (default slog.Default()).
+// NewDir returns a sender writing into path, created (mode 0700) when the
+// first message is written, so a deployment that never sends mail never
+// touches it; it logs each file to log (default slog.Default()).
 func NewDir(path string, log *slog.Logger) (*Dir, error) {
-	if err := os.MkdirAll(path, 0o700); err != nil {
-		return nil, fmt.Errorf("mail: create %s: %w", path, err)
+	if path == "" {
+		return nil, errors.New("mail: NewDir: empty path")
 	}
 	if log == nil {
 		log = slog.Default()
@@ -36,6 +38,9 @@ func NewDir(path string, log *slog.Logger) (*Dir, error) {
 // the file of an earlier attempt of the same message, and logs the
 // recipient, subject and file: never the body, which may hold a token.
 func (d *Dir) Send(ctx context.Context, env Envelope) error {
+	if err := os.MkdirAll(d.path, 0o700); err != nil {
+		return fmt.Errorf("mail: create %s: %w", d.path, err)
+	}
 	name := time.Now().UTC().Format("20060102T150405Z") + "-" + safeName(env.ID) + ".eml"
 	if matches, _ := filepath.Glob(filepath.Join(d.path, "*-"+safeName(env.ID)+".eml")); len(matches) > 0 {
 		name = filepath.Base(matches[0])

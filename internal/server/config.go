@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/bearer"
+	"github.com/authmesh/authmesh/internal/mail"
 	"github.com/authmesh/authmesh/internal/password"
 	"github.com/authmesh/authmesh/internal/redisconn"
 	"github.com/authmesh/authmesh/internal/revoke/feed"
@@ -59,6 +61,8 @@ type Config struct {
 	MaxConnections          int           // MAX_CONNECTIONS: open client connections; default from the file-descriptor limit
 	FeedMaxStreamsPerClient int           // FEED_MAX_STREAMS_PER_CLIENT: feed streams from one client address, default 1000
 	FeedToken               string        // FEED_TOKEN or the file FEED_TOKEN_FILE: required on every feed request when set
+	SMTPURL                 string        // SMTP_URL or the file SMTP_URL_FILE: deliver mail over SMTP; unset: .eml files in DATA_DIR/mail
+	MailFrom                string        // MAIL_FROM: the sender of every message, default DefaultMailFrom; required with SMTP_URL
 	Limits                  Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
 	CookieTransport         bool          // COOKIE_TRANSPORT: default on; "off" refuses X-Authmesh-Transport: cookie and serves no /account
 	CookieSameSite          http.SameSite // COOKIE_SAMESITE: Lax (default), Strict or None
@@ -174,6 +178,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.RateLimits = false
 	}
 	secret("FEED_TOKEN", &c.FeedToken, true)
+	secret("SMTP_URL", &c.SMTPURL, true)
+	str("MAIL_FROM", &c.MailFrom)
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)
 	}
@@ -246,6 +252,9 @@ func (c *Config) validate() error {
 	if err := c.connectionBound(); err != nil {
 		return err
 	}
+	if err := c.validateMail(); err != nil {
+		return err
+	}
 	if c.FeedToken != "" && !bearer.Valid(c.FeedToken) {
 		return fmt.Errorf("FEED_TOKEN: %w", feed.ErrTokenCharset)
 	}
@@ -264,4 +273,28 @@ func (c Config) publicURL(port int) string {
 		return fmt.Sprintf("https://localhost:%d", port)
 	}
 	return fmt.Sprintf("http://localhost:%d", port)
+}
+
+// DefaultMailFrom is MAIL_FROM's default, for the .eml files of a
+// deployment without SMTP_URL.
+const DefaultMailFrom = "authmesh <no-reply@localhost>"
+
+// validateMail checks SMTP_URL and MAIL_FROM, never quoting SMTP_URL (it
+// may hold a password).
+func (c *Config) validateMail() error {
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseSMTPURL(c.SMTPURL); err != nil {
+			return fmt.Errorf("SMTP_URL: %w", err)
+		}
+		if c.MailFrom == "" {
+			return errors.New("MAIL_FROM is required with SMTP_URL: the sender of every message, e.g. authmesh <no-reply@example.com>")
+		}
+	}
+	if c.MailFrom == "" {
+		c.MailFrom = DefaultMailFrom
+	}
+	if _, err := netmail.ParseAddress(c.MailFrom); err != nil {
+		return fmt.Errorf("MAIL_FROM=%q must be one address, e.g. authmesh <no-reply@example.com>: %v", c.MailFrom, err)
+	}
+	return nil
 }

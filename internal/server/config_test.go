@@ -64,6 +64,9 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"FEED_TOKEN": "a", "FEED_TOKEN_FILE": "/etc/hostname"}, "FEED_TOKEN and FEED_TOKEN_FILE"},
 		{map[string]string{"FEED_TOKEN_FILE": "/nonexistent/feed-token"}, "FEED_TOKEN_FILE"},
 		{map[string]string{"FEED_TOKEN": "feed token with spaces and $ymbols"}, "FEED_TOKEN:"},
+		{map[string]string{"SMTP_URL": "http://mail.example"}, "SMTP_URL"},
+		{map[string]string{"SMTP_URL": "smtp://u:p@mail.example"}, "MAIL_FROM is required"},
+		{map[string]string{"MAIL_FROM": "two@a.b, three@c.d"}, "MAIL_FROM"},
 		{map[string]string{"MAX_CONNECTIONS": "9999999"}, "MAX_CONNECTIONS"},
 		{map[string]string{"FEED_MAX_STREAMS_PER_CLIENT": "0"}, "FEED_MAX_STREAMS_PER_CLIENT"},
 		{map[string]string{"TLS_CERT_FILE": "/etc/hostname"}, "TLS_KEY_FILE"},
@@ -173,5 +176,14 @@ func TestLoadConfigSecretsFromFiles(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestSMTPURLErrorHidesThePassword: a malformed SMTP_URL is refused
+// without quoting it, since it may carry the mail password.
+func TestSMTPURLErrorHidesThePassword(t *testing.T) {
+	_, err := server.LoadConfig(env(map[string]string{"SMTP_URL": "smtp://ada:s3cret-pw@mail.example/path", "MAIL_FROM": "a@b.c"}))
+	if err == nil || !strings.Contains(err.Error(), "SMTP_URL") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("got %v; want an error naming SMTP_URL without its password", err)
 	}
 }

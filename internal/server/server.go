@@ -20,6 +20,7 @@ import (
 	"github.com/authmesh/authmesh/internal/certreload"
 	"github.com/authmesh/authmesh/internal/clientip"
 	"github.com/authmesh/authmesh/internal/device"
+	"github.com/authmesh/authmesh/internal/mail"
 	"github.com/authmesh/authmesh/internal/password"
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
@@ -62,6 +63,7 @@ type Server struct {
 	svc       *auth.Service
 	clients   *auth.Clients // service clients and the token endpoint
 	registry  *prometheus.Registry
+	outbox    *mail.Outbox // delivers the mail outbox
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 	handler   http.Handler
@@ -103,6 +105,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	if s.svc, err = s.newService(); err != nil {
+		return nil, err
+	}
+	if err := s.openMail(); err != nil {
 		return nil, err
 	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -285,7 +290,7 @@ type runner interface {
 
 // background lists the components the server runs while serving.
 func (s *Server) background() []runner {
-	runs := []runner{s.revs, s.deps}
+	runs := []runner{s.revs, s.deps, s.outbox}
 	if s.ring != nil {
 		runs = append(runs, s.ring)
 	}

@@ -109,7 +109,7 @@ var layers = []layer{
 			"internal/auth", "internal/store", "internal/graph/...", "internal/web", "internal/revoke/...",
 			"internal/token/...", "internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/redisconn", "internal/secretenv", "internal/origin",
-			"internal/certreload",
+			"internal/certreload", "internal/mail",
 		},
 	},
 	{
