@@ -128,6 +128,8 @@ func covers(e revoke.Entry, t revoke.Token) bool {
 		return t.Subject == e.ID && t.IssuedAt < e.Before
 	case revoke.KindKey:
 		return t.KeyID != "" && t.KeyID == e.ID
+	case revoke.KindAll:
+		return t.IssuedAt < e.Before
 	}
 	return false
 }

@@ -14,10 +14,16 @@
 //	server clients ...         manage service clients (OAuth 2.0 client
 //	                           credentials): create, list, disable, enable,
 //	                           rotate, delete; see "server clients help"
+//	server revoke-before --time RFC3339|now [--user ID]
+//	                           revoke every token issued before the time, of
+//	                           every user or of one, as one revocation entry,
+//	                           and end the sessions begun before it
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +31,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -52,8 +59,15 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
 	healthCheck := len(args) == 1 && args[0] == "healthcheck"
 	clients := len(args) > 0 && args[0] == "clients"
-	if len(args) > 0 && !healthCheck && !isKeysWithdraw(args) && !clients {
-		return fmt.Errorf("unknown command %q; usage: server [healthcheck | keys withdraw KID | clients ...]", strings.Join(args, " "))
+	var cut *revokeBefore
+	if len(args) > 0 && args[0] == "revoke-before" {
+		c, err := parseRevokeBefore(args[1:], time.Now)
+		if err != nil {
+			return err
+		}
+		cut = &c
+	} else if len(args) > 0 && !healthCheck && !isKeysWithdraw(args) && !clients {
+		return fmt.Errorf("unknown command %q; usage: %s", strings.Join(args, " "), usage)
 	}
 	if clients && (len(args) == 1 || args[1] == "help") {
 		fmt.Fprint(stdout, server.ClientsUsage)
@@ -84,6 +98,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if clients {
 		return srv.ClientsCommand(ctx, args[1:], stdout)
 	}
+	if cut != nil {
+		ended, err := srv.RevokeIssuedBefore(ctx, cut.at, cut.user)
+		if err != nil {
+			return fmt.Errorf("revoke-before: %w", err)
+		}
+		whose := "every user"
+		if cut.user != "" {
+			whose = "user " + cut.user
+		}
+		fmt.Fprintf(stdout, "revoked every token of %s issued before %s: validators refuse them; %d sessions ended\n",
+			whose, cut.at.UTC().Format(time.RFC3339), ended)
+		return nil
+	}
 	if len(args) > 0 {
 		if err := srv.WithdrawKey(ctx, args[2]); err != nil {
 			return fmt.Errorf("keys withdraw %s: %w", args[2], err)
@@ -101,6 +128,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			ready <- addr
 		}
 	})
+}
+
+// usage lists the operator commands.
+const usage = "server [healthcheck | keys withdraw KID | clients ... | revoke-before --time RFC3339|now [--user ID]]"
+
+// revokeBefore is the parsed revoke-before command.
+type revokeBefore struct {
+	at   time.Time
+	user string
+}
+
+// parseRevokeBefore parses the arguments of revoke-before: --time, an
+// RFC 3339 time or "now" (required), and --user, a user id (optional).
+func parseRevokeBefore(args []string, now func() time.Time) (revokeBefore, error) {
+	fs := flag.NewFlagSet("revoke-before", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	at := fs.String("time", "", "revoke tokens issued before this RFC 3339 time, or now")
+	user := fs.String("user", "", "only this user's tokens (default: every user's)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return revokeBefore{}, fmt.Errorf("revoke-before: bad arguments %q; usage: server revoke-before --time RFC3339|now [--user ID]", strings.Join(args, " "))
+	}
+	var c revokeBefore
+	switch *at {
+	case "":
+		return revokeBefore{}, errors.New("revoke-before: --time is required: an RFC 3339 time (2026-12-01T15:00:00Z) or now")
+	case "now":
+		c.at = now()
+	default:
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return revokeBefore{}, fmt.Errorf("revoke-before: --time %q is not an RFC 3339 time (2026-12-01T15:00:00Z) nor now", *at)
+		}
+		c.at = t
+	}
+	c.user = *user
+	return c, nil
 }
 
 // isKeysWithdraw reports whether args are "keys withdraw KID".

@@ -50,6 +50,9 @@ type Sessions interface {
 	// RevokeUserSessions ends every live session of the user but exceptID
 	// ("" = none) and returns the ids it ended.
 	RevokeUserSessions(ctx context.Context, userID, exceptID string, now time.Time) ([]string, error)
+	// RevokeSessionsCreatedBefore ends every live session, of any user,
+	// created before the given time and returns how many it ended.
+	RevokeSessionsCreatedBefore(ctx context.Context, before, now time.Time) (int, error)
 }
 
 // Revoker records revocations so that every validator rejects what they

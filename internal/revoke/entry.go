@@ -36,7 +36,15 @@ const (
 	// KindKey revokes every token signed by one signing key, named by its
 	// kid (a withdrawn key: leaked or retired early).
 	KindKey Kind = "kid"
+	// KindAll revokes every token issued before Entry.Before, whoever it
+	// names (an incident: a leak of keys or of a token store). Its ID is
+	// always AllID, so the entries of several such revocations merge into
+	// one holding the latest cut-off.
+	KindAll Kind = "all"
 )
+
+// AllID is the ID of every KindAll entry.
+const AllID = "*"
 
 // ProtocolVersion is the version of the revocation protocol this package
 // speaks: the layout marker in Redis, every Redis log entry and pub/sub
@@ -56,8 +64,9 @@ type Entry struct {
 	V    int    `json:"v,omitempty"`
 	Kind Kind   `json:"kind"`
 	ID   string `json:"id"`
-	// Before applies to KindUser only: tokens whose iat (unix seconds) is
-	// strictly less than Before are revoked. Zero for the other kinds.
+	// Before applies to KindUser and KindAll only: tokens whose iat (unix
+	// seconds) is strictly less than Before are revoked. Zero for the
+	// other kinds.
 	Before int64 `json:"before,omitempty"`
 	// Expires is the unix second after which the entry cannot affect any
 	// token still in circulation and may be forgotten.
@@ -98,11 +107,14 @@ func (e Entry) Validate() error {
 	switch e.Kind {
 	case KindToken, KindSession, KindKey:
 		if e.Before != 0 {
-			return fmt.Errorf("%w: before is only valid for kind %q", ErrInvalidEntry, KindUser)
+			return fmt.Errorf("%w: before is only valid for kinds %q and %q", ErrInvalidEntry, KindUser, KindAll)
 		}
-	case KindUser:
+	case KindUser, KindAll:
 		if e.Before <= 0 {
-			return fmt.Errorf("%w: kind %q needs before", ErrInvalidEntry, KindUser)
+			return fmt.Errorf("%w: kind %q needs before", ErrInvalidEntry, e.Kind)
+		}
+		if e.Kind == KindAll && e.ID != AllID {
+			return fmt.Errorf("%w: kind %q takes id %q", ErrInvalidEntry, KindAll, AllID)
 		}
 	default:
 		return fmt.Errorf("%w: %w: unknown kind %.40q", ErrInvalidEntry, ErrUnsupported, e.Kind)

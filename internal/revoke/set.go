@@ -22,7 +22,8 @@ type key struct{ a, b uint64 }
 // readers load atomically (see table), and the summary of entries this
 // version cannot interpret is an immutable value swapped atomically.
 // Writers (Apply, ApplyAll, Prune) are serialised by a mutex that lookups
-// never touch. A lookup hashes up to four short strings; memory is a few
+// never touch. A lookup compares iat with the cut-off of "revoke everything
+// issued before" (one atomic load) and hashes up to four short strings; memory is a few
 // dozen bytes per entry.
 //
 // A Set is safe for concurrent use.
@@ -34,6 +35,11 @@ type Set struct {
 	sessions atomic.Pointer[table] // sid → expires
 	users    atomic.Pointer[table] // sub → expires, before
 	keys     atomic.Pointer[table] // kid → expires
+	// allBefore is the cut-off of the live KindAll entry (0: none): every
+	// token with an earlier iat is revoked. One atomic load on the request
+	// path; allExpires, guarded by mu, is when Prune forgets it.
+	allBefore  atomic.Uint32
+	allExpires uint32
 	// unsupported holds the entries this version cannot interpret (a newer
 	// protocol version or kind), by kind and id: while one is live, every
 	// token is refused (see Unsupported). Guarded by mu; readers see
@@ -134,6 +140,12 @@ func (s *Set) applyLocked(k key, e Entry) {
 		put(&s.users, k, exp, clampUnix(e.Before))
 	case KindKey:
 		put(&s.keys, k, exp, 0)
+	case KindAll:
+		// Entries merge as in the tables: cut-off and expiry only rise.
+		s.allExpires = max(s.allExpires, exp)
+		if b := clampUnix(e.Before); b > s.allBefore.Load() {
+			s.allBefore.Store(b)
+		}
 	}
 }
 
@@ -257,6 +269,9 @@ type Token struct {
 // Empty identifiers match nothing. Entries the set cannot interpret are not
 // consulted here: callers check Unsupported.
 func (s *Set) CheckToken(t Token) (Kind, bool) {
+	if b := s.allBefore.Load(); b != 0 && t.IssuedAt < int64(b) {
+		return KindAll, true
+	}
 	if t.KeyID != "" && s.has(&s.keys, t.KeyID) != nil {
 		return KindKey, true
 	}
@@ -303,6 +318,11 @@ func (s *Set) Prune(now time.Time) int {
 		}
 	}
 	removed := 0
+	if s.allExpires != 0 && s.allExpires <= t {
+		s.allBefore.Store(0)
+		s.allExpires = 0
+		removed++
+	}
 	for f, u := range s.unsupported {
 		if u.expires <= t {
 			delete(s.unsupported, f)
@@ -318,6 +338,9 @@ func (s *Set) Prune(now time.Time) int {
 // Len returns the number of entries held.
 func (s *Set) Len() int {
 	n, _ := s.Unsupported()
+	if s.allBefore.Load() != 0 {
+		n++
+	}
 	for _, p := range s.tables() {
 		n += int(p.Load().live.Load())
 	}

@@ -307,6 +307,13 @@ func (s *Server) WithdrawKey(ctx context.Context, kid string) error {
 // commands.
 func (s *Server) Clients() *auth.Clients { return s.clients }
 
+// RevokeIssuedBefore revokes every token issued before t, of every user
+// (userID "") or of one (auth.Service.RevokeIssuedBefore), and returns how
+// many sessions it ended; the `revoke-before` command runs it.
+func (s *Server) RevokeIssuedBefore(ctx context.Context, t time.Time, userID string) (int, error) {
+	return s.svc.RevokeIssuedBefore(ctx, t, userID)
+}
+
 // Handler returns the service's HTTP handler (for tests).
 func (s *Server) Handler() http.Handler { return s.handler }
 

@@ -158,3 +158,20 @@ func scanSession(r rowScanner) (auth.Session, error) {
 	s.RevokedAt = fromMicros(revoked)
 	return s, nil
 }
+
+// RevokeSessionsCreatedBefore revokes at now every live session, of any
+// user, created before the given time, in one statement, and returns how
+// many it revoked (revoking everything issued before a time).
+func (db *DB) RevokeSessionsCreatedBefore(ctx context.Context, before, now time.Time) (int, error) {
+	n := now.UnixMicro()
+	res, err := db.exec(ctx, "UPDATE sessions SET revoked_at = ? WHERE created_at < ? AND revoked_at IS NULL AND expires_at > ?",
+		n, before.UnixMicro(), n)
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke sessions created before: %w", err)
+	}
+	ended, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke sessions created before: %w", err)
+	}
+	return int(ended), nil
+}
