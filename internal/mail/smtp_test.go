@@ -2,16 +2,11 @@ package mail_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"sync"
 	"testing"
@@ -21,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	authmail "github.com/authmesh/authmesh/internal/mail"
+	"github.com/authmesh/authmesh/internal/testenv"
 )
 
 // received is one message a test SMTP server accepted.
@@ -131,31 +127,12 @@ func (x *smtpSession) Data(r io.Reader) error {
 func (x *smtpSession) Reset()        {}
 func (x *smtpSession) Logout() error { return nil }
 
-// testCert is a self-signed certificate for localhost, 127.0.0.1 and
-// mail.example, and a pool trusting it.
+// testCert is a certificate for localhost, 127.0.0.1 and mail.example,
+// and a pool trusting it.
 func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test SMTP"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost", "mail.example"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+	ca := testenv.NewCA(t, "test SMTP CA")
+	return ca.Certificate("test SMTP", "localhost", "mail.example"), ca.Pool
 }
 
 // toLocal dials srv whatever host the configuration names, so a

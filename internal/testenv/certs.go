@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -60,6 +61,22 @@ func NewCA(tb testing.TB, name string) *CA {
 // replacing what they held. It returns the certificate's serial number.
 func (ca *CA) Issue(certFile, keyFile, cn string) *big.Int {
 	ca.tb.Helper()
+	c := ca.Certificate(cn, "localhost")
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		ca.tb.Fatal(err)
+	}
+	writePEM(ca.tb, keyFile, "PRIVATE KEY", pkcs8)
+	writePEM(ca.tb, certFile, "CERTIFICATE", c.Certificate[0])
+	return c.Leaf.SerialNumber
+}
+
+// Certificate returns a server certificate signed by the CA, in memory,
+// for the host names dnsNames and the loopback addresses, with subject
+// common name cn: a tls.Config's Certificates entry, trusted through
+// ca.Pool.
+func (ca *CA) Certificate(cn string, dnsNames ...string) tls.Certificate {
+	ca.tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		ca.tb.Fatal(err)
@@ -70,19 +87,17 @@ func (ca *CA) Issue(certFile, keyFile, cn string) *big.Int {
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:    []string{"localhost"},
+		DNSNames:    dnsNames,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
 		ca.tb.Fatal(err)
 	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
 		ca.tb.Fatal(err)
 	}
-	writePEM(ca.tb, keyFile, "PRIVATE KEY", pkcs8)
-	writePEM(ca.tb, certFile, "CERTIFICATE", der)
-	return tmpl.SerialNumber
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
 func serial(tb testing.TB) *big.Int {
