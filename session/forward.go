@@ -86,3 +86,12 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// Authenticate validates raw as an access token with v and returns ctx
+// carrying its claims and the token (GetClaims, GetToken), as the
+// middleware does; for a *SessionValidator the claims and the context are
+// one allocation. For transports other than net/http: session/grpcauth's
+// interceptors use it.
+func Authenticate(ctx context.Context, v Validator, raw string) (context.Context, error) {
+	return withValidatedClaims(ctx, v, raw)
+}

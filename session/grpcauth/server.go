@@ -149,11 +149,11 @@ func authenticate(ctx context.Context, v session.Validator) (context.Context, er
 	if err != nil {
 		return ctx, err
 	}
-	c, err := v.ValidateAccessToken(raw)
+	actx, err := session.Authenticate(ctx, v, raw)
 	if err != nil {
 		return ctx, statusOf(err)
 	}
-	return session.NewContext(ctx, c, raw), nil
+	return actx, nil
 }
 
 // bearerFromMetadata returns the call's bearer token: exactly one
