@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# The authmesh image: the auth service (the default entrypoint) and every
-# example service, as static binaries on a distroless base with no shell,
+# The authmesh image: the auth service (the default entrypoint), the
+# operator CLI (/usr/local/bin/authmesh) and every example service, as static binaries on a distroless base with no shell,
 # run as a non-root user. Build from the repository root:
 #
 #   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" -t authmesh .

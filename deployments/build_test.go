@@ -97,7 +97,7 @@ func TestDockerfileShape(t *testing.T) {
 }
 
 // TestReleaseBuild runs the Dockerfile's build (scripts/build.sh) and
-// checks every binary it makes: the auth service and each example, static
+// checks every binary it makes: the auth service, the CLI and each example, static
 // (no ELF interpreter, no shared library), built with -trimpath and
 // CGO_ENABLED=0, and stamped with VERSION.
 func TestReleaseBuild(t *testing.T) {
@@ -107,7 +107,7 @@ func TestReleaseBuild(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/build.sh: %v\n%s", err, b)
 	}
-	want := []string{"server"}
+	want := []string{"server", "authmesh"}
 	examples, err := filepath.Glob(filepath.Join(root, "examples", "*", "main.go"))
 	if err != nil || len(examples) == 0 {
 		t.Fatalf("no example services found (%v)", err)

@@ -82,7 +82,9 @@ func launch(t *testing.T, bin string, env map[string]string) *service {
 	t.Helper()
 	port := testenv.FreePort(t)
 	s := &service{t: t, bin: bin, URL: "http://127.0.0.1:" + strconv.Itoa(port), log: new(proc.Buffer)}
-	s.env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	// Tests run many auth services at once: each admin API on a free port
+	// unless the test chooses one.
+	s.env = append(os.Environ(), "PORT="+strconv.Itoa(port), "ADMIN_ADDR=127.0.0.1:0")
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)
 	}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the release binaries: the auth service and every example service,
+# Builds the release binaries: the auth service, the operator CLI (authmesh)
+# and every example service,
 # static (CGO_ENABLED=0), reproducible (-trimpath, no VCS stamp or build id
 # that depends on the machine) and stamped with VERSION. The Dockerfile runs
 # exactly this, and so do the end-to-end tests, so they test what ships.
@@ -16,4 +17,4 @@ version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo de
 mkdir -p "$out"
 CGO_ENABLED=0 go build -trimpath -buildvcs=false \
 	-ldflags "-s -w -buildid= -X main.version=$version" \
-	-o "$out/" ./cmd/server ./examples/...
+	-o "$out/" ./cmd/server ./cmd/authmesh ./examples/...

@@ -93,7 +93,8 @@ func (f *fleet) startService(ctx context.Context, name, bin string, env []string
 		if err != nil {
 			return nil, err
 		}
-		p, err := f.start(name, bin, nil, append(env, "PORT="+strconv.Itoa(port)))
+		// Several auth services run at once: each admin API on a port of its own.
+		p, err := f.start(name, bin, nil, append([]string{"ADMIN_ADDR=127.0.0.1:0"}, append(env, "PORT="+strconv.Itoa(port))...))
 		if err != nil {
 			return nil, err
 		}

@@ -41,7 +41,7 @@ func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	getenv := func(k string) string {
-		return map[string]string{"PORT": "0", "DATA_DIR": dir}[k]
+		return map[string]string{"PORT": "0", "DATA_DIR": dir, "ADMIN_ADDR": "127.0.0.1:0"}[k]
 	}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)

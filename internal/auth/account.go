@@ -164,6 +164,9 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 	if !ok {
 		return User{}, errInvalidCredentials
 	}
+	if !u.DisabledAt.IsZero() {
+		return User{}, errDisabled
+	}
 	if rehash {
 		if h, err := s.cfg.Passwords.Hash(ctx, password); err == nil {
 			if err := s.cfg.Users.SetPassword(ctx, u.ID, h); err != nil {
@@ -257,7 +260,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 	}
 	// A cut-off ends every session it covers too: it is the reason to
 	// report, so that a logout everywhere can be retried.
-	if c.IssuedAt < u.TokensValidAfter {
+	if c.IssuedAt < u.TokensValidAfter || !u.DisabledAt.IsZero() {
 		return ended(caller, EndedEverywhere)
 	}
 	if sessionEnded {

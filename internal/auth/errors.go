@@ -20,6 +20,7 @@ const (
 	CodeRateLimited        Code = "RATE_LIMITED"
 	CodeNotFound           Code = "NOT_FOUND"
 	CodeRefreshReused      Code = "REFRESH_TOKEN_REUSED"
+	CodeAccountDisabled    Code = "ACCOUNT_DISABLED"
 	CodeInternal           Code = "INTERNAL"
 )
 

@@ -58,6 +58,9 @@ type Config struct {
 	Verifier  Verifier
 	Passwords Passwords
 	Limiter   Limiter // optional
+	// Admin stores the operator's account actions (DisableUser,
+	// DeleteUser...); nil refuses them.
+	Admin UserAdmin
 	// Keys withdraws signing keys (WithdrawKey); nil with a shared secret.
 	Keys KeyWithdrawer
 	// Device turns a User-Agent into a device type and name. Optional.

@@ -260,6 +260,9 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 	if err != nil {
 		return TokenPair{}, false, storeErr("load user", err)
 	}
+	if !u.DisabledAt.IsZero() {
+		return TokenPair{}, false, errDisabled
+	}
 	if chainCut(sess, u) {
 		return TokenPair{}, false, newError(CodeUnauthenticated, "session has ended; log in again")
 	}

@@ -29,6 +29,16 @@ type Users interface {
 	SetTokensValidAfter(ctx context.Context, userID string, unix int64) error
 }
 
+// UserAdmin is the storage of the operator's account actions (the admin
+// API); *store.DB implements it. Both return ErrNotFound for an unknown
+// user.
+type UserAdmin interface {
+	// SetDisabled disables the account at at; a zero at enables it.
+	SetDisabled(ctx context.Context, userID string, at time.Time) error
+	// DeleteUser deletes the account and its sessions.
+	DeleteUser(ctx context.Context, userID string) error
+}
+
 // Sessions stores device sessions.
 type Sessions interface {
 	// CreateSession stores s (Current is ignored); an unknown s.UserID

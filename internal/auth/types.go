@@ -57,6 +57,9 @@ type User struct {
 	// TokensValidAfter is the unix second before which every token of the
 	// user is void (set by "log out everywhere"); 0 = none.
 	TokensValidAfter int64
+	// DisabledAt is when an operator disabled the account (admin API);
+	// zero = enabled. A disabled account cannot log in or refresh.
+	DisabledAt time.Time
 }
 
 // withoutSecret returns u without its password hash, as the service shows

@@ -6,6 +6,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	netmail "net/mail"
 	"net/url"
@@ -68,9 +69,47 @@ type Config struct {
 	CookieSameSite          http.SameSite // COOKIE_SAMESITE: Lax (default), Strict or None
 	CookieDomain            string        // COOKIE_DOMAIN: the cookies' Domain, for sibling services on subdomains
 	AllowedOrigins          []string      // ALLOWED_ORIGINS, comma-separated: origins allowed cookie-mode requests and CORS
+	AdminAddr               string        // ADMIN_ADDR: the admin API's listener, default DefaultAdminAddr; "off" serves none
+	AdminToken              string        // ADMIN_TOKEN or the file ADMIN_TOKEN_FILE: bearer required by the admin API; mandatory off loopback
 
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
 	Warnings []string
+}
+
+// DefaultAdminAddr is ADMIN_ADDR's default: the admin API on loopback only,
+// where it needs no token.
+const DefaultAdminAddr = "127.0.0.1:9091"
+
+// validateAdmin refuses an admin API reachable from other hosts without a
+// token.
+func (c *Config) validateAdmin() error {
+	if c.AdminAddr == "off" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(c.AdminAddr)
+	if err != nil {
+		return fmt.Errorf("ADMIN_ADDR=%q must be HOST:PORT (default %s) or off", c.AdminAddr, DefaultAdminAddr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("ADMIN_ADDR=%q: the port must be a number from 0 to 65535", c.AdminAddr)
+	}
+	if c.AdminToken != "" && !bearer.Valid(c.AdminToken) {
+		return errors.New("ADMIN_TOKEN may hold only letters, digits and -._~+/ (it travels as a bearer token)")
+	}
+	if c.AdminToken == "" && !loopbackHost(host) {
+		return fmt.Errorf("ADMIN_ADDR=%q is not a loopback address: set ADMIN_TOKEN (or ADMIN_TOKEN_FILE) so the admin API requires it, or bind ADMIN_ADDR to 127.0.0.1", c.AdminAddr)
+	}
+	return nil
+}
+
+// loopbackHost reports whether host names only the loopback interface: a
+// loopback IP or "localhost". An empty host (all interfaces) is not.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // DefaultMaxSessionsPerUser is MAX_SESSIONS_PER_USER's default: more devices and
@@ -95,6 +134,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MaxSessionsPerUser: DefaultMaxSessionsPerUser, FeedMaxStreamsPerClient: feed.DefaultMaxStreamsPerClient,
 		RedisTimeout:    DefaultRedisTimeout,
 		CookieTransport: true, CookieSameSite: http.SameSiteLaxMode,
+		AdminAddr: DefaultAdminAddr,
 	}
 	var errs []error
 	var err error
@@ -180,6 +220,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	secret("FEED_TOKEN", &c.FeedToken, true)
 	secret("SMTP_URL", &c.SMTPURL, true)
 	str("MAIL_FROM", &c.MailFrom)
+	str("ADMIN_ADDR", &c.AdminAddr)
+	secret("ADMIN_TOKEN", &c.AdminToken, true)
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)
 	}
@@ -257,6 +299,9 @@ func (c *Config) validate() error {
 	}
 	if c.FeedToken != "" && !bearer.Valid(c.FeedToken) {
 		return fmt.Errorf("FEED_TOKEN: %w", feed.ErrTokenCharset)
+	}
+	if err := c.validateAdmin(); err != nil {
+		return err
 	}
 	if c.RefreshReuseGrace > time.Minute {
 		return fmt.Errorf("REFRESH_REUSE_GRACE=%s is too long to be safe; use at most 1m", c.RefreshReuseGrace)

@@ -67,6 +67,7 @@ type Server struct {
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 	handler   http.Handler
+	admin     http.Handler         // the admin API (ADMIN_ADDR); nil when off
 	deps      *dependencyMonitor   // /readyz and authmesh_dependency_up
 	certs     *certreload.Reloader // nil without TLS_CERT_FILE
 
@@ -113,6 +114,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.newHTTPMetrics()
 	if s.handler, err = s.routes(); err != nil {
+		return nil, err
+	}
+	if s.admin, err = s.newAdmin(); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -220,7 +224,7 @@ func (s *Server) newService() (*auth.Service, error) {
 		return nil, err
 	}
 	return auth.New(auth.Config{
-		Users: s.db, Sessions: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
+		Users: s.db, Sessions: s.db, Admin: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
 		Device: func(ua string) (string, string) {
 			d := device.Parse(ua)
 			return d.Type, d.Name
@@ -242,6 +246,11 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	if s.cfg.MaxConnections > 0 {
 		ln = limitListener(ln, s.cfg.MaxConnections)
 	}
+	adminSrv, adminLn, err := s.adminServer()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler: s.handler, MaxHeaderBytes: 64 << 10,
 		// A client must send its whole request within 10s; the feed lifts
@@ -261,8 +270,16 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 			}
 		}()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.serve(srv, ln) }()
+	if adminSrv != nil {
+		go func() {
+			if err := serveAdmin(adminSrv, adminLn); err != nil {
+				errc <- fmt.Errorf("ADMIN_ADDR: %w", err)
+			}
+		}()
+		s.log.Info("admin API listening", "addr", adminLn.Addr().String(), "token_required", s.cfg.AdminToken != "")
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -273,6 +290,9 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 		defer stop()
 		s.endStreams()
 		err = srv.Shutdown(shutdown)
+	}
+	if adminSrv != nil {
+		_ = adminSrv.Close()
 	}
 	cancel()
 	wg.Wait()
@@ -313,6 +333,10 @@ func (s *Server) Clients() *auth.Clients { return s.clients }
 func (s *Server) RevokeIssuedBefore(ctx context.Context, t time.Time, userID string) (int, error) {
 	return s.svc.RevokeIssuedBefore(ctx, t, userID)
 }
+
+// AdminHandler returns the admin API's handler, nil when ADMIN_ADDR=off
+// (for tests).
+func (s *Server) AdminHandler() http.Handler { return s.admin }
 
 // Handler returns the service's HTTP handler (for tests).
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -15,7 +15,7 @@ import (
 // The store keeps the auth service's accounts.
 var _ auth.Users = (*DB)(nil)
 
-const userColumns = "id, email, password_hash, created_at, last_login_at, tokens_valid_after"
+const userColumns = "id, email, password_hash, created_at, last_login_at, tokens_valid_after, disabled_at"
 
 // CreateUser stores a new user with a random (v4 UUID) id. An email that
 // is already registered yields ErrEmailTaken.
@@ -50,9 +50,10 @@ func (db *DB) userWhere(ctx context.Context, column, value string) (auth.User, e
 		u         auth.User
 		created   int64
 		lastLogin sql.NullInt64
+		disabled  sql.NullInt64
 	)
 	err := db.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE "+column+" = ?", value).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &lastLogin, &u.TokensValidAfter)
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &lastLogin, &u.TokensValidAfter, &disabled)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return auth.User{}, ErrNotFound
@@ -61,6 +62,7 @@ func (db *DB) userWhere(ctx context.Context, column, value string) (auth.User, e
 	}
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	u.LastLoginAt = fromMicros(lastLogin)
+	u.DisabledAt = fromMicros(disabled)
 	return u, nil
 }
 
@@ -86,6 +88,18 @@ func (db *DB) SetTokensValidAfter(ctx context.Context, userID string, unix int64
 	return db.updateUser(ctx, "set tokens valid after",
 		"UPDATE users SET tokens_valid_after = CASE WHEN tokens_valid_after < ? THEN ? ELSE tokens_valid_after END WHERE id = ?",
 		unix, unix, userID)
+}
+
+// SetDisabled disables the user at at (a zero at enables it again);
+// ErrNotFound for an unknown user.
+func (db *DB) SetDisabled(ctx context.Context, userID string, at time.Time) error {
+	return db.updateUser(ctx, "set disabled", "UPDATE users SET disabled_at = ? WHERE id = ?", micros(at), userID)
+}
+
+// DeleteUser deletes the user and, by cascade, their sessions;
+// ErrNotFound for an unknown user.
+func (db *DB) DeleteUser(ctx context.Context, userID string) error {
+	return db.updateUser(ctx, "delete user", "DELETE FROM users WHERE id = ?", userID)
 }
 
 // updateUser runs an UPDATE of one user row; both dialects count matched

@@ -103,10 +103,16 @@ var layers = []layer{
 		mayNot: concat(sqlLibs, redisLibs, grpcLibs),
 	},
 	{
+		name:   "the operator's admin API over auth",
+		pkgs:   []string{"internal/admin"},
+		may:    []string{"internal/auth", "internal/bearer"},
+		mayNot: concat(sqlLibs, redisLibs, grpcLibs),
+	},
+	{
 		name: "wiring: configuration, routes, background components",
 		pkgs: []string{"internal/server"},
 		may: []string{
-			"internal/auth", "internal/store", "internal/graph/...", "internal/web", "internal/revoke/...",
+			"internal/auth", "internal/admin", "internal/store", "internal/graph/...", "internal/web", "internal/revoke/...",
 			"internal/token/...", "internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/redisconn", "internal/secretenv", "internal/origin",
 			"internal/certreload", "internal/mail",
@@ -116,6 +122,11 @@ var layers = []layer{
 		name: "binaries",
 		pkgs: []string{"cmd/server"},
 		may:  []string{"internal/server", "internal/healthcheck", "session"},
+	},
+	{
+		name: "the operator's CLI: an HTTP client of the admin API",
+		pkgs: []string{"cmd/authmesh"},
+		may:  []string{"internal/secretenv"},
 	},
 	{
 		name: "the benchmark",

@@ -1,0 +1,40 @@
+// Command authmesh is the operator's CLI over the auth service's admin API
+// (/admin/v1 on ADMIN_ADDR; docs/API.md, Admin API):
+//
+//	authmesh users find EMAIL|ID
+//	authmesh users disable EMAIL|ID      revoke everything of the user, refuse login
+//	authmesh users enable EMAIL|ID
+//	authmesh users delete EMAIL|ID --yes
+//	authmesh sessions list EMAIL|ID
+//	authmesh sessions revoke EMAIL|ID SESSION_ID
+//	authmesh keys list
+//	authmesh keys rotate
+//	authmesh version
+//
+// Every command takes --help, --json (machine-readable output instead of a
+// table), --url (default $AUTHMESH_ADMIN_URL, else http://$ADMIN_ADDR,
+// else http://127.0.0.1:9091) and --token (default $ADMIN_TOKEN or the
+// file $ADMIN_TOKEN_FILE names).
+//
+// Exit codes: 0 done; 1 failed (unreachable, server error); 2 usage (bad
+// command, flag or argument, or the API refused the input); 3 not found
+// (no such user, session or key); 4 refused (admin token missing or
+// wrong).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is the release, set at link time by scripts/build.sh.
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/authmesh/authmesh/internal/server"
+)
+
+// adminAPI runs a real auth service (SQLite) and serves its admin API;
+// it returns the API's URL and the public handler.
+func adminAPI(t *testing.T, token string) (string, http.Handler) {
+	t.Helper()
+	vars := map[string]string{"DATA_DIR": t.TempDir(), "ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1", "ADMIN_TOKEN": token}
+	cfg, err := server.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv.AdminHandler())
+	t.Cleanup(ts.Close)
+	return ts.URL, srv.Handler()
+}
+
+func register(t *testing.T, h http.Handler, email string) {
+	t.Helper()
+	body := `{"query":"mutation { register(input: {email: \"` + email + `\", password: \"Test1234!x\"}) { message } }"}`
+	r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), `"errors"`) {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// cli runs the CLI with env and returns its exit code and output.
+func cli(env map[string]string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestCLI: each command against a real admin API, with the exit codes and
+// outputs scripts rely on.
+func TestCLI(t *testing.T) {
+	const token = "cli-test-token-0123456789"
+	base, pub := adminAPI(t, token)
+	register(t, pub, "ops@example.com")
+	env := map[string]string{"AUTHMESH_ADMIN_URL": base, "ADMIN_TOKEN": token}
+
+	code, out, errOut := cli(env, "users", "find", "ops@example.com", "--json")
+	var u struct {
+		ID       string
+		Disabled bool
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &u) != nil || u.ID == "" {
+		t.Fatalf("users find --json: %d %q %q", code, out, errOut)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want string // in stdout (or stderr when code != 0)
+	}{
+		{"find table", env, []string{"users", "find", u.ID}, exitOK, "ops@example.com"},
+		{"disable", env, []string{"users", "disable", "ops@example.com"}, exitOK, "disabled since"},
+		{"disabled shows", env, []string{"users", "find", "ops@example.com"}, exitOK, "disabled"},
+		{"enable", env, []string{"users", "enable", u.ID}, exitOK, "enabled"},
+		{"sessions", env, []string{"sessions", "list", u.ID}, exitOK, "SESSION"},
+		{"revoke unknown session", env, []string{"sessions", "revoke", u.ID, "nope"}, exitNotFound, "no such session"},
+		{"keys", env, []string{"keys", "list"}, exitOK, "yes"},
+		{"rotate", env, []string{"keys", "rotate"}, exitOK, "new signing key"},
+		{"not found", env, []string{"users", "find", "nobody@example.com"}, exitNotFound, "no user"},
+		{"bad email", env, []string{"users", "find", "x@"}, exitUsage, "email"},
+		{"no token", map[string]string{"AUTHMESH_ADMIN_URL": base}, []string{"keys", "list"}, exitRefused, "admin token required"},
+		{"unreachable", map[string]string{"AUTHMESH_ADMIN_URL": "http://127.0.0.1:1"}, []string{"keys", "list"}, exitFailed, "unreachable"},
+		{"missing arg", env, []string{"users", "disable"}, exitUsage, "want 1 argument"},
+		{"unknown command", env, []string{"users", "frobnicate"}, exitUsage, "unknown command"},
+		{"delete needs --yes", env, []string{"users", "delete", u.ID}, exitUsage, "--yes"},
+		{"help", env, []string{"users", "disable", "--help"}, exitOK, "usage: authmesh users disable"},
+		{"top help", env, []string{"--help"}, exitOK, "Exit codes"},
+		{"delete", env, []string{"users", "delete", "--yes", u.ID}, exitOK, "deleted user"},
+		{"deleted", env, []string{"users", "find", u.ID}, exitNotFound, "no user"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := cli(tt.env, tt.args...)
+		got := out
+		if tt.code != exitOK {
+			got = errOut
+		}
+		if code != tt.code || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: authmesh %s: exit %d, stdout %q, stderr %q; want exit %d with %q", tt.name, strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.want)
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/authmesh/authmesh/internal/secretenv"
+)
+
+// Exit codes a script can test.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitNotFound = 3
+	exitRefused  = 4
+)
+
+// command is one leaf command of the CLI.
+type command struct {
+	group, name string
+	args        string // the positional arguments, for usage
+	help        string
+	nargs       int
+	flags       func(fs *flag.FlagSet, o *options)
+	do          func(ctx context.Context, c *client, o *options, args []string) error
+}
+
+// options are the flags every command takes, plus the few some add.
+type options struct {
+	url, token string
+	json       bool
+	yes        bool
+}
+
+// usageError is a mistake in the command line (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func commands() []command {
+	return []command{
+		{group: "users", name: "find", args: "EMAIL|ID", nargs: 1, help: "Show the account with that email or id.", do: usersFind},
+		{group: "users", name: "disable", args: "EMAIL|ID", nargs: 1, help: "Disable the account: every token of it is revoked at every validator, every session ended, and login refused until it is enabled.", do: usersDisable},
+		{group: "users", name: "enable", args: "EMAIL|ID", nargs: 1, help: "Enable a disabled account: it can log in again.", do: usersEnable},
+		{group: "users", name: "delete", args: "EMAIL|ID", nargs: 1, help: "Delete the account and its sessions, after revoking every token of it. Needs --yes.", do: usersDelete,
+			flags: func(fs *flag.FlagSet, o *options) { fs.BoolVar(&o.yes, "yes", false, "really delete the account") }},
+		{group: "sessions", name: "list", args: "EMAIL|ID", nargs: 1, help: "List the account's live sessions, newest first.", do: sessionsList},
+		{group: "sessions", name: "revoke", args: "EMAIL|ID SESSION_ID", nargs: 2, help: "End one session of the account and revoke its tokens everywhere.", do: sessionsRevoke},
+		{group: "keys", name: "list", nargs: 0, help: "List the signing keys published now; the one signing new tokens is marked.", do: keysList},
+		{group: "keys", name: "rotate", nargs: 0, help: "Make a new key sign from now. Tokens of the old key stay valid until they expire (to cut them off, withdraw it: server keys withdraw KID).", do: keysRotate},
+	}
+}
+
+// run executes the command in args and returns the process's exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || isHelp(args[0]) {
+		topUsage(stdout, cmds)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(stdout, "authmesh", version)
+		return exitOK
+	}
+	group := args[0]
+	var inGroup []command
+	for _, c := range cmds {
+		if c.group == group {
+			inGroup = append(inGroup, c)
+		}
+	}
+	if len(inGroup) == 0 {
+		fmt.Fprintf(stderr, "authmesh: unknown command %q; run authmesh --help\n", group)
+		return exitUsage
+	}
+	if len(args) < 2 || isHelp(args[1]) {
+		groupUsage(stdout, group, inGroup)
+		if len(args) < 2 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range inGroup {
+		if c.name == args[1] {
+			return c.run(ctx, args[2:], getenv, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "authmesh: unknown command %q; run authmesh %s --help\n", group+" "+args[1], group)
+	return exitUsage
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" || a == "help" }
+
+// run parses the command's flags (anywhere among its arguments), then
+// calls it against the admin API.
+func (c command) run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("authmesh "+c.group+" "+c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.url, "url", "", "admin API base URL (default $AUTHMESH_ADMIN_URL, else http://$ADMIN_ADDR, else http://127.0.0.1:9091)")
+	fs.StringVar(&o.token, "token", "", "admin token (default $ADMIN_TOKEN, or the file $ADMIN_TOKEN_FILE names)")
+	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+	if c.flags != nil {
+		c.flags(fs, &o)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: authmesh %s %s %s[flags]\n\n%s\n\nflags:\n", c.group, c.name, withSpace(c.args), c.help)
+		fs.PrintDefaults()
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stdout)
+				fs.Usage()
+				return exitOK
+			}
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != c.nargs {
+		fmt.Fprintf(stderr, "authmesh %s %s: want %d argument(s) %s, got %d; see --help\n", c.group, c.name, c.nargs, c.args, len(pos))
+		return exitUsage
+	}
+	cl, err := newClient(o, getenv, stdout)
+	if err == nil {
+		err = c.do(ctx, cl, &o, pos)
+	}
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "authmesh %s %s: %v\n", c.group, c.name, err)
+	var ue usageError
+	var ae *apiError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ae):
+		return ae.exitCode()
+	}
+	return exitFailed
+}
+
+func withSpace(s string) string {
+	if s == "" {
+		return ""
+	}
+	return s + " "
+}
+
+// newClient resolves the API's address and token from flags and getenv.
+func newClient(o options, getenv func(string) string, stdout io.Writer) (*client, error) {
+	base := o.url
+	if base == "" {
+		base = getenv("AUTHMESH_ADMIN_URL")
+	}
+	if base == "" {
+		if addr := getenv("ADMIN_ADDR"); addr != "" {
+			base = "http://" + addrForClient(addr)
+		}
+	}
+	if base == "" {
+		base = "http://127.0.0.1:9091"
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError{fmt.Sprintf("admin URL %q must be an absolute http(s) URL such as http://127.0.0.1:9091", base)}
+	}
+	token := o.token
+	if token == "" {
+		if token, err = secretenv.Lookup(getenv, "ADMIN_TOKEN"); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		token = strings.TrimSpace(token)
+	}
+	return &client{base: strings.TrimRight(base, "/"), token: token, out: stdout, json: o.json}, nil
+}
+
+// addrForClient turns a listen address into one to connect to: an
+// unspecified host (":9091", "0.0.0.0:9091") is this machine's loopback.
+func addrForClient(addr string) string {
+	switch {
+	case strings.HasPrefix(addr, ":"):
+		return "127.0.0.1" + addr
+	case strings.HasPrefix(addr, "0.0.0.0:"):
+		return "127.0.0.1" + strings.TrimPrefix(addr, "0.0.0.0")
+	case strings.HasPrefix(addr, "[::]:"):
+		return "[::1]" + strings.TrimPrefix(addr, "[::]")
+	}
+	return addr
+}
+
+func topUsage(w io.Writer, cmds []command) {
+	fmt.Fprintln(w, "usage: authmesh COMMAND [flags]\n\nThe operator's CLI over the auth service's admin API (ADMIN_ADDR).\n\ncommands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-36s %s\n", c.group+" "+c.name+" "+c.args, firstSentence(c.help))
+	}
+	fmt.Fprintln(w, "\nRun authmesh COMMAND --help for its flags (--url, --token, --json).")
+	fmt.Fprintln(w, "Exit codes: 0 done, 1 failed, 2 usage or input refused, 3 not found, 4 admin token refused.")
+}
+
+func groupUsage(w io.Writer, group string, cmds []command) {
+	fmt.Fprintf(w, "usage: authmesh %s COMMAND [flags]\n\ncommands:\n", group)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-36s %s\n", c.group+" "+c.name+" "+c.args, firstSentence(c.help))
+	}
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}

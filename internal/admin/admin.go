@@ -1,0 +1,299 @@
+// Package admin is the auth service's operator API: JSON over HTTP under
+// /admin/v1, served on a listener of its own (ADMIN_ADDR), never on the
+// public port. It finds, disables, enables and deletes accounts, lists and
+// revokes their sessions, and lists and rotates signing keys, all through
+// the use cases of internal/auth. The `authmesh` CLI is its client.
+//
+// A request must carry `Authorization: Bearer <ADMIN_TOKEN>` when a token
+// is configured; the server requires one whenever the listener is not on
+// loopback.
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/auth"
+	"github.com/authmesh/authmesh/internal/bearer"
+)
+
+// Prefix is the path every admin endpoint lives under.
+const Prefix = "/admin/v1"
+
+// Service is what the admin API needs of the use cases; *auth.Service
+// implements it.
+type Service interface {
+	FindUser(ctx context.Context, query string) (auth.User, error)
+	DisableUser(ctx context.Context, id string) (auth.User, error)
+	EnableUser(ctx context.Context, id string) (auth.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	UserSessions(ctx context.Context, id string) ([]auth.Session, error)
+	RevokeUserSession(ctx context.Context, id, sid string) error
+}
+
+var _ Service = (*auth.Service)(nil)
+
+// Key is a signing key as the admin API shows it (no private material).
+type Key struct {
+	KeyID        string    `json:"kid"`
+	Algorithm    string    `json:"alg"`
+	CreatedAt    time.Time `json:"created_at"`
+	SignFrom     time.Time `json:"sign_from"`
+	SignUntil    time.Time `json:"sign_until"`
+	PublishUntil time.Time `json:"publish_until"`
+	Signing      bool      `json:"signing"` // the key signs new tokens now
+}
+
+// Keys lists and rotates the signing keys; the server adapts the key ring
+// to it. Nil in Config when the service signs with a shared JWT_SECRET.
+type Keys interface {
+	List(ctx context.Context) ([]Key, error)
+	// Rotate makes a new key sign from now and returns its kid.
+	Rotate(ctx context.Context) (string, error)
+}
+
+// Config configures the handler.
+type Config struct {
+	// Token, when set, is required as the bearer credential of every
+	// request (compared in constant time).
+	Token string
+	// Keys lists and rotates signing keys; nil with a shared secret.
+	Keys Keys
+	// Logger receives internal failures and admin actions (default
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+// Handler serves the admin API. Safe for concurrent use.
+type Handler struct {
+	svc   Service
+	cfg   Config
+	log   *slog.Logger
+	token [32]byte // sha256 of Config.Token
+	mux   *http.ServeMux
+}
+
+// NewHandler returns the admin API over svc.
+func NewHandler(svc Service, cfg Config) (*Handler, error) {
+	if svc == nil {
+		return nil, errors.New("admin: a Service is required")
+	}
+	if cfg.Token != "" && !bearer.Valid(cfg.Token) {
+		return nil, errors.New("admin: the token must be a bearer token: letters, digits and -._~+/ only")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Handler{svc: svc, cfg: cfg, log: cfg.Logger, token: sha256.Sum256([]byte(cfg.Token))}
+	h.routes()
+	return h, nil
+}
+
+func (h *Handler) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET "+Prefix+"/users", h.findUser)
+	m.HandleFunc("GET "+Prefix+"/users/{id}", h.getUser)
+	m.HandleFunc("POST "+Prefix+"/users/{id}/disable", h.disableUser)
+	m.HandleFunc("POST "+Prefix+"/users/{id}/enable", h.enableUser)
+	m.HandleFunc("DELETE "+Prefix+"/users/{id}", h.deleteUser)
+	m.HandleFunc("GET "+Prefix+"/users/{id}/sessions", h.listSessions)
+	m.HandleFunc("DELETE "+Prefix+"/users/{id}/sessions/{sid}", h.revokeSession)
+	m.HandleFunc("GET "+Prefix+"/keys", h.listKeys)
+	m.HandleFunc("POST "+Prefix+"/keys/rotate", h.rotateKeys)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such admin endpoint: "+r.Method+" "+r.URL.Path+"; see docs/API.md, Admin API")
+	})
+	h.mux = m
+}
+
+// ServeHTTP checks the token, then serves the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Token != "" {
+		got := sha256.Sum256([]byte(bearer.Token(r.Header.Get("Authorization"))))
+		if subtle.ConstantTimeCompare(got[:], h.token[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="authmesh-admin"`)
+			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "admin token required: send Authorization: Bearer <ADMIN_TOKEN>")
+			return
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	h.mux.ServeHTTP(w, r)
+}
+
+// userJSON is an account as the admin API shows it.
+type userJSON struct {
+	ID          string     `json:"id"`
+	Email       string     `json:"email"`
+	CreatedAt   time.Time  `json:"created_at"`
+	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
+	Disabled    bool       `json:"disabled"`
+	DisabledAt  *time.Time `json:"disabled_at,omitempty"`
+}
+
+func toUser(u auth.User) userJSON {
+	return userJSON{
+		ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, LastLoginAt: timePtr(u.LastLoginAt),
+		Disabled: !u.DisabledAt.IsZero(), DisabledAt: timePtr(u.DisabledAt),
+	}
+}
+
+// sessionJSON is a device session as the admin API shows it.
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	DeviceType string    `json:"device_type"`
+	DeviceName string    `json:"device_name"`
+	IPAddress  string    `json:"ip_address"`
+	UserAgent  string    `json:"user_agent"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (h *Handler) findUser(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	query := q.Get("email")
+	if query == "" {
+		query = q.Get("id")
+	}
+	if query == "" {
+		writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", "give ?email=ADDRESS or ?id=USER_ID")
+		return
+	}
+	h.user(w, r, query)
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) { h.user(w, r, r.PathValue("id")) }
+
+func (h *Handler) user(w http.ResponseWriter, r *http.Request, query string) {
+	u, err := h.svc.FindUser(r.Context(), query)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toUser(u))
+}
+
+func (h *Handler) disableUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.svc.DisableUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Warn("admin action", "action", "user.disable", "user_id", u.ID, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, toUser(u))
+}
+
+func (h *Handler) enableUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.svc.EnableUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Warn("admin action", "action", "user.enable", "user_id", u.ID, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, toUser(u))
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := h.svc.DeleteUser(r.Context(), id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Warn("admin action", "action", "user.delete", "user_id", id, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": true, "id": id})
+}
+
+func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
+	list, err := h.svc.UserSessions(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]sessionJSON, 0, len(list))
+	for _, s := range list {
+		out = append(out, sessionJSON{
+			ID: s.ID, DeviceType: s.DeviceType, DeviceName: s.DeviceName, IPAddress: s.IPAddress, UserAgent: s.UserAgent,
+			CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, ExpiresAt: s.ExpiresAt,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+}
+
+func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request) {
+	id, sid := r.PathValue("id"), r.PathValue("sid")
+	if err := h.svc.RevokeUserSession(r.Context(), id, sid); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Warn("admin action", "action", "session.revoke", "user_id", id, "session_id", sid, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": true, "id": sid})
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Keys == nil {
+		writeError(w, http.StatusConflict, "SHARED_SECRET", "tokens are signed with a shared JWT_SECRET: there are no signing keys to list; rotate the secret instead")
+		return
+	}
+	keys, err := h.cfg.Keys.List(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if keys == nil {
+		keys = []Key{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Keys == nil {
+		writeError(w, http.StatusConflict, "SHARED_SECRET", "tokens are signed with a shared JWT_SECRET: rotate the secret instead")
+		return
+	}
+	kid, err := h.cfg.Keys.Rotate(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Warn("admin action", "action", "keys.rotate", "kid", kid, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]any{"signing_kid": kid})
+}
+
+// fail answers err: its code's status and caller-safe message; anything
+// uncoded is logged and answered as an internal error.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := auth.ErrorCode(err)
+	status := http.StatusBadRequest
+	switch code {
+	case auth.CodeNotFound:
+		status = http.StatusNotFound
+	case auth.CodeInternal:
+		status = http.StatusInternalServerError
+		h.log.Error("admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, status, string(code), auth.ErrorMessage(err))
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg, "code": code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

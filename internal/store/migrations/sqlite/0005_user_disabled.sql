@@ -1,0 +1,3 @@
+-- When an operator disabled the account (admin API): NULL = enabled. A
+-- disabled account cannot log in or refresh, and its tokens are revoked.
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
