@@ -129,8 +129,8 @@ var layers = []layer{
 		may:  []string{"internal/secretenv"},
 	},
 	{
-		name: "the benchmark",
-		pkgs: []string{"cmd/revocation-bench"},
+		name: "the benchmarks",
+		pkgs: []string{"cmd/revocation-bench", "cmd/loadtest"},
 		may:  []string{"internal/proc"},
 	},
 	{

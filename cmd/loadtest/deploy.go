@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/proc"
+)
+
+// deployment is the auth service and one example microservice this
+// command started; Close stops both.
+type deployment struct {
+	AuthURL, ServiceURL, Mode string
+	procs                     []*proc.Process
+}
+
+// deploy builds the binaries into dir and starts them: embedded (SQLite,
+// feed) by default, with Redis for revocations when redis is set, and
+// PostgreSQL when database is set.
+func deploy(ctx context.Context, dir, redis, database string) (d *deployment, err error) {
+	server, example, err := build(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	d = &deployment{Mode: "embedded default (EdDSA, SQLite, feed)"}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	authEnv := []string{"DATA_DIR=" + filepath.Join(dir, "data"), "RATE_LIMITS=off"}
+	svcEnv := []string{}
+	switch {
+	case redis != "" && database != "":
+		d.Mode = "Redis + PostgreSQL (EdDSA)"
+	case redis != "":
+		d.Mode = "Redis + SQLite (EdDSA)"
+	case database != "":
+		d.Mode = "PostgreSQL, feed (EdDSA)"
+	}
+	if database != "" {
+		authEnv = append(authEnv, "DATABASE_URL="+database)
+	}
+	if redis != "" {
+		// A prefix of its own: runs never see each other's revocations.
+		prefix := "REDIS_PREFIX=loadtest-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+		authEnv = append(authEnv, "REDIS_ADDR="+redis, prefix)
+		svcEnv = append(svcEnv, "REDIS_ADDR="+redis, prefix)
+	}
+	auth, err := d.start(ctx, dir, "auth", server, authEnv, "/healthz")
+	if err != nil {
+		return d, err
+	}
+	d.AuthURL = auth
+	svc, err := d.start(ctx, dir, "service", example, append(svcEnv, "AUTH_URL="+auth), "/readyz")
+	if err != nil {
+		return d, err
+	}
+	d.ServiceURL = svc
+	return d, nil
+}
+
+// build compiles the auth service and the example microservice.
+func build(ctx context.Context, dir string) (server, example string, err error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", "", errors.New("run loadtest from inside the authmesh module (go env GOMOD is empty), or give -auth-url and -service-url")
+	}
+	root := filepath.Dir(gomod)
+	server, example = filepath.Join(dir, "server"), filepath.Join(dir, "example")
+	for _, t := range []struct{ out, pkg string }{{server, "./cmd/server"}, {example, "./examples/example-microservice"}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
+		cmd.Dir = root
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("go build %s: %v\n%s", t.pkg, err, msg)
+		}
+	}
+	return server, example, nil
+}
+
+// start runs bin on a free port and waits until healthPath answers 200.
+func (d *deployment) start(ctx context.Context, dir, name, bin string, env []string, healthPath string) (string, error) {
+	port, err := proc.FreePort()
+	if err != nil {
+		return "", err
+	}
+	log, err := proc.CreateFile(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return "", err
+	}
+	defer log.Close() // the child holds its own descriptor
+	p, err := proc.Start(proc.Spec{Name: name, Path: bin, Env: cleanEnv(append(env, "PORT="+strconv.Itoa(port))), Log: log})
+	if err != nil {
+		return "", err
+	}
+	d.procs = append(d.procs, p)
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	if err := p.WaitReady(ctx, "GET "+url+healthPath, 60*time.Second, proc.HTTPOK(url+healthPath)); err != nil {
+		return "", err
+	}
+	return url, nil
+}
+
+// Close stops the services, newest first.
+func (d *deployment) Close() {
+	for i := len(d.procs) - 1; i >= 0; i-- {
+		d.procs[i].Stop()
+	}
+	d.procs = nil
+}
+
+// configPrefixes are the variables the services read: the command sets
+// them itself, so the caller's shell cannot change the mode measured.
+var configPrefixes = []string{
+	"PORT", "JWT_SECRET", "REDIS_", "DATABASE_URL", "DATA_DIR", "AUTH_URL", "SIGNING_ALG", "KEY_ENCRYPTION_SECRET",
+	"AUDIENCE", "ISSUER", "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "AUTH_ENV", "MAX_SESSIONS_PER_USER", "ARGON2_",
+	"RATE_LIMITS", "FAIL_CLOSED", "MAX_STALENESS", "TLS_", "COOKIE_", "ALLOWED_ORIGINS",
+}
+
+func cleanEnv(extra []string) []string {
+	var env []string
+next:
+	for _, kv := range os.Environ() {
+		for _, v := range configPrefixes {
+			if strings.HasPrefix(kv, v) {
+				continue next
+			}
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
