@@ -88,3 +88,33 @@ func TestWatchRegistryUnsupported(t *testing.T) {
 		t.Fatalf("cause %v; want ErrUnsupported", context.Cause(ctx))
 	}
 }
+
+// TestWatchRegistryKinds: each kind of entry reaches exactly the watches
+// whose token it names, signing-key withdrawals included.
+func TestWatchRegistryKinds(t *testing.T) {
+	tok := revoke.Token{ID: "jti-1", SessionID: "sid-1", Subject: "user-1", KeyID: "kid-1", IssuedAt: 100}
+	tests := []struct {
+		entry revoke.Entry
+		want  bool
+	}{
+		{revoke.Entry{Kind: revoke.KindToken, ID: "jti-1", Expires: 1 << 40}, true},
+		{revoke.Entry{Kind: revoke.KindToken, ID: "jti-2", Expires: 1 << 40}, false},
+		{revoke.Entry{Kind: revoke.KindSession, ID: "sid-1", Expires: 1 << 40}, true},
+		{revoke.Entry{Kind: revoke.KindKey, ID: "kid-1", Expires: 1 << 40}, true},
+		{revoke.Entry{Kind: revoke.KindKey, ID: "kid-2", Expires: 1 << 40}, false},
+		{revoke.Entry{Kind: revoke.KindUser, ID: "user-1", Before: 101, Expires: 1 << 40}, true},
+		{revoke.Entry{Kind: revoke.KindUser, ID: "user-1", Before: 100, Expires: 1 << 40}, false},
+		{revoke.Entry{Kind: revoke.KindUser, ID: "sid-1", Before: 101, Expires: 1 << 40}, false}, // another kind's id
+	}
+	for _, tt := range tests {
+		r := newWatchRegistry(revoke.NewSet())
+		ctx, cancel := context.WithCancelCause(context.Background())
+		w := &watch{cancel: cancel, tok: tok}
+		r.add(w)
+		r.notify([]revoke.Entry{tt.entry})
+		if got := ctx.Err() != nil; got != tt.want {
+			t.Errorf("%s %s: cancelled %v; want %v", tt.entry.Kind, tt.entry.ID, got, tt.want)
+		}
+		w.release()
+	}
+}
