@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,13 +47,30 @@ func (e *apiError) exitCode() int {
 	return exitFailed
 }
 
-// call sends one request and decodes a 2xx answer into out.
+// call sends one request without a body and decodes a 2xx answer into out.
 func (c *client) call(ctx context.Context, method, path string, out any) error {
+	return c.send(ctx, method, path, nil, out)
+}
+
+// send sends one request with in (when not nil) as its JSON body and
+// decodes a 2xx answer into out.
+func (c *client) send(ctx context.Context, method, path string, in, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -63,16 +81,16 @@ func (c *client) call(ctx context.Context, method, path string, out any) error {
 		return fmt.Errorf("admin API unreachable at %s (is the auth service running, and ADMIN_ADDR/--url right?): %w", c.base, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
 		e := &apiError{status: resp.StatusCode}
-		_ = json.Unmarshal(body, e)
+		_ = json.Unmarshal(answer, e)
 		return e
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(answer, out); err != nil {
 		return fmt.Errorf("admin API answered %d with unreadable JSON: %w", resp.StatusCode, err)
 	}
 	return nil

@@ -165,3 +165,25 @@ func keysRotate(ctx context.Context, c *client, _ *options, _ []string) error {
 		fmt.Fprintf(w, "new signing key %s; tokens of the previous key stay valid until they expire\n", out.SigningKid)
 	})
 }
+
+func tokensRevokeBefore(ctx context.Context, c *client, o *options, args []string) error {
+	body := map[string]string{"before": args[0]}
+	if o.user != "" {
+		body["user"] = o.user
+	}
+	var out struct {
+		Before        string `json:"before"`
+		UserID        string `json:"user_id"`
+		SessionsEnded int    `json:"sessions_ended"`
+	}
+	if err := c.send(ctx, http.MethodPost, "/admin/v1/revocations/issued-before", body, &out); err != nil {
+		return err
+	}
+	return c.print(out, func(w io.Writer) {
+		who := "every user"
+		if out.UserID != "" {
+			who = "user " + out.UserID
+		}
+		fmt.Fprintf(w, "revoked every token of %s issued before %s; %d sessions ended\n", who, out.Before, out.SessionsEnded)
+	})
+}

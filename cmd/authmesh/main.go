@@ -7,6 +7,7 @@
 //	authmesh users delete EMAIL|ID --yes
 //	authmesh sessions list EMAIL|ID
 //	authmesh sessions revoke EMAIL|ID SESSION_ID
+//	authmesh tokens revoke-before TIME|now [--user EMAIL|ID]
 //	authmesh keys list
 //	authmesh keys rotate
 //	authmesh version

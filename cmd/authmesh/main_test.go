@@ -91,6 +91,10 @@ func TestCLI(t *testing.T) {
 		{"delete needs --yes", env, []string{"users", "delete", u.ID}, exitUsage, "--yes"},
 		{"help", env, []string{"users", "disable", "--help"}, exitOK, "usage: authmesh users disable"},
 		{"top help", env, []string{"--help"}, exitOK, "Exit codes"},
+		{"revoke before, one user", env, []string{"tokens", "revoke-before", "now", "--user", "ops@example.com"}, exitOK, "issued before"},
+		{"revoke before, bad time", env, []string{"tokens", "revoke-before", "yesterday"}, exitUsage, "RFC 3339"},
+		{"revoke before, future", env, []string{"tokens", "revoke-before", "2999-01-01T00:00:00Z"}, exitUsage, "future"},
+		{"revoke before, unknown user", env, []string{"tokens", "revoke-before", "now", "--user", "nobody@example.com"}, exitNotFound, "no user"},
 		{"delete", env, []string{"users", "delete", "--yes", u.ID}, exitOK, "deleted user"},
 		{"deleted", env, []string{"users", "find", u.ID}, exitNotFound, "no user"},
 	}

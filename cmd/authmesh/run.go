@@ -36,6 +36,7 @@ type options struct {
 	url, token string
 	json       bool
 	yes        bool
+	user       string
 }
 
 // usageError is a mistake in the command line (exit 2).
@@ -52,6 +53,10 @@ func commands() []command {
 			flags: func(fs *flag.FlagSet, o *options) { fs.BoolVar(&o.yes, "yes", false, "really delete the account") }},
 		{group: "sessions", name: "list", args: "EMAIL|ID", nargs: 1, help: "List the account's live sessions, newest first.", do: sessionsList},
 		{group: "sessions", name: "revoke", args: "EMAIL|ID SESSION_ID", nargs: 2, help: "End one session of the account and revoke its tokens everywhere.", do: sessionsRevoke},
+		{group: "tokens", name: "revoke-before", args: "TIME|now", nargs: 1, help: "Revoke every token issued before TIME (RFC 3339, or now), of every user or of --user, and end the sessions begun before it. Validators must be of the release that knows the \"all\" revocation kind.", do: tokensRevokeBefore,
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.user, "user", "", "only this account (email or id)")
+			}},
 		{group: "keys", name: "list", nargs: 0, help: "List the signing keys published now; the one signing new tokens is marked.", do: keysList},
 		{group: "keys", name: "rotate", nargs: 0, help: "Make a new key sign from now. Tokens of the old key stay valid until they expire (to cut them off, withdraw it: server keys withdraw KID).", do: keysRotate},
 	}

@@ -35,6 +35,7 @@ type Service interface {
 	DeleteUser(ctx context.Context, id string) error
 	UserSessions(ctx context.Context, id string) ([]auth.Session, error)
 	RevokeUserSession(ctx context.Context, id, sid string) error
+	RevokeIssuedBefore(ctx context.Context, t time.Time, userID string) (int, error)
 }
 
 var _ Service = (*auth.Service)(nil)
@@ -104,6 +105,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("DELETE "+Prefix+"/users/{id}", h.deleteUser)
 	m.HandleFunc("GET "+Prefix+"/users/{id}/sessions", h.listSessions)
 	m.HandleFunc("DELETE "+Prefix+"/users/{id}/sessions/{sid}", h.revokeSession)
+	m.HandleFunc("POST "+Prefix+"/revocations/issued-before", h.revokeBefore)
 	m.HandleFunc("GET "+Prefix+"/keys", h.listKeys)
 	m.HandleFunc("POST "+Prefix+"/keys/rotate", h.rotateKeys)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -240,6 +242,48 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Warn("admin action", "action", "session.revoke", "user_id", id, "session_id", sid, "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": true, "id": sid})
+}
+
+// revokeBeforeRequest is the body of POST /revocations/issued-before.
+type revokeBeforeRequest struct {
+	// Before is an RFC 3339 time or "now" (the server's clock).
+	Before string `json:"before"`
+	// User, optional, limits the revocation to one account (id or email).
+	User string `json:"user"`
+}
+
+func (h *Handler) revokeBefore(w http.ResponseWriter, r *http.Request) {
+	var req revokeBeforeRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", `send a JSON body {"before": "<RFC 3339 time or now>", "user": "<optional id or email>"}`)
+		return
+	}
+	t := time.Now()
+	if req.Before != "now" {
+		var err error
+		if t, err = time.Parse(time.RFC3339, req.Before); err != nil {
+			writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", `"before" must be an RFC 3339 time (2026-12-01T14:00:00Z) or "now"`)
+			return
+		}
+	}
+	userID := ""
+	if req.User != "" {
+		u, err := h.svc.FindUser(r.Context(), req.User)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		userID = u.ID
+	}
+	n, err := h.svc.RevokeIssuedBefore(r.Context(), t, userID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Warn("admin action", "action", "revoke.issued_before", "before", t.UTC(), "user_id", userID, "sessions_ended", n, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]any{"before": t.UTC().Format(time.RFC3339), "user_id": userID, "sessions_ended": n})
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) {
