@@ -12,6 +12,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/revoke/redissync"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/session"
 )
@@ -51,13 +52,7 @@ func TestValidatorRefusesWhatItCannotRead(t *testing.T) {
 // names both issuers, instead of answering 401 to every request.
 func TestValidatorReportsIssuerMismatch(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	store, err := redisstore.New(rs.Client(t), redisstore.Config{Issuer: "https://auth.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureLayout(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	revoketest.RedisStore(t, rs.Client(t), redisstore.Config{Issuer: "https://auth.example"})
 	v := newValidator(t, session.Config{JWTSecret: secret, RedisAddr: rs.Addr, Issuer: "https://other.example"})
 	testenv.WaitFor(t, "the mismatch reported", func() bool { return v.Health().Problem != "" })
 	h := v.Health()

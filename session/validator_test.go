@@ -16,6 +16,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/tokentest"
@@ -247,13 +248,7 @@ func TestMaxTokenLifetime(t *testing.T) {
 func redisPair(t testing.TB, cfg session.Config) (*redisstore.Store, *session.SessionValidator, *testenv.RedisServer) {
 	t.Helper()
 	rs := testenv.StartRedis(t)
-	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureLayout(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	store := revoketest.RedisStore(t, rs.Client(t), redisstore.Config{})
 	cfg.JWTSecret, cfg.RedisAddr = secret, rs.Addr
 	v := newValidator(t, cfg)
 	testenv.WaitFor(t, "validator ready", func() bool { return v.Health().Ready })

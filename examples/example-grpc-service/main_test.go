@@ -16,6 +16,7 @@ import (
 
 	"github.com/authmesh/authmesh/examples/example-grpc-service/examplepb"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/tokentest"
@@ -113,13 +114,7 @@ func TestRun(t *testing.T) {
 	if resp, err := healthpb.NewHealthClient(cc).Check(context.Background(), &healthpb.HealthCheckRequest{Service: LivenessService}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("liveness while not ready: got %v, %v; want SERVING", resp.GetStatus(), err)
 	}
-	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureLayout(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	revoketest.RedisStore(t, rs.Client(t), redisstore.Config{})
 	waitHealth(healthpb.HealthCheckResponse_SERVING)
 	if err := checkHealth(context.Background(), port); err != nil {
 		t.Fatalf("healthcheck when serving: %v", err)

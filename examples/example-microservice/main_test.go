@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/session"
 )
@@ -143,13 +144,7 @@ func TestHealthFailClosed(t *testing.T) {
 		}
 	}
 	waitHealth(503, "REDIS_PREFIX")
-	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureLayout(ctx); err != nil {
-		t.Fatal(err)
-	}
+	revoketest.RedisStore(t, rs.Client(t), redisstore.Config{})
 	waitHealth(200, "OK")
 	rs.Stop()
 	waitHealth(503, "fail-closed")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/session"
 	"github.com/authmesh/authmesh/session/grpcauth"
@@ -72,13 +73,7 @@ func chatService() *grpc.ServiceDesc {
 // unless the server keeps streams (KeepStreamsOnRevocation).
 func TestStreamEndsOnRevocation(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureLayout(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	store := revoketest.RedisStore(t, rs.Client(t), redisstore.Config{})
 	v := newValidator(t, session.Config{RedisAddr: rs.Addr})
 	testenv.WaitFor(t, "validator ready", func() bool { return v.Health().Ready })
 	iss := issuer(t, secret, nil)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/testenv"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/tokentest"
@@ -169,14 +170,8 @@ func newValidator(t testing.TB, cfg session.Config) *session.SessionValidator {
 func readyValidator(t *testing.T) (*session.SessionValidator, string) {
 	t.Helper()
 	rs := testenv.StartRedis(t)
-	store, err := redisstore.New(rs.Client(t), redisstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := revoketest.RedisStore(t, rs.Client(t), redisstore.Config{})
 	ctx := context.Background()
-	if err := store.EnsureLayout(ctx); err != nil {
-		t.Fatal(err)
-	}
 	v := newValidator(t, session.Config{RedisAddr: rs.Addr})
 	testenv.WaitFor(t, "validator ready", func() bool { return v.Health().Ready })
 	revoked, c := mint(t, issuer(t, secret, nil), "revoked-user")

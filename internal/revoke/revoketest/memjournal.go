@@ -1,5 +1,6 @@
 // Package revoketest provides in-memory implementations of revoke's
-// interfaces for the tests of its transports.
+// interfaces for the tests of its transports, and the Redis revocation
+// store validators' tests start from.
 package revoketest
 
 import (
