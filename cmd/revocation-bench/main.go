@@ -11,6 +11,7 @@
 //	go run ./cmd/revocation-bench -mode redis -services 3 -n 200
 //	go run ./cmd/revocation-bench -mode all
 //	go run ./cmd/revocation-bench -mode fanout -streams 2000,10000 -n 20
+//	go run ./cmd/revocation-bench -mode burst -services 10 -n 100000
 //
 // It prints a markdown table on stdout (progress goes to stderr) and exits
 // non-zero when any revocation was not observed within -lost (5s), or the
@@ -61,7 +62,7 @@ var errFailed = errors.New("revocation-bench: a revocation was lost or a late-st
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("revocation-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", "all", "revocation transport: redis, feed (embedded: validators read the auth service's SSE feed), or all; or fanout (feed fan-out latency with -streams open streams)")
+	mode := fs.String("mode", "all", "revocation transport: redis, feed (embedded: validators read the auth service's SSE feed), or all; or burst (-n session revocations at once through the Redis writer to -services validators: time until all applied, none lost); or fanout (feed fan-out latency with -streams open streams)")
 	streams := fs.String("streams", "2000,10000", "fanout mode: comma-separated stream counts, one fresh auth service each")
 	o := options{}
 	fs.IntVar(&o.Services, "services", 3, "number of example microservices (validators)")
@@ -77,6 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.Modes = []string{*mode}
 	case "all":
 		o.Modes = []string{"redis", "feed"}
+	case "burst":
+		o.Modes = []string{"burst"}
 	case "fanout":
 		o.Modes = []string{"fanout"}
 		for _, s := range strings.Split(*streams, ",") {
@@ -87,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.Streams = append(o.Streams, n)
 		}
 	default:
-		return o, fmt.Errorf("-mode=%q must be redis, feed, all or fanout", *mode)
+		return o, fmt.Errorf("-mode=%q must be redis, feed, all, burst or fanout", *mode)
 	}
 	switch {
 	case o.Services < 1 || o.Services > 32:
@@ -119,6 +122,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bins, err := build(ctx, work)
 	if err != nil {
 		return err
+	}
+	if opt.Modes[0] == "burst" {
+		return runBurst(ctx, stdout, stderr, opt, bins, work)
 	}
 	if opt.Modes[0] == "fanout" {
 		return runFanout(ctx, stdout, stderr, opt, bins, work)

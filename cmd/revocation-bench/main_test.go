@@ -17,6 +17,7 @@ func TestParseFlags(t *testing.T) {
 		{args: nil, modes: "redis,feed"},
 		{args: []string{"-mode", "redis", "-services", "3", "-n", "200"}, modes: "redis"},
 		{args: []string{"-mode", "feed"}, modes: "feed"},
+		{args: []string{"-mode", "burst", "-services", "10", "-n", "100000"}, modes: "burst"},
 		{args: []string{"-mode", "kafka"}, wantErr: "-mode"},
 		{args: []string{"-services", "0"}, wantErr: "-services"},
 		{args: []string{"-n", "-1"}, wantErr: "-n"},
