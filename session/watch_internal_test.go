@@ -105,6 +105,8 @@ func TestWatchRegistryKinds(t *testing.T) {
 		{revoke.Entry{Kind: revoke.KindUser, ID: "user-1", Before: 101, Expires: 1 << 40}, true},
 		{revoke.Entry{Kind: revoke.KindUser, ID: "user-1", Before: 100, Expires: 1 << 40}, false},
 		{revoke.Entry{Kind: revoke.KindUser, ID: "sid-1", Before: 101, Expires: 1 << 40}, false}, // another kind's id
+		{revoke.Entry{Kind: revoke.KindAll, ID: revoke.AllID, Before: 101, Expires: 1 << 40}, true},
+		{revoke.Entry{Kind: revoke.KindAll, ID: revoke.AllID, Before: 100, Expires: 1 << 40}, false},
 	}
 	for _, tt := range tests {
 		r := newWatchRegistry(revoke.NewSet())
@@ -113,7 +115,7 @@ func TestWatchRegistryKinds(t *testing.T) {
 		r.add(w)
 		r.notify([]revoke.Entry{tt.entry})
 		if got := ctx.Err() != nil; got != tt.want {
-			t.Errorf("%s %s: cancelled %v; want %v", tt.entry.Kind, tt.entry.ID, got, tt.want)
+			t.Errorf("%s %s before %d: cancelled %v; want %v", tt.entry.Kind, tt.entry.ID, tt.entry.Before, got, tt.want)
 		}
 		w.release()
 	}
