@@ -187,3 +187,42 @@ func tokensRevokeBefore(ctx context.Context, c *client, o *options, args []strin
 		fmt.Fprintf(w, "revoked every token of %s issued before %s; %d sessions ended\n", who, out.Before, out.SessionsEnded)
 	})
 }
+
+// event is a security event as the admin API returns it.
+type event struct {
+	At        time.Time `json:"at"`
+	Event     string    `json:"event"`
+	UserID    string    `json:"user_id,omitempty"`
+	SessionID string    `json:"session_id,omitempty"`
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+func auditList(ctx context.Context, c *client, o *options, _ []string) error {
+	q := url.Values{"limit": {fmt.Sprint(o.limit)}}
+	if o.user != "" {
+		q.Set("user", o.user)
+	}
+	var out struct {
+		Events []event `json:"events"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/admin/v1/audit?"+q.Encode(), &out); err != nil {
+		return err
+	}
+	return c.print(out, func(o io.Writer) {
+		w := tabwriter.NewWriter(o, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "TIME\tEVENT\tUSER\tSESSION\tIP\tDETAIL")
+		for _, e := range out.Events {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", when(&e.At), e.Event, dash(e.UserID), dash(e.SessionID), dash(e.IP), e.Detail)
+		}
+		w.Flush()
+	})
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -8,6 +8,7 @@
 //	authmesh sessions list EMAIL|ID
 //	authmesh sessions revoke EMAIL|ID SESSION_ID
 //	authmesh tokens revoke-before TIME|now [--user EMAIL|ID]
+//	authmesh audit [--user EMAIL|ID] [--limit N]
 //	authmesh keys list
 //	authmesh keys rotate
 //	authmesh version

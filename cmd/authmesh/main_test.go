@@ -95,6 +95,9 @@ func TestCLI(t *testing.T) {
 		{"revoke before, bad time", env, []string{"tokens", "revoke-before", "yesterday"}, exitUsage, "RFC 3339"},
 		{"revoke before, future", env, []string{"tokens", "revoke-before", "2999-01-01T00:00:00Z"}, exitUsage, "future"},
 		{"revoke before, unknown user", env, []string{"tokens", "revoke-before", "now", "--user", "nobody@example.com"}, exitNotFound, "no user"},
+		{"audit", env, []string{"audit", "--user", "ops@example.com"}, exitOK, "user.disable"},
+		{"audit list json", env, []string{"audit", "list", "--json", "--limit", "5"}, exitOK, `"event": "admin"`},
+		{"audit bad limit", env, []string{"audit", "--limit", "0"}, exitUsage, "limit"},
 		{"delete", env, []string{"users", "delete", "--yes", u.ID}, exitOK, "deleted user"},
 		{"deleted", env, []string{"users", "find", u.ID}, exitNotFound, "no user"},
 	}

@@ -37,6 +37,7 @@ type options struct {
 	json       bool
 	yes        bool
 	user       string
+	limit      int
 }
 
 // usageError is a mistake in the command line (exit 2).
@@ -56,6 +57,11 @@ func commands() []command {
 		{group: "tokens", name: "revoke-before", args: "TIME|now", nargs: 1, help: "Revoke every token issued before TIME (RFC 3339, or now), of every user or of --user, and end the sessions begun before it. Validators must be of the release that knows the \"all\" revocation kind.", do: tokensRevokeBefore,
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.user, "user", "", "only this account (email or id)")
+			}},
+		{group: "audit", name: "list", nargs: 0, help: "List recent security events (logins and failures, logouts, refresh-token reuse, admin actions), newest first.", do: auditList,
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.user, "user", "", "only this account's events (email or id)")
+				fs.IntVar(&o.limit, "limit", 100, "at most this many events (1 to 1000)")
 			}},
 		{group: "keys", name: "list", nargs: 0, help: "List the signing keys published now; the one signing new tokens is marked.", do: keysList},
 		{group: "keys", name: "rotate", nargs: 0, help: "Make a new key sign from now. Tokens of the old key stay valid until they expire (to cut them off, withdraw it: server keys withdraw KID).", do: keysRotate},
@@ -86,6 +92,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(inGroup) == 0 {
 		fmt.Fprintf(stderr, "authmesh: unknown command %q; run authmesh --help\n", group)
 		return exitUsage
+	}
+	// "authmesh audit [flags]" is "authmesh audit list [flags]".
+	if group == "audit" && (len(args) == 1 || strings.HasPrefix(args[1], "-") && !isHelp(args[1])) {
+		args = append([]string{group, "list"}, args[1:]...)
 	}
 	if len(args) < 2 || isHelp(args[1]) {
 		groupUsage(stdout, group, inGroup)

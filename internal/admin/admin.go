@@ -15,8 +15,12 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
@@ -36,6 +40,8 @@ type Service interface {
 	UserSessions(ctx context.Context, id string) ([]auth.Session, error)
 	RevokeUserSession(ctx context.Context, id, sid string) error
 	RevokeIssuedBefore(ctx context.Context, t time.Time, userID string) (int, error)
+	AdminAudit(ctx context.Context, action, userID, detail string, client auth.ClientInfo)
+	AuditEvents(ctx context.Context, userID string, limit int) ([]auth.AuditEvent, error)
 }
 
 var _ Service = (*auth.Service)(nil)
@@ -106,6 +112,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/users/{id}/sessions", h.listSessions)
 	m.HandleFunc("DELETE "+Prefix+"/users/{id}/sessions/{sid}", h.revokeSession)
 	m.HandleFunc("POST "+Prefix+"/revocations/issued-before", h.revokeBefore)
+	m.HandleFunc("GET "+Prefix+"/audit", h.auditEvents)
 	m.HandleFunc("GET "+Prefix+"/keys", h.listKeys)
 	m.HandleFunc("POST "+Prefix+"/keys/rotate", h.rotateKeys)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +201,7 @@ func (h *Handler) disableUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Warn("admin action", "action", "user.disable", "user_id", u.ID, "remote", r.RemoteAddr)
+	h.action(r, "user.disable", "user_id", u.ID)
 	writeJSON(w, http.StatusOK, toUser(u))
 }
 
@@ -204,7 +211,7 @@ func (h *Handler) enableUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Warn("admin action", "action", "user.enable", "user_id", u.ID, "remote", r.RemoteAddr)
+	h.action(r, "user.enable", "user_id", u.ID)
 	writeJSON(w, http.StatusOK, toUser(u))
 }
 
@@ -214,7 +221,7 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Warn("admin action", "action", "user.delete", "user_id", id, "remote", r.RemoteAddr)
+	h.action(r, "user.delete", "user_id", id)
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": true, "id": id})
 }
 
@@ -240,7 +247,7 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Warn("admin action", "action", "session.revoke", "user_id", id, "session_id", sid, "remote", r.RemoteAddr)
+	h.action(r, "session.revoke", "user_id", id, "session_id", sid)
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": true, "id": sid})
 }
 
@@ -282,7 +289,7 @@ func (h *Handler) revokeBefore(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Warn("admin action", "action", "revoke.issued_before", "before", t.UTC(), "user_id", userID, "sessions_ended", n, "remote", r.RemoteAddr)
+	h.action(r, "revoke.issued_before", "before", t.UTC(), "user_id", userID, "sessions_ended", n)
 	writeJSON(w, http.StatusOK, map[string]any{"before": t.UTC().Format(time.RFC3339), "user_id": userID, "sessions_ended": n})
 }
 
@@ -312,8 +319,76 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.Warn("admin action", "action", "keys.rotate", "kid", kid, "remote", r.RemoteAddr)
+	h.action(r, "keys.rotate", "kid", kid)
 	writeJSON(w, http.StatusOK, map[string]any{"signing_kid": kid})
+}
+
+// action logs an admin action and records it in the audit trail; args
+// are the log's key/value pairs, the first value naming the user when the
+// key is "user_id".
+func (h *Handler) action(r *http.Request, name string, args ...any) {
+	h.log.Warn("admin action", append([]any{"action", name, "remote", r.RemoteAddr}, args...)...)
+	userID, detail := "", ""
+	for i := 0; i+1 < len(args); i += 2 {
+		k, _ := args[i].(string)
+		if k == "user_id" {
+			userID, _ = args[i+1].(string)
+			continue
+		}
+		detail += fmt.Sprintf(" %s=%v", k, args[i+1])
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	h.svc.AdminAudit(r.Context(), name, userID, strings.TrimSpace(detail), auth.ClientInfo{IP: ip, UserAgent: r.UserAgent()})
+}
+
+// auditJSON is a security event as the admin API shows it.
+type auditJSON struct {
+	At        time.Time `json:"at"`
+	Event     string    `json:"event"`
+	UserID    string    `json:"user_id,omitempty"`
+	SessionID string    `json:"session_id,omitempty"`
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+func (h *Handler) auditEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", "limit must be a whole number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	userID := ""
+	if who := q.Get("user"); who != "" {
+		u, err := h.svc.FindUser(r.Context(), who)
+		if err != nil && auth.ErrorCode(err) != auth.CodeNotFound {
+			h.fail(w, r, err)
+			return
+		}
+		// A deleted account's events outlive it: an id is used as given.
+		userID = u.ID
+		if err != nil {
+			userID = who
+		}
+	}
+	list, err := h.svc.AuditEvents(r.Context(), userID, limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]auditJSON, 0, len(list))
+	for _, e := range list {
+		out = append(out, auditJSON{At: e.At, Event: e.Event, UserID: e.UserID, SessionID: e.SessionID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }
 
 // fail answers err: its code's status and caller-safe message; anything

@@ -95,6 +95,10 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	}
 	u, err := s.checkPassword(ctx, email, password)
 	if err != nil {
+		if c := ErrorCode(err); c == CodeInvalidCredentials || c == CodeAccountDisabled {
+			s.audit(ctx, AuditEvent{Event: EventLoginFailed, UserID: u.ID, IP: clean(client.IP, 64),
+				UserAgent: clean(client.UserAgent, 512), Detail: string(c) + " " + email})
+		}
 		return LoginResult{}, err
 	}
 	if s.cfg.Limiter != nil {
@@ -162,10 +166,10 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (Us
 		return User{}, internal("verify password", err)
 	}
 	if !ok {
-		return User{}, errInvalidCredentials
+		return User{ID: u.ID}, errInvalidCredentials // the id for the audit trail only
 	}
 	if !u.DisabledAt.IsZero() {
-		return User{}, errDisabled
+		return User{ID: u.ID}, errDisabled
 	}
 	if rehash {
 		if h, err := s.cfg.Passwords.Hash(ctx, password); err == nil {
@@ -205,6 +209,7 @@ func (s *Service) startSession(ctx context.Context, u User, client ClientInfo) (
 		s.log.Error("record last login", "user_id", u.ID, "err", err)
 	}
 	s.log.Info("login", "user_id", u.ID, "session_id", sess.ID, "device", devName)
+	s.audit(ctx, AuditEvent{Event: EventLoginSucceeded, UserID: u.ID, SessionID: sess.ID, IP: sess.IPAddress, UserAgent: sess.UserAgent, Detail: devName})
 	return LoginResult{
 		Token: access, RefreshToken: refresh, UserID: u.ID, Email: u.Email,
 		SessionID: sess.ID, ExpiresAt: time.Unix(ac.ExpiresAt, 0),

@@ -61,6 +61,8 @@ type Config struct {
 	// Admin stores the operator's account actions (DisableUser,
 	// DeleteUser...); nil refuses them.
 	Admin UserAdmin
+	// Audit stores the security events (AuditEvents); nil logs them only.
+	Audit Audit
 	// Keys withdraws signing keys (WithdrawKey); nil with a shared secret.
 	Keys KeyWithdrawer
 	// Device turns a User-Agent into a device type and name. Optional.

@@ -95,7 +95,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	}
 	flaky := &flakyRevoker{inner: revs}
 	cfg := auth.Config{
-		Users: db, Sessions: db, Admin: db, Revoker: flaky, Issuer: iss, Verifier: ver, Passwords: hasher,
+		Users: db, Sessions: db, Admin: db, Audit: db, Revoker: flaky, Issuer: iss, Verifier: ver, Passwords: hasher,
 		PasswordPolicy: password.CheckPolicy, RefreshReuseGrace: 10 * time.Second, Clock: clk.Now,
 	}
 	svc, err := auth.New(cfg)

@@ -41,6 +41,7 @@ func (s *Service) Logout(ctx context.Context, c Caller) error {
 		return internal("end session", err)
 	}
 	s.log.Info("logout", "user_id", c.UserID, "session_id", c.SessionID)
+	s.audit(ctx, AuditEvent{Event: EventLogout, UserID: c.UserID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512)})
 	return nil
 }
 
@@ -81,6 +82,7 @@ func (s *Service) LogoutAll(ctx context.Context, c Caller) error {
 		return err
 	}
 	s.log.Info("logout everywhere", "user_id", c.UserID, "sessions_ended", ended)
+	s.audit(ctx, AuditEvent{Event: EventLogoutAll, UserID: c.UserID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512)})
 	return nil
 }
 
@@ -313,6 +315,7 @@ func (s *Service) issuePair(u User, sid string, gen int64, rotatedAt, expires, n
 func (s *Service) refreshReused(ctx context.Context, sess Session, gen int64, now time.Time) error {
 	s.log.Warn("refresh token reuse detected; ending session",
 		"user_id", sess.UserID, "session_id", sess.ID, "presented_gen", gen, "current_gen", sess.RefreshGen)
+	s.audit(ctx, AuditEvent{Event: EventRefreshReused, UserID: sess.UserID, SessionID: sess.ID, IP: sess.IPAddress, UserAgent: sess.UserAgent})
 	if err := s.revokeSessions(ctx, now, sess.ID); err != nil {
 		return err
 	}

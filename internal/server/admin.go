@@ -77,3 +77,35 @@ func serveAdmin(srv *http.Server, ln net.Listener) error {
 	}
 	return nil
 }
+
+// auditPruner deletes security events older than AUDIT_RETENTION, at start
+// and then every hour.
+type auditPruner struct {
+	db interface {
+		PruneEvents(ctx context.Context, before time.Time) (int64, error)
+	}
+	retention time.Duration
+	log       *slog.Logger
+}
+
+// Run prunes until ctx is done, then returns ctx's error.
+func (p *auditPruner) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if p.retention > 0 {
+			n, err := p.db.PruneEvents(ctx, time.Now().Add(-p.retention))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				p.log.Error("audit: prune old events", "err", err)
+			case n > 0:
+				p.log.Info("audit: pruned old events", "deleted", n, "retention", p.retention)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

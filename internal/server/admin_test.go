@@ -88,6 +88,11 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("after rotation the old key %v is no longer listed: %s", old, s)
 	}
 
+	code, body = adminCall(t, adm, http.MethodGet, "/admin/v1/audit?user="+reg.User.ID, token)
+	if s := fmt.Sprint(body); code != 200 || !strings.Contains(s, "login.succeeded") || !strings.Contains(s, "login.failed") || !strings.Contains(s, "user.disable") {
+		t.Fatalf("audit: %d %s; want the logins, the failed one and the admin actions", code, s)
+	}
+
 	for _, tt := range []struct {
 		method, path string
 		want         int
@@ -98,6 +103,7 @@ func TestAdminAPI(t *testing.T) {
 		{http.MethodPost, "/admin/v1/users/no-such-id/disable", 404},
 		{http.MethodDelete, path + "/sessions/no-such-session", 404},
 		{http.MethodGet, "/admin/v1/nope", 404},
+		{http.MethodGet, "/admin/v1/audit?limit=lots", 400},
 	} {
 		if code, body := adminCall(t, adm, tt.method, tt.path, token); code != tt.want || body["error"] == "" {
 			t.Errorf("%s %s: %d %v; want %d with an error message", tt.method, tt.path, code, body, tt.want)

@@ -70,11 +70,16 @@ type Config struct {
 	CookieDomain            string        // COOKIE_DOMAIN: the cookies' Domain, for sibling services on subdomains
 	AllowedOrigins          []string      // ALLOWED_ORIGINS, comma-separated: origins allowed cookie-mode requests and CORS
 	AdminAddr               string        // ADMIN_ADDR: the admin API's listener, default DefaultAdminAddr; "off" serves none
+	AuditRetention          time.Duration // AUDIT_RETENTION: how long security events are kept, default DefaultAuditRetention
 	AdminToken              string        // ADMIN_TOKEN or the file ADMIN_TOKEN_FILE: bearer required by the admin API; mandatory off loopback
 
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
 	Warnings []string
 }
+
+// DefaultAuditRetention is AUDIT_RETENTION's default: 90 days of security
+// events.
+const DefaultAuditRetention = 90 * 24 * time.Hour
 
 // DefaultAdminAddr is ADMIN_ADDR's default: the admin API on loopback only,
 // where it needs no token.
@@ -134,7 +139,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MaxSessionsPerUser: DefaultMaxSessionsPerUser, FeedMaxStreamsPerClient: feed.DefaultMaxStreamsPerClient,
 		RedisTimeout:    DefaultRedisTimeout,
 		CookieTransport: true, CookieSameSite: http.SameSiteLaxMode,
-		AdminAddr: DefaultAdminAddr,
+		AdminAddr: DefaultAdminAddr, AuditRetention: DefaultAuditRetention,
 	}
 	var errs []error
 	var err error
@@ -221,6 +226,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	secret("SMTP_URL", &c.SMTPURL, true)
 	str("MAIL_FROM", &c.MailFrom)
 	str("ADMIN_ADDR", &c.AdminAddr)
+	dur("AUDIT_RETENTION", &c.AuditRetention)
 	secret("ADMIN_TOKEN", &c.AdminToken, true)
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)

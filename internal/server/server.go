@@ -224,7 +224,7 @@ func (s *Server) newService() (*auth.Service, error) {
 		return nil, err
 	}
 	return auth.New(auth.Config{
-		Users: s.db, Sessions: s.db, Admin: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
+		Users: s.db, Sessions: s.db, Admin: s.db, Audit: s.db, Revoker: s.revs, Keys: keys, Issuer: issuer, Verifier: verifier, Passwords: hasher, Limiter: limiter,
 		Device: func(ua string) (string, string) {
 			d := device.Parse(ua)
 			return d.Type, d.Name
@@ -310,7 +310,7 @@ type runner interface {
 
 // background lists the components the server runs while serving.
 func (s *Server) background() []runner {
-	runs := []runner{s.revs, s.deps, s.outbox}
+	runs := []runner{s.revs, s.deps, s.outbox, &auditPruner{db: s.db, retention: s.cfg.AuditRetention, log: s.log}}
 	if s.ring != nil {
 		runs = append(runs, s.ring)
 	}

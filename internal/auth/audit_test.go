@@ -1,0 +1,62 @@
+package auth_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/authmesh/authmesh/internal/auth"
+)
+
+// TestAuditTrail: logins (good and bad), logout, refresh reuse and admin
+// actions are recorded with the user, session, IP and user agent, newest
+// first, and pruned after the retention.
+func TestAuditTrail(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn)
+		ctx := context.Background()
+		r := e.signup(t, "audited@example.com")
+		if _, err := e.svc.Login(ctx, "audited@example.com", "wrong-password", e.clients); err == nil {
+			t.Fatal("login with a wrong password succeeded")
+		}
+		pair, err := e.svc.Refresh(ctx, r.RefreshToken, e.clients)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(auth.DefaultRefreshReuseGrace * 2)
+		if _, err := e.svc.Refresh(ctx, r.RefreshToken, e.clients); auth.ErrorCode(err) != auth.CodeRefreshReused {
+			t.Fatalf("replayed refresh: %v", err)
+		}
+		_ = pair
+		e.svc.AdminAudit(ctx, "user.disable", r.UserID, "", auth.ClientInfo{IP: "127.0.0.1", UserAgent: "authmesh-cli"})
+
+		list, err := e.svc.AuditEvents(ctx, r.UserID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ev := range list {
+			got = append(got, ev.Event)
+		}
+		want := []string{auth.EventAdminAction, auth.EventRefreshReused, auth.EventLoginFailed, auth.EventLoginSucceeded}
+		if len(got) != len(want) {
+			t.Fatalf("events %v; want %v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("events %v; want %v (newest first)", got, want)
+			}
+		}
+		login := list[3]
+		if login.UserID != r.UserID || login.SessionID != r.SessionID || login.IP != e.clients.IP || login.UserAgent != e.clients.UserAgent || login.At.IsZero() {
+			t.Errorf("login event %+v; want user, session, IP, user agent and time", login)
+		}
+		if _, err := e.svc.AuditEvents(ctx, "", 0); auth.ErrorCode(err) != auth.CodeBadUserInput {
+			t.Errorf("limit 0: %v; want BAD_USER_INPUT", err)
+		}
+		n, err := e.db.PruneEvents(ctx, e.clock.Now().Add(time.Second))
+		if err != nil || n != 4 {
+			t.Fatalf("PruneEvents: %d, %v; want 4 deleted", n, err)
+		}
+	})
+}
