@@ -47,18 +47,22 @@ type metricShard struct {
 }
 
 func (m *metrics) observe(err error) {
-	r := resInvalid
+	m.shard().counts[resultOf(err)].Add(1)
+}
+
+// resultOf is the index in resultNames of a validation's outcome.
+func resultOf(err error) int {
 	switch {
 	case err == nil:
-		r = resValid
+		return resValid
 	case errors.Is(err, ErrRevoked):
-		r = resRevoked
+		return resRevoked
 	case errors.Is(err, ErrExpired):
-		r = resExpired
+		return resExpired
 	case IsUnavailable(err):
-		r = resUnavailable
+		return resUnavailable
 	}
-	m.shard().counts[r].Add(1)
+	return resInvalid
 }
 
 // shard picks the calling goroutine's shard from the address of a local

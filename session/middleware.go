@@ -79,12 +79,14 @@ func withValidatedClaims(ctx context.Context, v Validator, raw string) (context.
 	sv, ok := v.(*SessionValidator)
 	if !ok {
 		c, err := v.ValidateAccessToken(raw)
+		recordValidation(ctx, err)
 		if err != nil {
 			return nil, err
 		}
 		return NewContext(ctx, c, raw), nil
 	}
 	c, err := sv.check(raw, token.TypeAccess, sv.cfg.AccessTokenCacheTTL)
+	recordValidation(ctx, err)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/healthcheck"
 	"github.com/authmesh/authmesh/internal/server"
+	"github.com/authmesh/authmesh/internal/telemetry"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -83,7 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return healthcheck.Local(ctx, cfg.Port, "/readyz")
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// Lines logged with a request's context carry its trace_id and span_id.
+	log := slog.New(telemetry.LogHandler(slog.NewTextHandler(stderr, nil)))
 	// go-redis logs through one process-wide logger: main wiring is the
 	// one place that may set it.
 	redis.SetLogger(session.RedisLogger(log))

@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/bearer"
@@ -58,6 +59,9 @@ type Config struct {
 	// Cookies enables the cookie transport (TokenCookies). Default nil:
 	// a cookie-mode request is refused with 400.
 	Cookies TokenCookies
+	// Tracer, when set, records a span per operation, named after its
+	// root fields. Default nil: no tracing.
+	Tracer trace.Tracer
 }
 
 // Defaults of Config.
@@ -142,6 +146,9 @@ func NewHandler(svc Service, cfg Config) (*Handler, error) {
 	})
 	if cfg.Observe != nil {
 		exec.Use(&outcomes{observe: cfg.Observe})
+	}
+	if cfg.Tracer != nil {
+		exec.Use(&tracing{tracer: cfg.Tracer})
 	}
 	return &Handler{svc: svc, cfg: cfg, exec: exec, docs: docs, passed: passed}, nil
 }

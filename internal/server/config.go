@@ -73,6 +73,14 @@ type Config struct {
 	AuditRetention          time.Duration // AUDIT_RETENTION: how long security events are kept, default DefaultAuditRetention
 	AdminToken              string        // ADMIN_TOKEN or the file ADMIN_TOKEN_FILE: bearer required by the admin API; mandatory off loopback
 
+	// Tracing (OpenTelemetry, off by default): on when an OTLP endpoint is
+	// set or OTEL_TRACES_EXPORTER=otlp, unless OTEL_SDK_DISABLED=true. The
+	// exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
+	OTELSDKDisabled                bool   // OTEL_SDK_DISABLED: true turns tracing off whatever else is set
+	OTELTracesExporter             string // OTEL_TRACES_EXPORTER: otlp or none
+	OTELExporterOTLPEndpoint       string // OTEL_EXPORTER_OTLP_ENDPOINT: base URL of the OTLP/HTTP receiver
+	OTELExporterOTLPTracesEndpoint string // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: full URL for traces
+
 	// Warnings are non-fatal findings of LoadConfig, logged at start.
 	Warnings []string
 }
@@ -241,6 +249,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.GraphQLPlayground = c.AuthEnv != "production"
 	if v := strings.ToLower(strings.TrimSpace(getenv("GRAPHQL_PLAYGROUND"))); v != "" {
 		c.GraphQLPlayground = v == "on" || v == "true" || v == "1"
+	}
+	if err := c.loadTracing(getenv); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return c, errs[0]

@@ -34,7 +34,7 @@ func (s *Server) routes() (http.Handler, error) {
 	}
 	gcfg := graph.Config{
 		Introspection: s.cfg.GraphQLIntrospection, Logger: s.log, ClientInfo: client,
-		Observe: s.newGraphQLMetrics(),
+		Observe: s.newGraphQLMetrics(), Tracer: s.tracing.Tracer(),
 	}
 	if browser != nil {
 		gcfg.Cookies = browser.Cookies()
@@ -89,7 +89,7 @@ func (s *Server) routes() (http.Handler, error) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": notFound})
 	})))
 	// CORS for ALLOWED_ORIGINS only; nothing is allowed by default.
-	return policy.CORS(mux), nil
+	return s.tracing.Handler(policy.CORS(mux)), nil
 }
 
 // feedMaxStreams lets streams take most connections, never all: the API

@@ -26,6 +26,7 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
 	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/store"
+	"github.com/authmesh/authmesh/internal/telemetry"
 	"github.com/authmesh/authmesh/internal/token"
 	"github.com/authmesh/authmesh/internal/token/keyring"
 )
@@ -70,6 +71,7 @@ type Server struct {
 	admin     http.Handler         // the admin API (ADMIN_ADDR); nil when off
 	deps      *dependencyMonitor   // /readyz and authmesh_dependency_up
 	certs     *certreload.Reloader // nil without TLS_CERT_FILE
+	tracing   *telemetry.Tracing   // OTEL_*; no-op when off
 
 	streams    context.Context // cancelled when shutdown begins; ends feed streams
 	endStreams context.CancelFunc
@@ -94,9 +96,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	var err error
+	if s.tracing, err = telemetry.New(ctx, telemetry.Config{Enabled: cfg.tracingEnabled()}); err != nil {
+		return nil, err
+	}
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if s.db, err = store.Open(openCtx, cfg.DatabaseURL, store.Options{Logger: log}); err != nil {
+	if s.db, err = store.Open(openCtx, cfg.DatabaseURL, store.Options{Logger: log, Tracer: s.tracing.Tracer()}); err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	if err := s.openRevocations(openCtx); err != nil {
@@ -137,6 +142,9 @@ func (s *Server) openRevocations(ctx context.Context) error {
 		return nil
 	}
 	s.rdb = newRedisClient(s.cfg)
+	if h := s.tracing.RedisHook(); h != nil {
+		s.rdb.AddHook(h)
+	}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("REDIS_ADDR=%v: Redis unreachable: %w", s.cfg.RedisAddr, err)
 	}
@@ -341,9 +349,18 @@ func (s *Server) AdminHandler() http.Handler { return s.admin }
 // Handler returns the service's HTTP handler (for tests).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close releases connections and files. Safe to call more than once.
+// Close exports the spans still buffered, then releases connections and
+// files. Safe to call more than once.
 func (s *Server) Close() error {
 	s.endStreams()
+	if s.tracing != nil {
+		flush, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.tracing.Shutdown(flush); err != nil {
+			s.log.Warn("tracing: spans lost at shutdown", "err", err)
+		}
+		stop()
+		s.tracing = nil
+	}
 	if s.rdb != nil {
 		_ = s.rdb.Close()
 		s.rdb = nil

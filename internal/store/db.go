@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/authmesh/authmesh/internal/auth"
@@ -50,6 +51,9 @@ type Options struct {
 	// pool (default 20), for SQLite the reading connections (default
 	// max(4, GOMAXPROCS)); SQLite always writes through one connection.
 	MaxOpenConns int
+	// Tracer, when set, records a client span per database call. Default
+	// nil: no tracing.
+	Tracer trace.Tracer
 }
 
 // DB is an open store. It is safe for concurrent use.
@@ -63,6 +67,7 @@ type DB struct {
 	log   *slog.Logger
 	// maxIdle is PostgreSQL's idle-pool size, restored after dropIdle.
 	maxIdle int
+	tracer  trace.Tracer // nil: no spans
 
 	writeStmts, readStmts *stmtCache
 }
@@ -91,6 +96,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.tracer = opts.Tracer
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // A PostgreSQL restart closes every pooled connection; the pool finds out
@@ -62,8 +65,28 @@ func notCommitted(err error) bool {
 
 // retry runs op until it succeeds, fails in a way retryable does not
 // accept, the budget is spent or ctx is done. Only PostgreSQL is retried:
-// SQLite has no connections to lose.
+// SQLite has no connections to lose. With a tracer, the whole of it is one
+// client span named after the database system.
 func (db *DB) retry(ctx context.Context, retryable func(error) bool, op func() error) error {
+	if db.tracer == nil {
+		return db.retryOp(ctx, retryable, op)
+	}
+	system := "sqlite"
+	if db.dialect == DialectPostgres {
+		system = "postgresql"
+	}
+	ctx, span := db.tracer.Start(ctx, system, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system.name", system)))
+	defer span.End()
+	err := db.retryOp(ctx, retryable, op)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "database call failed")
+	}
+	return err
+}
+
+func (db *DB) retryOp(ctx context.Context, retryable func(error) bool, op func() error) error {
 	err := op()
 	if err == nil || db.dialect != DialectPostgres || !retryable(err) {
 		return err

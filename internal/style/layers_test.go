@@ -47,6 +47,7 @@ var layers = []layer{
 			"internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/secretenv", "internal/healthcheck", "internal/redisconn",
 			"internal/proc", "internal/origin", "internal/certreload", "internal/mail",
+			"internal/telemetry",
 		},
 		mayNot: concat(sqlLibs, grpcLibs),
 	},
@@ -115,13 +116,13 @@ var layers = []layer{
 			"internal/auth", "internal/admin", "internal/store", "internal/graph/...", "internal/web", "internal/revoke/...",
 			"internal/token/...", "internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/redisconn", "internal/secretenv", "internal/origin",
-			"internal/certreload", "internal/mail",
+			"internal/certreload", "internal/mail", "internal/telemetry",
 		},
 	},
 	{
 		name: "binaries",
 		pkgs: []string{"cmd/server"},
-		may:  []string{"internal/server", "internal/healthcheck", "session"},
+		may:  []string{"internal/server", "internal/healthcheck", "internal/telemetry", "session"},
 	},
 	{
 		name: "the operator's CLI: an HTTP client of the admin API",
