@@ -111,12 +111,17 @@ func TestTracesReachAnOTLPReceiver(t *testing.T) {
 				"OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL,
 				"OTEL_BSP_SCHEDULE_DELAY":     "100", // ms: export soon
 			}), "/healthz")
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("auth service log:\n%s", auth.Logs())
+				}
+			})
 			a := registerAndLogin(t, auth.URL, "traced@example.com")
 
 			const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 			hdr := http.Header{"Traceparent": {"00-" + traceID + "-" + parentID + "-01"}}
-			if r := mustGraphQL(t, auth.URL, `mutation { logout }`, a.Token, hdr); r.code() != "" {
-				t.Fatalf("logout: %s", r.code())
+			if status, r, err := postGraphQL(auth.URL, `mutation { logout }`, a.Token, hdr); err != nil || status != http.StatusOK || r.code() != "" {
+				t.Fatalf("logout with a traceparent: status %d, %v, code %q; log:\n%s", status, err, r.code(), auth.Logs())
 			}
 
 			want := []struct {

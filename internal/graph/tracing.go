@@ -48,7 +48,7 @@ func (t *tracing) InterceptOperation(ctx context.Context, next graphql.Operation
 	handler := next(ctx)
 	return func(ctx context.Context) *graphql.Response {
 		resp := handler(ctx)
-		if resp == nil || len(resp.Errors) > 0 || len(graphql.GetErrors(ctx)) > 0 {
+		if resp == nil || len(resp.Errors) > 0 {
 			span.SetStatus(codes.Error, "graphql errors")
 		}
 		span.End()
