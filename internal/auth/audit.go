@@ -27,12 +27,16 @@ type AuditEvent struct {
 
 // The events recorded.
 const (
-	EventLoginSucceeded = "login.succeeded"
-	EventLoginFailed    = "login.failed"
-	EventLogout         = "logout"
-	EventLogoutAll      = "logout.all"
-	EventRefreshReused  = "refresh.reused"
-	EventAdminAction    = "admin"
+	EventLoginSucceeded  = "login.succeeded"
+	EventLoginFailed     = "login.failed"
+	EventLogout          = "logout"
+	EventLogoutAll       = "logout.all"
+	EventRefreshReused   = "refresh.reused"
+	EventSessionRevoked  = "session.revoked" // by its user (revokeSession)
+	EventPasswordChanged = "password.changed"
+	EventKeyWithdrawn    = "key.withdrawn"  // server keys withdraw
+	EventRevokedBefore   = "revoked.before" // revoke-before, any surface
+	EventAdminAction     = "admin"
 )
 
 // Audit stores the audit trail; *store.DB implements it.

@@ -60,3 +60,25 @@ func TestAuditTrail(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditUserActions: a password change and a user revoking one of their
+// sessions are recorded too.
+func TestAuditUserActions(t *testing.T) {
+	e := newEnv(t, "sqlite:"+t.TempDir()+"/a.db")
+	ctx := context.Background()
+	laptop := e.signup(t, "careful@example.com")
+	phone, err := e.svc.Login(ctx, "careful@example.com", "Test1234!", e.clients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RevokeSession(ctx, e.caller(t, laptop.Token), phone.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ChangePassword(ctx, e.caller(t, laptop.Token), "Test1234!", "Another1234!x"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.svc.AuditEvents(ctx, laptop.UserID, 2)
+	if err != nil || len(list) != 2 || list[0].Event != auth.EventPasswordChanged || list[1].Event != auth.EventSessionRevoked || list[0].SessionID != laptop.SessionID {
+		t.Fatalf("events %+v, %v; want password.changed then session.revoked, from the laptop's session", list, err)
+	}
+}

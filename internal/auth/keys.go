@@ -35,5 +35,6 @@ func (s *Service) WithdrawKey(ctx context.Context, kid string) error {
 		return internal("revoke key", err)
 	}
 	s.log.Warn("auth: signing key withdrawn and revoked", "kid", kid, "revoked_until", until)
+	s.audit(ctx, AuditEvent{Event: EventKeyWithdrawn, Detail: "kid " + kid})
 	return nil
 }

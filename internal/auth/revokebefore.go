@@ -68,6 +68,7 @@ func (s *Service) RevokeIssuedBefore(ctx context.Context, t time.Time, userID st
 		return 0, err
 	}
 	s.log.Warn("auth: revoked every token issued before the cut-off", "user_id", userID, "before", time.Unix(before, 0).UTC(), "sessions_ended", ended)
+	s.audit(ctx, AuditEvent{Event: EventRevokedBefore, UserID: userID, Detail: "before " + time.Unix(before, 0).UTC().Format(time.RFC3339)})
 	return ended, nil
 }
 

@@ -107,6 +107,9 @@ func (s *Service) RevokeSession(ctx context.Context, c Caller, id string) error 
 		return internal("end session", err)
 	}
 	s.log.Info("session revoked", "user_id", c.UserID, "session_id", id)
+	if c.SessionID != "" { // a user's own action; the admin API records its own
+		s.audit(ctx, AuditEvent{Event: EventSessionRevoked, UserID: c.UserID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512), Detail: "session " + id})
+	}
 	return nil
 }
 
@@ -178,6 +181,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 		return internal("store password", err)
 	}
 	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", ended)
+	s.audit(ctx, AuditEvent{Event: EventPasswordChanged, UserID: u.ID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512)})
 	return nil
 }
 
