@@ -226,3 +226,16 @@ func dash(s string) string {
 	}
 	return s
 }
+
+func keysWithdraw(ctx context.Context, c *client, _ *options, args []string) error {
+	var out struct {
+		Withdrawn bool   `json:"withdrawn"`
+		KeyID     string `json:"kid"`
+	}
+	if err := c.call(ctx, http.MethodPost, "/admin/v1/keys/"+url.PathEscape(args[0])+"/withdraw", &out); err != nil {
+		return err
+	}
+	return c.print(out, func(w io.Writer) {
+		fmt.Fprintf(w, "signing key %s withdrawn: it no longer signs, and validators refuse the tokens it signed\n", args[0])
+	})
+}

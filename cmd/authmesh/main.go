@@ -11,6 +11,7 @@
 //	authmesh audit [--user EMAIL|ID] [--limit N]
 //	authmesh keys list
 //	authmesh keys rotate
+//	authmesh keys withdraw KID
 //	authmesh version
 //
 // Every command takes --help, --json (machine-readable output instead of a

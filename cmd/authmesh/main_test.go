@@ -82,6 +82,7 @@ func TestCLI(t *testing.T) {
 		{"revoke unknown session", env, []string{"sessions", "revoke", u.ID, "nope"}, exitNotFound, "no such session"},
 		{"keys", env, []string{"keys", "list"}, exitOK, "yes"},
 		{"rotate", env, []string{"keys", "rotate"}, exitOK, "new signing key"},
+		{"withdraw unknown key", env, []string{"keys", "withdraw", "no-such-kid"}, exitNotFound, "no signing key"},
 		{"not found", env, []string{"users", "find", "nobody@example.com"}, exitNotFound, "no user"},
 		{"bad email", env, []string{"users", "find", "x@"}, exitUsage, "email"},
 		{"no token", map[string]string{"AUTHMESH_ADMIN_URL": base}, []string{"keys", "list"}, exitRefused, "admin token required"},
@@ -110,5 +111,23 @@ func TestCLI(t *testing.T) {
 		if code != tt.code || !strings.Contains(got, tt.want) {
 			t.Errorf("%s: authmesh %s: exit %d, stdout %q, stderr %q; want exit %d with %q", tt.name, strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.want)
 		}
+	}
+	// The key rotated out above is withdrawn: it leaves the list.
+	_, out, _ = cli(env, "keys", "list", "--json")
+	var keys struct {
+		Keys []struct {
+			Kid     string
+			Signing bool
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &keys); err != nil || len(keys.Keys) != 2 || keys.Keys[1].Signing {
+		t.Fatalf("keys list --json after rotation: %q; want the new signing key, then the old one", out)
+	}
+	old := keys.Keys[1].Kid
+	if code, out, errOut := cli(env, "keys", "withdraw", "--json", "--", old); code != exitOK || !strings.Contains(out, `"withdrawn": true`) {
+		t.Fatalf("keys withdraw: exit %d, %q %q", code, out, errOut)
+	}
+	if _, out, _ := cli(env, "keys", "list"); strings.Contains(out, old) {
+		t.Fatalf("the withdrawn key %s is still listed: %s", old, out)
 	}
 }

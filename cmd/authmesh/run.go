@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/authmesh/authmesh/internal/secretenv"
@@ -64,7 +65,8 @@ func commands() []command {
 				fs.IntVar(&o.limit, "limit", 100, "at most this many events (1 to 1000)")
 			}},
 		{group: "keys", name: "list", nargs: 0, help: "List the signing keys published now; the one signing new tokens is marked.", do: keysList},
-		{group: "keys", name: "rotate", nargs: 0, help: "Make a new key sign from now. Tokens of the old key stay valid until they expire (to cut them off, withdraw it: server keys withdraw KID).", do: keysRotate},
+		{group: "keys", name: "withdraw", args: "KID", nargs: 1, help: "Withdraw a leaked signing key: it stops signing, leaves the JWKS, and every token it signed is revoked at every validator (their users log in again).", do: keysWithdraw},
+		{group: "keys", name: "rotate", nargs: 0, help: "Make a new key sign from now. Tokens of the old key stay valid until they expire (to cut them off, withdraw it: authmesh keys withdraw KID).", do: keysRotate},
 	}
 }
 
@@ -128,10 +130,15 @@ func (c command) run(ctx context.Context, args []string, getenv func(string) str
 		c.flags(fs, &o)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: authmesh %s %s %s[flags]\n\n%s\n\nflags:\n", c.group, c.name, withSpace(c.args), c.help)
+		fmt.Fprintf(fs.Output(), "usage: authmesh %s %s [flags] %s\n\n%s\n\nAn argument that starts with \"-\" goes after \"--\".\n\nflags:\n", c.group, c.name, c.args, c.help)
 		fs.PrintDefaults()
 	}
-	var pos []string
+	// Everything after "--" is an argument, even if it starts with "-" (a
+	// kid may).
+	var pos, rest []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, rest = args[:i], args[i+1:]
+	}
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -147,6 +154,7 @@ func (c command) run(ctx context.Context, args []string, getenv func(string) str
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	pos = append(pos, rest...)
 	if len(pos) != c.nargs {
 		fmt.Fprintf(stderr, "authmesh %s %s: want %d argument(s) %s, got %d; see --help\n", c.group, c.name, c.nargs, c.args, len(pos))
 		return exitUsage
@@ -168,13 +176,6 @@ func (c command) run(ctx context.Context, args []string, getenv func(string) str
 		return ae.exitCode()
 	}
 	return exitFailed
-}
-
-func withSpace(s string) string {
-	if s == "" {
-		return ""
-	}
-	return s + " "
 }
 
 // newClient resolves the API's address and token from flags and getenv.

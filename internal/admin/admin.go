@@ -40,6 +40,7 @@ type Service interface {
 	UserSessions(ctx context.Context, id string) ([]auth.Session, error)
 	RevokeUserSession(ctx context.Context, id, sid string) error
 	RevokeIssuedBefore(ctx context.Context, t time.Time, userID string) (int, error)
+	WithdrawKey(ctx context.Context, kid string) error
 	AdminAudit(ctx context.Context, action, userID, detail string, client auth.ClientInfo)
 	AuditEvents(ctx context.Context, userID string, limit int) ([]auth.AuditEvent, error)
 }
@@ -115,6 +116,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/audit", h.auditEvents)
 	m.HandleFunc("GET "+Prefix+"/keys", h.listKeys)
 	m.HandleFunc("POST "+Prefix+"/keys/rotate", h.rotateKeys)
+	m.HandleFunc("POST "+Prefix+"/keys/{kid}/withdraw", h.withdrawKey)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such admin endpoint: "+r.Method+" "+r.URL.Path+"; see docs/API.md, Admin API")
 	})
@@ -321,6 +323,16 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request) {
 	}
 	h.action(r, "keys.rotate", "kid", kid)
 	writeJSON(w, http.StatusOK, map[string]any{"signing_kid": kid})
+}
+
+func (h *Handler) withdrawKey(w http.ResponseWriter, r *http.Request) {
+	kid := r.PathValue("kid")
+	if err := h.svc.WithdrawKey(r.Context(), kid); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.action(r, "keys.withdraw", "kid", kid)
+	writeJSON(w, http.StatusOK, map[string]any{"withdrawn": true, "kid": kid})
 }
 
 // action logs an admin action and records it in the audit trail; args
