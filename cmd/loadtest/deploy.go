@@ -97,7 +97,7 @@ func (d *deployment) start(ctx context.Context, dir, name, bin string, env []str
 		return "", err
 	}
 	defer log.Close() // the child holds its own descriptor
-	p, err := proc.Start(proc.Spec{Name: name, Path: bin, Env: cleanEnv(append(env, "PORT="+strconv.Itoa(port))), Log: log})
+	p, err := proc.Start(proc.Spec{Name: name, Path: bin, Env: proc.ServiceEnv(append(env, "PORT="+strconv.Itoa(port))...), Log: log})
 	if err != nil {
 		return "", err
 	}
@@ -115,26 +115,4 @@ func (d *deployment) Close() {
 		d.procs[i].Stop()
 	}
 	d.procs = nil
-}
-
-// configPrefixes are the variables the services read: the command sets
-// them itself, so the caller's shell cannot change the mode measured.
-var configPrefixes = []string{
-	"PORT", "JWT_SECRET", "REDIS_", "DATABASE_URL", "DATA_DIR", "AUTH_URL", "SIGNING_ALG", "KEY_ENCRYPTION_SECRET",
-	"AUDIENCE", "ISSUER", "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "AUTH_ENV", "MAX_SESSIONS_PER_USER", "ARGON2_",
-	"RATE_LIMITS", "FAIL_CLOSED", "MAX_STALENESS", "TLS_", "COOKIE_", "ALLOWED_ORIGINS",
-}
-
-func cleanEnv(extra []string) []string {
-	var env []string
-next:
-	for _, kv := range os.Environ() {
-		for _, v := range configPrefixes {
-			if strings.HasPrefix(kv, v) {
-				continue next
-			}
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
 }

@@ -61,29 +61,6 @@ func newFleet(dir string) (*fleet, error) {
 	return &fleet{dir: dir}, nil
 }
 
-// configVars are the variables the services read; the benchmark sets them
-// itself so a developer's shell cannot change the mode being measured.
-var configVars = []string{
-	"PORT", "JWT_SECRET", "REDIS_", "DATABASE_URL", "DATA_DIR", "AUTH_URL", "SIGNING_ALG",
-	"KEY_ENCRYPTION_SECRET", "AUDIENCE", "ISSUER", "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL",
-	"REFRESH_REUSE_GRACE", "PUBLIC_URL", "TRUSTED_PROXIES", "AUTH_ENV", "MAX_SESSIONS_PER_USER",
-	"ARGON2_", "RATE_LIMITS", "GRAPHQL_INTROSPECTION", "FAIL_CLOSED", "MAX_STALENESS",
-}
-
-func cleanEnv(extra []string) []string {
-	var env []string
-next:
-	for _, kv := range os.Environ() {
-		for _, v := range configVars {
-			if strings.HasPrefix(kv, v) {
-				continue next
-			}
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
 // startService runs bin on a free port with env and waits until healthPath
 // answers 200. A port taken in between is retried on another port.
 func (f *fleet) startService(ctx context.Context, name, bin string, env []string, healthPath string) (*service, error) {
@@ -117,7 +94,7 @@ func (f *fleet) start(name, bin string, args, env []string) (*proc.Process, erro
 		return nil, err
 	}
 	defer log.Close() // the child holds its own descriptor
-	p, err := proc.Start(proc.Spec{Name: name, Path: bin, Args: args, Env: cleanEnv(env), Log: log})
+	p, err := proc.Start(proc.Spec{Name: name, Path: bin, Args: args, Env: proc.ServiceEnv(env...), Log: log})
 	if err != nil {
 		return nil, err
 	}
