@@ -8,24 +8,14 @@ import (
 	"time"
 
 	"github.com/authmesh/authmesh/internal/token"
-	"github.com/authmesh/authmesh/internal/token/keyring"
 	"github.com/authmesh/authmesh/internal/token/tokentest"
 )
 
 // A withdrawn key stops signing and verifying at once, leaves the JWKS, and
 // is replaced by a key that signs from now; withdrawing is idempotent.
 func TestKeyRingWithdraw(t *testing.T) {
-	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := tokentest.NewFakeClock(t0)
-	ring := newRing(t, tokentest.UpdatableStore{MemKeyStore: &tokentest.MemKeyStore{}}, keyring.Config{
-		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 2 * time.Hour, ClockSkew: time.Minute, Clock: clock.Now,
-	})
-	iss, v := tokentest.Pair(t, ring, clock.Now)
-	k0 := tokentest.SigningKid(t, ring)
-	old, _, err := iss.IssueAccess("user", "sess", clock.Now())
-	if err != nil {
-		t.Fatalf("Access: %v", err)
-	}
+	f := newSignedRing(t)
+	ring, v, k0, old, t0 := f.ring, f.v, f.k0, f.old, f.t0
 	ctx := context.Background()
 	until, err := ring.Withdraw(ctx, k0)
 	if err != nil {
