@@ -2,10 +2,7 @@ package feed
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/feedsync"
@@ -34,30 +31,11 @@ func benchFeedPropagation(b *testing.B, j revoke.Journal) {
 		}
 	}})
 	testenv.WaitFor(b, "ready", func() bool { return f.Status().Ready })
-	ctx := context.Background()
-	exp := time.Now().Add(time.Hour).Unix()
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		id := fmt.Sprintf("bench-%d", i)
-		start := time.Now()
-		if _, err := store.Revoke(ctx, revoke.Entry{Kind: revoke.KindToken, ID: id, Expires: exp}); err != nil {
-			b.Fatal(err)
-		}
-		for got := ""; got != id; {
-			select {
-			case got = <-applied:
-			case <-time.After(10 * time.Second):
-				b.Fatalf("revocation %s not applied", id)
-			}
-		}
-		lat = append(lat, time.Since(start))
-	}
-	b.StopTimer()
-	if _, ok := set.Check(fmt.Sprintf("bench-%d", b.N-1), "", "", 0); !ok {
+	last := revoketest.BenchPropagation(b, func(ctx context.Context, e revoke.Entry) error {
+		_, err := store.Revoke(ctx, e)
+		return err
+	}, applied)
+	if _, ok := set.Check(last, "", "", 0); !ok {
 		b.Fatal("last revocation missing from the set")
 	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100])/1e3, "p99-µs")
 }

@@ -7,13 +7,11 @@ package feed_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke/feed"
 	"github.com/authmesh/authmesh/internal/revoke/feedsync"
 	"github.com/authmesh/authmesh/internal/revoke/feedwire"
+	"github.com/authmesh/authmesh/internal/revoke/revoketest"
 	"github.com/authmesh/authmesh/internal/revoke/sqljournal"
 	"github.com/authmesh/authmesh/internal/store"
 	"github.com/authmesh/authmesh/internal/testenv"
@@ -197,26 +196,8 @@ func BenchmarkFeedPropagationSQLite(b *testing.B) {
 		}
 	})
 	sqlFeedWait(b, "ready", func() bool { return f.Status().Ready })
-	exp := time.Now().Add(time.Hour).Unix()
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		id := fmt.Sprintf("bench-%d", i)
-		start := time.Now()
-		if _, err := js.Revoke(context.Background(), revoke.Entry{Kind: revoke.KindToken, ID: id, Expires: exp}); err != nil {
-			b.Fatal(err)
-		}
-		for got := ""; got != id; {
-			select {
-			case got = <-applied:
-			case <-time.After(10 * time.Second):
-				b.Fatalf("revocation %s not applied", id)
-			}
-		}
-		lat = append(lat, time.Since(start))
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2])/1e3, "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100])/1e3, "p99-µs")
+	revoketest.BenchPropagation(b, func(ctx context.Context, e revoke.Entry) error {
+		_, err := js.Revoke(ctx, e)
+		return err
+	}, applied)
 }
