@@ -42,8 +42,8 @@ type OutboxConfig struct {
 	Poll       time.Duration // between two looks at the outbox; default 1s
 	Batch      int           // messages claimed at a time; default 10
 	Lease      time.Duration // how long a claimed message is this sender's; default 5m
-	MinBackoff time.Duration // wait after the first failure, doubled after each next one; default 5s
-	MaxBackoff time.Duration // cap of that wait; default 10m
+	MinBackoff time.Duration // wait after the first failure, doubled after each next one; default DefaultMinBackoff
+	MaxBackoff time.Duration // cap of that wait; default DefaultMaxBackoff
 	// GiveUpAfter is how long after it was queued a message that keeps
 	// failing is given up (failed, logged, counted). Default 24h.
 	GiveUpAfter time.Duration
@@ -54,6 +54,12 @@ type OutboxConfig struct {
 	// authmesh_mail_failed_total.
 	Metrics prometheus.Registerer
 }
+
+// The outbox's default waits between the attempts at one message.
+const (
+	DefaultMinBackoff = 5 * time.Second  // after the first failure
+	DefaultMaxBackoff = 10 * time.Minute // the longest
+)
 
 // Outbox delivers what its store holds through a Sender: at least once,
 // with exponential backoff, and never silently dropped. Run owns its
@@ -80,10 +86,10 @@ func NewOutbox(store OutboxStore, s Sender, cfg OutboxConfig) (*Outbox, error) {
 		cfg.Lease = 5 * time.Minute
 	}
 	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 5 * time.Second
+		cfg.MinBackoff = DefaultMinBackoff
 	}
 	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 10 * time.Minute
+		cfg.MaxBackoff = DefaultMaxBackoff
 	}
 	if cfg.GiveUpAfter <= 0 {
 		cfg.GiveUpAfter = 24 * time.Hour
@@ -160,7 +166,16 @@ func (o *Outbox) deliver(ctx context.Context, q Queued) error {
 		return o.store.MarkMailSent(ctx, q.OutboxID, now)
 	}
 	if ctx.Err() != nil {
-		return ctx.Err() // shutting down: the lease runs out and it is retried
+		// Shutting down mid-attempt: hand the message back now rather
+		// than when the lease runs out, so that a restarted replica (or
+		// another one) retries it at its next poll. Should this fail, the
+		// lease still brings it back.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if err := o.store.MarkMailRetry(rctx, q.OutboxID, now, "interrupted by shutdown: "+sendErr.Error()); err != nil {
+			log.WarnContext(rctx, "mail: could not hand back a message at shutdown; it is retried when its lease ends", "err", err)
+		}
+		return ctx.Err()
 	}
 	if now.Sub(q.CreatedAt) >= o.cfg.GiveUpAfter {
 		o.failed.Inc()
@@ -172,6 +187,9 @@ func (o *Outbox) deliver(ctx context.Context, q Queued) error {
 	log.WarnContext(ctx, "mail: delivery failed; will retry", "err", sendErr, "next_attempt", next)
 	return o.store.MarkMailRetry(ctx, q.OutboxID, next, sendErr.Error())
 }
+
+// releaseTimeout bounds handing a message back at shutdown.
+const releaseTimeout = 2 * time.Second
 
 // Backoff is the wait after the attempts-th failed attempt: MinBackoff
 // doubled for each earlier failure, at most MaxBackoff.

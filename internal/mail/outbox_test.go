@@ -170,3 +170,42 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("%s not registered", name)
 	return 0
 }
+
+// blockingSender holds every delivery until its context ends, as a slow
+// SMTP server would while the service shuts down.
+type blockingSender struct{ started chan struct{} }
+
+func (b blockingSender) Send(ctx context.Context, _ authmail.Envelope) error {
+	b.started <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestOutboxHandsBackAtShutdown: a delivery cut short by shutdown is
+// handed back at once, so a restarted service retries it at its next
+// poll instead of when the 5-minute lease ends.
+func TestOutboxHandsBackAtShutdown(t *testing.T) {
+	e := newOutboxEnv(t)
+	env := e.enqueue(t, "tok")
+	b := blockingSender{started: make(chan struct{}, 1)}
+	ob, err := authmail.NewOutbox(e.db, b, authmail.OutboxConfig{Clock: e.clock.Now, Logger: slog.New(slog.NewTextHandler(e.log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := ob.DeliverDue(ctx); done <- err }()
+	<-b.started
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("DeliverDue at shutdown: %v; want context.Canceled", err)
+	}
+
+	srv := startSMTPAt(t, e.addr, plainOnly, tls.Certificate{}, "", "")
+	if n := e.deliverDue(t); n != 1 {
+		t.Fatalf("claimed %d right after the shutdown; want the handed-back message", n)
+	}
+	if got := srv.messages(); len(got) != 1 || !bytes.Equal(got[0].data, env.Data) {
+		t.Fatalf("%d delivered; want the message once", len(got))
+	}
+}

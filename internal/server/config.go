@@ -64,6 +64,7 @@ type Config struct {
 	FeedToken               string        // FEED_TOKEN or the file FEED_TOKEN_FILE: required on every feed request when set
 	SMTPURL                 string        // SMTP_URL or the file SMTP_URL_FILE: deliver mail over SMTP; unset: .eml files in DATA_DIR/mail
 	MailFrom                string        // MAIL_FROM: the sender of every message, default DefaultMailFrom; required with SMTP_URL
+	MailRetryBackoff        time.Duration // MAIL_RETRY_BACKOFF: the outbox's wait after a first failed delivery, doubled after each next one; default 5s
 	Limits                  Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
 	CookieTransport         bool          // COOKIE_TRANSPORT: default on; "off" refuses X-Authmesh-Transport: cookie and serves no /account
 	CookieSameSite          http.SameSite // COOKIE_SAMESITE: Lax (default), Strict or None
@@ -147,7 +148,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MaxSessionsPerUser: DefaultMaxSessionsPerUser, FeedMaxStreamsPerClient: feed.DefaultMaxStreamsPerClient,
 		RedisTimeout:    DefaultRedisTimeout,
 		CookieTransport: true, CookieSameSite: http.SameSiteLaxMode,
-		AdminAddr: DefaultAdminAddr, AuditRetention: DefaultAuditRetention,
+		AdminAddr: DefaultAdminAddr, AuditRetention: DefaultAuditRetention, MailRetryBackoff: mail.DefaultMinBackoff,
 	}
 	var errs []error
 	var err error
@@ -233,6 +234,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	secret("FEED_TOKEN", &c.FeedToken, true)
 	secret("SMTP_URL", &c.SMTPURL, true)
 	str("MAIL_FROM", &c.MailFrom)
+	dur("MAIL_RETRY_BACKOFF", &c.MailRetryBackoff)
 	str("ADMIN_ADDR", &c.AdminAddr)
 	dur("AUDIT_RETENTION", &c.AuditRetention)
 	secret("ADMIN_TOKEN", &c.AdminToken, true)
@@ -354,6 +356,9 @@ func (c *Config) validateMail() error {
 	}
 	if c.MailFrom == "" {
 		c.MailFrom = DefaultMailFrom
+	}
+	if c.MailRetryBackoff > mail.DefaultMaxBackoff {
+		return fmt.Errorf("MAIL_RETRY_BACKOFF=%s is longer than the longest wait between two attempts (%s); use at most that", c.MailRetryBackoff, mail.DefaultMaxBackoff)
 	}
 	if _, err := netmail.ParseAddress(c.MailFrom); err != nil {
 		return fmt.Errorf("MAIL_FROM=%q must be one address, e.g. authmesh <no-reply@example.com>: %v", c.MailFrom, err)

@@ -67,6 +67,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"SMTP_URL": "http://mail.example"}, "SMTP_URL"},
 		{map[string]string{"SMTP_URL": "smtp://u:p@mail.example"}, "MAIL_FROM is required"},
 		{map[string]string{"MAIL_FROM": "two@a.b, three@c.d"}, "MAIL_FROM"},
+		{map[string]string{"MAIL_RETRY_BACKOFF": "0s"}, "MAIL_RETRY_BACKOFF"},
+		{map[string]string{"MAIL_RETRY_BACKOFF": "1h"}, "MAIL_RETRY_BACKOFF"},
 		{map[string]string{"MAX_CONNECTIONS": "9999999"}, "MAX_CONNECTIONS"},
 		{map[string]string{"FEED_MAX_STREAMS_PER_CLIENT": "0"}, "FEED_MAX_STREAMS_PER_CLIENT"},
 		{map[string]string{"TLS_CERT_FILE": "/etc/hostname"}, "TLS_KEY_FILE"},

@@ -25,7 +25,7 @@ func (s *Server) openMail() error {
 		}
 		sender = d
 	}
-	ob, err := mail.NewOutbox(s.db, sender, mail.OutboxConfig{Logger: s.log, Metrics: s.registry})
+	ob, err := mail.NewOutbox(s.db, sender, mail.OutboxConfig{MinBackoff: s.cfg.MailRetryBackoff, Logger: s.log, Metrics: s.registry})
 	if err != nil {
 		return fmt.Errorf("mail outbox: %w", err)
 	}
