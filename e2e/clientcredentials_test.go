@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,20 +24,24 @@ import (
 )
 
 // TestClientCredentials: an operator registers a service client with the
-// auth service binary's "clients" command; a stock OAuth 2.0 client
-// (x/oauth2/clientcredentials, secret in the Basic header and in the form)
-// gets a token at POST /oauth2/token that a service requiring its audience
-// and scope accepts; a token for another audience and a scope the client
-// is not allowed are refused; disabling the client ends its token at the
-// service and at the gRPC example (another process), and refuses it new
-// ones. Redis and embedded feed modes.
+// auth service binary's "clients" command (the offline path); a stock
+// OAuth 2.0 client (x/oauth2/clientcredentials, secret in the Basic header
+// and in the form) gets a token at POST /oauth2/token that a service
+// requiring its audience and scope accepts; a token for another audience
+// and a scope the client is not allowed are refused; `authmesh clients
+// disable` (the admin API, inside the auth service) ends its token at the
+// service, at the example microservice and at the gRPC example (other
+// processes) at the revocation latency, and refuses it new ones. Redis
+// and embedded feed modes: in feed mode the disable goes through the
+// service's in-process revocation path, not the journal's poll.
 func TestClientCredentials(t *testing.T) {
-	serverBin, _ := binaries(t)
+	serverBin, exampleBin := binaries(t)
 	grpcBin := grpcExampleBinary(t)
 	for _, m := range modes()[:2] {
 		t.Run(m.name, func(t *testing.T) {
 			authEnv := m.auth(t)
-			auth := start(t, serverBin, merge(authEnv, cheapArgon), "/healthz")
+			admin := adminAddr(t)
+			auth := start(t, serverBin, merge(authEnv, cheapArgon, map[string]string{"ADMIN_ADDR": admin}), "/healthz")
 			out, err := command(t, auth, "clients", "create", "billing", "-audience", "orders", "-audience", "payments", "-scope", "orders:read", "-scope", "payments:charge")
 			if err != nil {
 				t.Fatalf("clients create: %v\n%s", err, out)
@@ -48,6 +53,7 @@ func TestClientCredentials(t *testing.T) {
 			secret := match[1]
 
 			orders := ordersService(t, authEnv, auth.URL)
+			example := start(t, exampleBin, serviceEnv(authEnv, auth.URL), "/health").URL + "/api/protected"
 			// A second validator, another process: the gRPC example.
 			whoami := examplepb.NewExampleServiceClient(grpcClient(t, start(t, grpcBin, serviceEnv(authEnv, auth.URL), grpcHealth).Addr()))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -91,10 +97,17 @@ func TestClientCredentials(t *testing.T) {
 			if resp, err := whoami.Whoami(ctx, &examplepb.WhoamiRequest{}, withToken(tok.AccessToken)); err != nil || resp.GetUserId() != "billing" || resp.GetSessionId() != "" {
 				t.Fatalf("the service token at the gRPC example: %+v, %v; want user billing without a session", resp, err)
 			}
-			if out, err := command(t, auth, "clients", "disable", "billing"); err != nil {
-				t.Fatalf("clients disable: %v\n%s", err, out)
-			}
+			waitStatus(t, example, tok.AccessToken, http.StatusOK, 10*time.Second)
 			began := time.Now()
+			if code, out := authmesh(t, admin, "clients", "disable", "billing"); code != 0 || !strings.Contains(out, "disabled") {
+				t.Fatalf("authmesh clients disable: exit %d, %q", code, out)
+			}
+			testenv.WaitFor(t, "the example microservice to refuse the disabled client's token", func() bool {
+				code, _ := get(t, example, tok.AccessToken)
+				return code == http.StatusUnauthorized
+			})
+			t.Logf("%s: the example microservice refused the disabled client's token %v after authmesh clients disable was started",
+				m.name, time.Since(began).Round(time.Millisecond))
 			testenv.WaitFor(t, "the disabled client's token to be refused", func() bool {
 				code, _ := get(t, orders, tok.AccessToken)
 				return code == http.StatusUnauthorized
@@ -103,7 +116,12 @@ func TestClientCredentials(t *testing.T) {
 				_, err := whoami.Whoami(ctx, &examplepb.WhoamiRequest{}, withToken(tok.AccessToken))
 				return status.Code(err) == codes.Unauthenticated
 			})
-			t.Logf("the disabled client's token was refused by both services %v after the command returned", time.Since(began))
+			t.Logf("%s: the disabled client's token was refused by all three services %v after authmesh clients disable was started",
+				m.name, time.Since(began).Round(time.Millisecond))
+			// The offline path reads the same state.
+			if out, err := command(t, auth, "clients", "list"); err != nil || !strings.Contains(out, "disabled") {
+				t.Fatalf("server clients list after the disable: %v\n%s", err, out)
+			}
 			if _, err := config("orders", oauth2.AuthStyleInHeader).Token(ctx); errorCode(err) != "invalid_client" {
 				t.Fatalf("a token for a disabled client: got %v; want invalid_client", err)
 			}

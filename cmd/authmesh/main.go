@@ -12,6 +12,10 @@
 //	authmesh keys list
 //	authmesh keys rotate
 //	authmesh keys withdraw KID
+//	authmesh clients create ID --audience AUD [--audience AUD2 ...] [--scope S ...]
+//	authmesh clients list
+//	authmesh clients disable|enable|rotate ID
+//	authmesh clients delete ID --yes
 //	authmesh version
 //
 // Every command takes --help, --json (machine-readable output instead of a
@@ -21,7 +25,7 @@
 //
 // Exit codes: 0 done; 1 failed (unreachable, server error); 2 usage (bad
 // command, flag or argument, or the API refused the input); 3 not found
-// (no such user, session or key); 4 refused (admin token missing or
+// (no such user, session, key or client); 4 refused (admin token missing or
 // wrong).
 package main
 

@@ -131,3 +131,63 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("the withdrawn key %s is still listed: %s", old, out)
 	}
 }
+
+// TestCLIClients: the clients commands against a real admin API: the
+// secret is printed once by create and rotate, list never shows it, and
+// the exit codes say what went wrong.
+func TestCLIClients(t *testing.T) {
+	const token = "cli-test-token-0123456789"
+	base, _ := adminAPI(t, token)
+	env := map[string]string{"AUTHMESH_ADMIN_URL": base, "ADMIN_TOKEN": token}
+
+	code, out, errOut := cli(env, "clients", "create", "billing", "--audience", "orders", "--audience", "payments", "--scope", "orders:read", "--json")
+	var created struct {
+		ID        string   `json:"id"`
+		Audiences []string `json:"audiences"`
+		Secret    string   `json:"client_secret"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &created) != nil || created.Secret == "" || len(created.Audiences) != 2 {
+		t.Fatalf("clients create --json: exit %d, %q %q", code, out, errOut)
+	}
+	code, out, _ = cli(env, "clients", "create", "reports", "--audience", "orders")
+	if code != exitOK || !strings.Contains(out, "client_secret: ") || !strings.Contains(out, "cannot be shown again") {
+		t.Fatalf("clients create: exit %d, %q; want the secret, once", code, out)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in stdout (or stderr when code != 0)
+	}{
+		{"list", []string{"clients", "list"}, exitOK, "orders,payments"},
+		{"list json", []string{"clients", "list", "--json"}, exitOK, `"id": "reports"`},
+		{"disable", []string{"clients", "disable", "reports"}, exitOK, "revoked at every validator"},
+		{"disabled shows", []string{"clients", "list"}, exitOK, "disabled"},
+		{"enable", []string{"clients", "enable", "reports"}, exitOK, "enabled"},
+		{"rotate", []string{"clients", "rotate", "reports"}, exitOK, "new client_secret: "},
+		{"rotate json", []string{"clients", "rotate", "reports", "--json"}, exitOK, `"client_secret"`},
+		{"taken", []string{"clients", "create", "billing", "--audience", "orders"}, exitUsage, "exists already"},
+		{"no audience", []string{"clients", "create", "x"}, exitUsage, "--audience"},
+		{"bad id", []string{"clients", "create", "bad id", "--audience", "orders"}, exitUsage, "client id"},
+		{"unknown", []string{"clients", "disable", "nope"}, exitNotFound, "no service client"},
+		{"delete needs --yes", []string{"clients", "delete", "reports"}, exitUsage, "--yes"},
+		{"delete", []string{"clients", "delete", "reports", "--yes"}, exitOK, "deleted"},
+		{"deleted", []string{"clients", "rotate", "reports"}, exitNotFound, "no service client"},
+		{"help", []string{"clients", "create", "--help"}, exitOK, "-audience"},
+		{"group help", []string{"clients", "--help"}, exitOK, "clients rotate"},
+		{"top help", []string{"--help"}, exitOK, "clients create"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := cli(env, tt.args...)
+		got := out
+		if tt.code != exitOK {
+			got = errOut
+		}
+		if code != tt.code || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: authmesh %s: exit %d, stdout %q, stderr %q; want exit %d with %q", tt.name, strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.want)
+		}
+	}
+	if _, out, _ := cli(env, "clients", "list", "--json"); strings.Contains(out, created.Secret) || strings.Contains(out, "hash") {
+		t.Fatalf("clients list shows a secret: %s", out)
+	}
+}

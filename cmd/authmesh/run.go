@@ -39,6 +39,8 @@ type options struct {
 	yes        bool
 	user       string
 	limit      int
+	audiences  listFlag // clients create
+	scopes     listFlag
 }
 
 // usageError is a mistake in the command line (exit 2).
@@ -66,6 +68,17 @@ func commands() []command {
 			}},
 		{group: "keys", name: "list", nargs: 0, help: "List the signing keys published now; the one signing new tokens is marked.", do: keysList},
 		{group: "keys", name: "withdraw", args: "KID", nargs: 1, help: "Withdraw a leaked signing key: it stops signing, leaves the JWKS, and every token it signed is revoked at every validator (their users log in again).", do: keysWithdraw},
+		{group: "clients", name: "create", args: "ID", nargs: 1, help: "Register a service client (OAuth 2.0 client credentials) that may get tokens for each --audience with the --scope values; prints its secret, once.", do: clientsCreate,
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.Var(&o.audiences, "audience", "a service the client may get tokens for (repeatable, at least one)")
+				fs.Var(&o.scopes, "scope", "a scope the client may be granted (repeatable)")
+			}},
+		{group: "clients", name: "list", nargs: 0, help: "List the service clients: audiences, scopes, enabled or disabled. Secrets are never shown.", do: clientsList},
+		{group: "clients", name: "disable", args: "ID", nargs: 1, help: "Disable the client: it gets no new tokens, and those it has are revoked at every validator at the latency of a logout.", do: clientsDisable},
+		{group: "clients", name: "enable", args: "ID", nargs: 1, help: "Enable a disabled client: it can get tokens again (those it had stay revoked).", do: clientsEnable},
+		{group: "clients", name: "rotate", args: "ID", nargs: 1, help: "Give the client a new secret, printed once; the old one stops working and the tokens got with it are revoked at every validator.", do: clientsRotate},
+		{group: "clients", name: "delete", args: "ID", nargs: 1, help: "Revoke the client's tokens at every validator and forget it. Needs --yes.", do: clientsDelete,
+			flags: func(fs *flag.FlagSet, o *options) { fs.BoolVar(&o.yes, "yes", false, "really delete the client") }},
 		{group: "keys", name: "rotate", nargs: 0, help: "Make a new key sign from now. Tokens of the old key stay valid until they expire (to cut them off, withdraw it: authmesh keys withdraw KID).", do: keysRotate},
 	}
 }

@@ -1,8 +1,9 @@
 // Package admin is the auth service's operator API: JSON over HTTP under
 // /admin/v1, served on a listener of its own (ADMIN_ADDR), never on the
 // public port. It finds, disables, enables and deletes accounts, lists and
-// revokes their sessions, and lists and rotates signing keys, all through
-// the use cases of internal/auth. The `authmesh` CLI is its client.
+// revokes their sessions, lists and rotates signing keys, and manages
+// service clients, all through the use cases of internal/auth. The
+// `authmesh` CLI is its client.
 //
 // A request must carry `Authorization: Bearer <ADMIN_TOKEN>` when a token
 // is configured; the server requires one whenever the listener is not on
@@ -73,6 +74,8 @@ type Config struct {
 	Token string
 	// Keys lists and rotates signing keys; nil with a shared secret.
 	Keys Keys
+	// Clients manages service clients; nil answers 409 on /clients.
+	Clients Clients
 	// Logger receives internal failures and admin actions (default
 	// slog.Default()).
 	Logger *slog.Logger
@@ -117,6 +120,12 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/keys", h.listKeys)
 	m.HandleFunc("POST "+Prefix+"/keys/rotate", h.rotateKeys)
 	m.HandleFunc("POST "+Prefix+"/keys/{kid}/withdraw", h.withdrawKey)
+	m.HandleFunc("GET "+Prefix+"/clients", h.listClients)
+	m.HandleFunc("POST "+Prefix+"/clients", h.createClient)
+	m.HandleFunc("POST "+Prefix+"/clients/{id}/disable", h.disableClient)
+	m.HandleFunc("POST "+Prefix+"/clients/{id}/enable", h.enableClient)
+	m.HandleFunc("POST "+Prefix+"/clients/{id}/rotate", h.rotateClient)
+	m.HandleFunc("DELETE "+Prefix+"/clients/{id}", h.deleteClient)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such admin endpoint: "+r.Method+" "+r.URL.Path+"; see docs/API.md, Admin API")
 	})

@@ -18,7 +18,7 @@ func (s *Server) newAdmin() (http.Handler, error) {
 	if s.cfg.AdminAddr == "off" {
 		return nil, nil
 	}
-	cfg := admin.Config{Token: s.cfg.AdminToken, Logger: s.log}
+	cfg := admin.Config{Token: s.cfg.AdminToken, Clients: s.clients, Logger: s.log}
 	if s.ring != nil {
 		cfg.Keys = ringKeys{s.ring}
 	}

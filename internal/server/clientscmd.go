@@ -8,9 +8,14 @@ import (
 	"strings"
 )
 
-// ClientsUsage documents the operator command "server clients"
-// (docs/OPERATIONS.md repeats it).
+// ClientsUsage documents the operator command "server clients", the
+// offline and bootstrap path (docs/OPERATIONS.md repeats it).
 const ClientsUsage = `usage: server clients COMMAND
+Runs against the database and revocation path directly, without the admin
+API: for a first client, or ADMIN_ADDR=off. With the service running prefer
+"authmesh clients ...": in embedded (feed) mode its revocations reach the
+validators at once, this command's at the running service's next journal
+poll (about a second).
   create ID -audience AUD [-audience AUD2 ...] [-scope S ...]
                  register a service client; prints its secret, once
   list           list clients: id, audiences, scopes, state
