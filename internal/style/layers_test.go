@@ -131,7 +131,7 @@ var layers = []layer{
 	},
 	{
 		name: "the benchmarks",
-		pkgs: []string{"cmd/revocation-bench", "cmd/loadtest"},
+		pkgs: []string{"cmd/revocation-bench", "cmd/loadtest", "cmd/soak"},
 		// The burst writes through the auth service's own Redis writer.
 		may: []string{"internal/proc", "internal/revoke", "internal/revoke/redisstore"},
 	},
