@@ -18,7 +18,7 @@ type rule struct {
 	aud    string
 }
 
-// RequireScope makes the interceptors refuse calls of method whose token
+// RequireScope makes the interceptors (and AuthFunc) refuse calls of method whose token
 // was not granted every one of scopes, with codes.PermissionDenied and the
 // message "Insufficient scope" (session.InsufficientScopeBody). method is
 // a full method name ("/pkg.Service/Method") or a service's prefix ending
@@ -26,6 +26,23 @@ type rule struct {
 // must hold.
 func RequireScope(method string, scopes ...string) Option {
 	return func(o *options) { o.rules = append(o.rules, rule{method: method, scopes: scopes}) }
+}
+
+// ScopesByMethod is RequireScope for each entry of scopes: a full method
+// name ("/pkg.Service/Method"), or a service's prefix ending in "/", to
+// the scopes its calls' tokens must all have been granted. It suits a
+// table kept beside the service's registration:
+//
+//	grpcauth.ScopesByMethod(map[string][]string{
+//		"/shop.v1.Orders/List":   {"orders:read"},
+//		"/shop.v1.Orders/Cancel": {"orders:write"},
+//	})
+func ScopesByMethod(scopes map[string][]string) Option {
+	return func(o *options) {
+		for method, s := range scopes {
+			o.rules = append(o.rules, rule{method: method, scopes: s})
+		}
+	}
 }
 
 // RequireAudience makes the interceptors refuse calls of method (as for
@@ -45,18 +62,25 @@ func (o *options) authorize(ctx context.Context, fullMethod string) error {
 	if !ok {
 		return errUnauthenticated()
 	}
+	// Audiences first, whatever the order of the options: a token for
+	// another service is no token here, whatever its scopes.
 	for _, r := range o.rules {
-		if r.method != fullMethod && !(strings.HasSuffix(r.method, "/") && strings.HasPrefix(fullMethod, r.method)) {
-			continue
-		}
-		if r.aud != "" && !c.HasAudience(r.aud) {
+		if r.aud != "" && r.matches(fullMethod) && !c.HasAudience(r.aud) {
 			return errUnauthenticated()
 		}
-		if !c.HasScope(r.scopes...) {
+	}
+	for _, r := range o.rules {
+		if r.matches(fullMethod) && !c.HasScope(r.scopes...) {
 			return errInsufficientScope()
 		}
 	}
 	return nil
+}
+
+// matches reports whether the rule applies to fullMethod: its name, or a
+// method of the service its "/"-ending prefix names.
+func (r rule) matches(fullMethod string) bool {
+	return r.method == fullMethod || strings.HasSuffix(r.method, "/") && strings.HasPrefix(fullMethod, r.method)
 }
 
 // CheckScope returns nil when the call's token (its claims in ctx) was

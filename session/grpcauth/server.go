@@ -74,13 +74,43 @@ func (o *options) exempt(fullMethod string) bool {
 // context with the claims, or a status error (Unauthenticated or
 // Unavailable, as the interceptors answer). Its type converts to the
 // AuthFunc of github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth
-// (auth.AuthFunc(grpcauth.AuthFunc(v))); exempt methods there with its
-// selector middleware.
-func AuthFunc(v session.Validator) func(ctx context.Context) (context.Context, error) {
+// (auth.AuthFunc(grpcauth.AuthFunc(v))).
+//
+// The options are those of the interceptors: Exempt lets the methods named
+// through without a token (or use that module's selector middleware), and
+// RequireScope, RequireAudience and ScopesByMethod are checked here for
+// the call's method, so handlers need not call CheckScope. The method is
+// read from the call's context (grpc.Method); called with a context that
+// is not a server call's while rules are set, AuthFunc fails the call
+// with codes.Internal rather than skip them.
+func AuthFunc(v session.Validator, opts ...Option) func(ctx context.Context) (context.Context, error) {
+	o := newOptions(opts)
+	perMethod := len(o.rules) > 0 || len(o.exact) > 0 || len(o.prefixes) > 0
 	return func(ctx context.Context) (context.Context, error) {
-		return authenticate(ctx, v)
+		if !perMethod {
+			return authenticate(ctx, v)
+		}
+		method, ok := grpc.Method(ctx)
+		if !ok {
+			return ctx, errNoMethod
+		}
+		if o.exempt(method) {
+			return ctx, nil
+		}
+		ctx, err := authenticate(ctx, v)
+		if err != nil {
+			return ctx, err
+		}
+		if err := o.authorize(ctx, method); err != nil {
+			return ctx, err
+		}
+		return ctx, nil
 	}
 }
+
+// errNoMethod: AuthFunc has per-method options but the context names no
+// method to apply them to.
+var errNoMethod = status.Error(codes.Internal, "grpcauth: AuthFunc has per-method options but was called outside a gRPC server call")
 
 // UnaryServerInterceptor rejects unary calls without a valid access token
 // and passes the others on with the claims in their context. It is safe for
