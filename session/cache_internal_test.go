@@ -71,14 +71,45 @@ func TestTokenCacheBoundedUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 	n := 0
-	c.m.Range(func(k, v any) bool {
-		n++
-		if e := v.(*cacheEntry); e.raw != k || e.kid != k {
-			t.Errorf("entry under %q is for %q", k, e.raw)
+	for i := range c.index.Load().slots {
+		e := c.index.Load().slots[i].Load()
+		if e == nil || e == c.tomb {
+			continue
 		}
-		return true
-	})
+		n++
+		if got, ok := c.get(e.raw); !ok || got != e || e.kid != e.raw {
+			t.Errorf("entry for %q: get = %v, %v", e.raw, got, ok)
+		}
+	}
 	if n > size {
 		t.Errorf("cache holds %d entries; want at most %d", n, size)
+	}
+}
+
+// TestTokenCacheSameTail checks that tokens whose last 16 bytes agree (the
+// bytes the index hashes) are still told apart by their whole string, and
+// that the index survives being rebuilt after many removals.
+func TestTokenCacheSameTail(t *testing.T) {
+	const size = 8
+	c := newTokenCache(size)
+	tail := ".0123456789abcdefghij"
+	for round := 0; round < 20; round++ {
+		for i := 0; i < size; i++ {
+			raw := fmt.Sprint("header.payload-", round, "-", i, tail)
+			c.add(raw, cachedToken{kid: raw})
+			e, ok := c.get(raw)
+			if !ok || e.kid != raw {
+				t.Fatalf("round %d: get(%q) = %v, %v; want its own entry", round, raw, e, ok)
+			}
+			if i%2 == 0 {
+				c.remove(raw, e)
+				if _, ok := c.get(raw); ok {
+					t.Fatalf("round %d: get(%q) hit after remove", round, raw)
+				}
+			}
+		}
+		if _, ok := c.get(fmt.Sprint("header.payload-", round, "-x", tail)); ok {
+			t.Fatalf("round %d: a token never added hit", round)
+		}
 	}
 }

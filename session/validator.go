@@ -30,8 +30,9 @@ type syncer interface {
 // claims never leave the cache: callers get a clone.
 type cachedToken struct {
 	claims *Claims
-	kid    string    // the signing key's kid, checked against key revocations
-	until  time.Time // min(exp, cached-at + cache TTL)
+	kid    string        // the signing key's kid, checked against key revocations
+	until  time.Duration // min(exp + skew, cached-at + cache TTL), on the validator's clock (see elapsed)
+	keys   revoke.TokenKeys
 }
 
 // SessionValidator validates tokens locally against a revocation set kept in
@@ -47,6 +48,10 @@ type SessionValidator struct {
 	rdb      redis.UniversalClient // owned, closed by Close; nil otherwise
 	metrics  *metrics
 	watches  *watchRegistry // long-lived requests to cancel at revocation
+	// clock is Config.Clock when the caller set one; nil means the
+	// validator reads the monotonic clock against epoch (see elapsed).
+	clock func() time.Time
+	epoch time.Time
 
 	keysReady atomic.Bool
 	cancel    context.CancelFunc
@@ -61,11 +66,13 @@ type SessionValidator struct {
 // wait for Redis or the auth service (until their first answer the
 // validator reports ErrNotReady).
 func NewSessionValidator(cfg Config) (*SessionValidator, error) {
+	clock := cfg.Clock
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	v := &SessionValidator{cfg: cfg, revoked: revoke.NewSet(), done: make(chan struct{}), metrics: &metrics{}}
+	v := &SessionValidator{cfg: cfg, revoked: revoke.NewSet(), done: make(chan struct{}), metrics: &metrics{}, clock: clock}
+	v.epoch = cfg.Clock()
 	v.cache = newTokenCache(cfg.CacheSize)
 	v.watches = newWatchRegistry(v.revoked)
 	v.revoked.Observe(v.watches.notify)
@@ -239,14 +246,34 @@ func (v *SessionValidator) validate(raw, typ string, cacheTTL time.Duration) (*C
 // check validates raw and counts the result. The claims it returns may be
 // the cache's: callers hand out clones only.
 func (v *SessionValidator) check(raw, typ string, cacheTTL time.Duration) (*Claims, error) {
-	c, _, err := v.validateAt(v.cfg.Clock(), raw, typ, cacheTTL)
+	ct, err := v.validateAt(v.elapsed(), raw, typ, cacheTTL)
 	v.metrics.observe(err)
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return ct.claims, nil
 }
 
-// validateAt validates raw at now and returns its claims (possibly the
-// cache's) and the kid of its signing key.
-func (v *SessionValidator) validateAt(now time.Time, raw, typ string, cacheTTL time.Duration) (*Claims, string, error) {
+// elapsed is the time the request path validates at, as the time since
+// the validator started (epoch): on Config.Clock when the caller set one,
+// otherwise one read of the monotonic clock. Reading the wall clock as
+// well would cost a second read on every request; it is read where it
+// matters: the signature check compares exp, nbf and iat with
+// Config.Clock, and a cached token's deadline is computed from that wall
+// time and kept on this clock (verify). The revocation state's LastSync
+// carries a monotonic reading too, so staleness is measured on the same
+// clock (checkRevoked).
+func (v *SessionValidator) elapsed() time.Duration {
+	if v.clock != nil {
+		return v.clock().Sub(v.epoch)
+	}
+	return time.Since(v.epoch)
+}
+
+// validateAt validates raw at now (see elapsed) and returns its verified
+// token: its claims (possibly the cache's), the kid of its signing key
+// and its revocation keys.
+func (v *SessionValidator) validateAt(now time.Duration, raw, typ string, cacheTTL time.Duration) (*cachedToken, error) {
 	var st revoke.Status
 	if v.sync != nil {
 		st = v.sync.Status()
@@ -255,73 +282,83 @@ func (v *SessionValidator) validateAt(now time.Time, raw, typ string, cacheTTL t
 			// another issuer or audience than the auth service's) answers
 			// 503 with the reason in Health, before any token is looked at,
 			// not a 401 for every token the mismatch makes look invalid.
-			return nil, "", fmt.Errorf("%w: %s", ErrNotReady, st.Problem)
+			return nil, fmt.Errorf("%w: %s", ErrNotReady, st.Problem)
 		}
 	}
-	c, kid, err := v.verify(now, raw, typ, cacheTTL)
+	ct, err := v.verify(now, raw, typ, cacheTTL)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if err := v.checkRevoked(now, st, c, kid); err != nil {
-		return nil, "", err
+	if err := v.checkRevoked(now, st, ct); err != nil {
+		return nil, err
 	}
-	return c, kid, nil
+	return ct, nil
 }
 
 // verify checks the token's signature and claims, using the cache of
-// recently verified token strings, and returns the claims (the cache's:
-// the caller clones them) and the kid of the signing key.
-func (v *SessionValidator) verify(now time.Time, raw, typ string, cacheTTL time.Duration) (*Claims, string, error) {
-	raw = strings.TrimSpace(raw)
+// recently verified token strings, and returns the verified token (the
+// cache's: the caller clones its claims).
+func (v *SessionValidator) verify(now time.Duration, raw, typ string, cacheTTL time.Duration) (*cachedToken, error) {
+	raw = trimSpace(raw)
 	if raw == "" {
-		return nil, "", ErrMissingToken
+		return nil, ErrMissingToken
 	}
 	if e, ok := v.cache.get(raw); ok && e.claims.Type == typ {
-		if now.Before(e.until) {
-			return e.claims, e.kid, nil
+		if now < e.until {
+			return &e.cachedToken, nil
 		}
 		v.cache.remove(raw, e)
 	}
 	if !v.keysReady.Load() {
-		return nil, "", ErrNotReady
+		return nil, ErrNotReady
 	}
 	tc, err := v.verifier.Verify(raw, typ)
 	if err != nil {
-		return nil, "", classify(err)
+		return nil, classify(err)
 	}
 	c, kid := claimsFrom(tc), token.KeyIDOf(raw)
+	ct := &cachedToken{claims: c, kid: kid, keys: v.revoked.KeysOf(revoke.Token{
+		ID: c.TokenID, SessionID: c.SessionID, Subject: c.UserID, KeyID: kid, IssuedAt: c.IssuedAt.Unix(),
+	})}
 	if cacheTTL > 0 {
-		until := now.Add(cacheTTL)
-		if exp := c.ExpiresAt.Add(v.cfg.ClockSkew); exp.Before(until) {
-			until = exp
-		}
-		v.cache.add(raw, cachedToken{claims: c, kid: kid, until: until})
+		// The deadline is counted from now, on the validator's clock, and
+		// the time left to exp from the wall clock the signature check
+		// used.
+		ct.until = now + min(cacheTTL, c.ExpiresAt.Add(v.cfg.ClockSkew).Sub(v.cfg.Clock()))
+		v.cache.add(raw, *ct)
 	}
-	return c, kid, nil
+	return ct, nil
 }
 
 // checkRevoked applies the revocation state and the staleness policy, with
 // st the synchroniser's status. While the state holds an entry this
 // version cannot interpret, it cannot tell which tokens are revoked, so it
 // refuses them all.
-func (v *SessionValidator) checkRevoked(now time.Time, st revoke.Status, c *Claims, kid string) error {
+func (v *SessionValidator) checkRevoked(now time.Duration, st revoke.Status, ct *cachedToken) error {
 	if v.sync != nil {
 		if !st.Ready {
 			return ErrNotReady
 		}
-		if v.cfg.FailClosed && now.Sub(st.LastSync) > v.cfg.MaxStaleness {
+		if v.cfg.FailClosed && v.epoch.Add(now).Sub(st.LastSync) > v.cfg.MaxStaleness {
 			return ErrStale
 		}
 	}
 	if n, why := v.revoked.Unsupported(); n > 0 {
 		return fmt.Errorf("%w: %s", ErrUnsupported, why)
 	}
-	if kind, ok := v.revoked.CheckToken(revoke.Token{
-		ID: c.TokenID, SessionID: c.SessionID, Subject: c.UserID, KeyID: kid, IssuedAt: c.IssuedAt.Unix(),
-	}); ok {
+	if kind, ok := v.revoked.CheckKeys(&ct.keys); ok {
 		return fmt.Errorf("%w (by %s)", ErrRevoked, kind)
 	}
 	return nil
+}
+
+// trimSpace is strings.TrimSpace with a shortcut for the usual token,
+// which starts and ends with a printable ASCII character.
+func trimSpace(s string) string {
+	if n := len(s); n > 0 && s[0] > ' ' && s[0] < 0x7f && s[n-1] > ' ' && s[n-1] < 0x7f {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // IsUnavailable reports whether err says the validator cannot decide right

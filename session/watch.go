@@ -190,11 +190,12 @@ func (v *SessionValidator) ValidateUntilRevoked(ctx context.Context, raw string)
 // watchRequest validates raw and registers a watch for it.
 func (v *SessionValidator) watchRequest(ctx context.Context, raw string) (*watchedContext, error) {
 	gen := v.revoked.Applied()
-	c, kid, err := v.validateAt(v.cfg.Clock(), raw, token.TypeAccess, v.cfg.AccessTokenCacheTTL)
+	ct, err := v.validateAt(v.elapsed(), raw, token.TypeAccess, v.cfg.AccessTokenCacheTTL)
 	v.metrics.observe(err)
 	if err != nil {
 		return nil, err
 	}
+	c, kid := ct.claims, ct.kid
 	cctx, cancel := context.WithCancelCause(ctx)
 	wc := &watchedContext{claimsContext: claimsContext{Context: cctx, raw: raw}}
 	c.cloneInto(&wc.owned)

@@ -93,7 +93,7 @@ type Sync struct {
 	log  *slog.Logger
 
 	ready, connected       atomic.Bool
-	lastSync               atomic.Int64 // unix nanoseconds, 0: never
+	lastSync               atomic.Pointer[time.Time] // nil: never; keeps the clock's monotonic reading
 	cursor                 atomic.Pointer[string]
 	eventsApplied, resyncs atomic.Uint64
 	problem                atomic.Pointer[string]
@@ -165,8 +165,8 @@ func (f *Sync) Status() revoke.Status {
 		Resyncs:       f.resyncs.Load(),
 		Problem:       *f.problem.Load(),
 	}
-	if ns := f.lastSync.Load(); ns != 0 {
-		st.LastSync = time.Unix(0, ns)
+	if t := f.lastSync.Load(); t != nil {
+		st.LastSync = *t
 	}
 	return st
 }
@@ -292,7 +292,7 @@ func (f *Sync) apply(m feedwire.Message, feedURL string) bool {
 		f.set.Prune(t)
 		f.nextPrune = t.Add(f.cfg.PruneInterval)
 	}
-	now := t.UnixNano()
+	now := &t
 	switch m.Name {
 	case feedwire.EventSnapshot:
 		f.set.ApplyAll(m.Snapshot.Entries)
