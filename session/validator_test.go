@@ -350,6 +350,22 @@ func TestStalenessPolicy(t *testing.T) {
 	}
 }
 
+// TestStalenessOnTheDefaultClock is TestStalenessPolicy without a Clock:
+// the validator then measures staleness on the monotonic clock it reads
+// once per request, and still refuses tokens once the state is too old.
+func TestStalenessOnTheDefaultClock(t *testing.T) {
+	_, v, rs := redisPair(t, session.Config{FailClosed: true, MaxStaleness: 300 * time.Millisecond})
+	raw, _ := access(t, issuer(t, secret, nil), "u", "s")
+	if _, err := v.ValidateAccessToken(raw); err != nil {
+		t.Fatal(err)
+	}
+	rs.Stop()
+	testenv.WaitFor(t, "the cached token refused as stale", func() bool {
+		_, err := v.ValidateAccessToken(raw)
+		return errors.Is(err, session.ErrStale)
+	})
+}
+
 func TestMiddleware(t *testing.T) {
 	v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	raw, c := access(t, issuer(t, secret, nil), "user-9", "s")
