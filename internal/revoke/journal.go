@@ -20,6 +20,9 @@ import (
 type Journal interface {
 	// AppendRevocation stores e and returns its seq.
 	AppendRevocation(ctx context.Context, e Entry) (int64, error)
+	// AppendRevocations stores every entry in one transaction (all or
+	// none) and returns their seqs, ascending, in the entries' order.
+	AppendRevocations(ctx context.Context, entries []Entry) ([]int64, error)
 	// RevocationsSince returns up to limit entries with seq greater than
 	// seq, in ascending seq order, with Cursor set to the decimal seq.
 	RevocationsSince(ctx context.Context, seq int64, limit int) ([]Event, error)

@@ -201,9 +201,10 @@ func (s *Set) Unsupported() (n int, why string) {
 // revocation for long (lookups never wait for it).
 const applyChunk = 4096
 
-// ApplyAll adds every entry (snapshot loading), taking the lock once per
-// chunk of entries rather than once per entry, and returns how many were
-// valid.
+// ApplyAll adds every entry (a snapshot, or a batch of events), taking
+// the lock once per chunk of entries rather than once per entry and
+// growing each table at most once per chunk, and returns how many were
+// valid. Entries it cannot interpret are remembered as Apply does.
 func (s *Set) ApplyAll(entries []Entry) int {
 	n := 0
 	keys := make([]key, 0, min(len(entries), applyChunk))
@@ -215,6 +216,7 @@ func (s *Set) ApplyAll(entries []Entry) int {
 			keys = append(keys, s.key(e.ID)) // hashed outside the lock
 		}
 		s.mu.Lock()
+		s.reserveLocked(chunk)
 		var bad []Entry
 		for i, e := range chunk {
 			if e.Validate() == nil {
@@ -231,6 +233,32 @@ func (s *Set) ApplyAll(entries []Entry) int {
 		}
 	}
 	return n
+}
+
+// reserveLocked grows each table once to room for the chunk's entries of
+// its kind, so that applying a batch swaps a table at most once rather
+// than each time it fills; the caller holds mu.
+func (s *Set) reserveLocked(chunk []Entry) {
+	var n [4]int // tokens, sessions, users, keys: the order of tables
+	for _, e := range chunk {
+		switch e.Kind {
+		case KindToken:
+			n[0]++
+		case KindSession:
+			n[1]++
+		case KindUser:
+			n[2]++
+		case KindKey:
+			n[3]++
+		}
+	}
+	for i, p := range s.tables() {
+		if t := p.Load(); n[i] > 0 {
+			if nt := t.grown(n[i]); nt != t {
+				p.Store(nt)
+			}
+		}
+	}
 }
 
 // Reserve presizes the maps that are still empty for about the given

@@ -3,6 +3,7 @@ package revoke
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -24,6 +25,33 @@ type Snapshot struct {
 // Revoking an already revoked subject succeeds (idempotent).
 type Revoker interface {
 	Revoke(ctx context.Context, e Entry) (Event, error)
+}
+
+// BulkRevoker records many revocations at once (an incident: every session
+// of many users): the entries are written to the journal in multi-row
+// transactions and announced in batches of up to MaxBatch entries, one
+// message per batch rather than one per entry, and validators apply each
+// batch at once. The returned events are in the entries' order. Every
+// entry is validated before anything is written; a failure may leave a
+// prefix of the batches recorded, and retrying the whole call is safe
+// (revocations merge).
+type BulkRevoker interface {
+	Revoker
+	RevokeMany(ctx context.Context, entries []Entry) ([]Event, error)
+}
+
+// MaxBatch is how many entries one batch of a BulkRevoker carries: one
+// journal transaction, one Redis script and message, one feed event.
+const MaxBatch = 1000
+
+// ValidateAll validates every entry and names the first invalid one.
+func ValidateAll(entries []Entry) error {
+	for i, e := range entries {
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("entry %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // Source is a readable revocation log. The revocation feed serves any

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/revoke"
@@ -60,6 +62,96 @@ func (db *DB) appendRevocation(ctx context.Context, e revoke.Entry, committing *
 	}
 	*committing = true
 	return seq, tx.Commit()
+}
+
+// revocationRowsPerInsert bounds the rows of one INSERT statement of
+// AppendRevocations: 6 parameters each, well under SQLite's and
+// PostgreSQL's limits on bound parameters.
+const revocationRowsPerInsert = 500
+
+// AppendRevocations validates every entry, then appends them all to the
+// revocation journal in one transaction, with multi-row INSERTs, and
+// returns their sequence numbers in the entries' order. Either all are
+// appended or none. Sequence numbers become visible in order, as with
+// AppendRevocation; a batch's are consecutive in order of the entries.
+func (db *DB) AppendRevocations(ctx context.Context, entries []revoke.Entry) ([]int64, error) {
+	for i, e := range entries {
+		if err := e.Validate(); err != nil {
+			return nil, fmt.Errorf("store: append revocations: entry %d: %w", i, err)
+		}
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	var seqs []int64
+	err := db.inTx(ctx, func(committing *bool) (err error) {
+		seqs, err = db.appendRevocations(ctx, entries, committing)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: append revocations: %w", err)
+	}
+	return seqs, nil
+}
+
+// appendRevocations is one attempt of AppendRevocations.
+func (db *DB) appendRevocations(ctx context.Context, entries []revoke.Entry, committing *bool) ([]int64, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if db.dialect == DialectPostgres {
+		// As in appendRevocation: appends commit in seq order.
+		if _, err := tx.ExecContext(ctx, "LOCK TABLE revocations IN EXCLUSIVE MODE"); err != nil {
+			return nil, err
+		}
+	}
+	seqs := make([]int64, 0, len(entries))
+	var q strings.Builder
+	args := make([]any, 0, 6*min(len(entries), revocationRowsPerInsert))
+	for rest := entries; len(rest) > 0; {
+		chunk := rest[:min(len(rest), revocationRowsPerInsert)]
+		rest = rest[len(chunk):]
+		q.Reset()
+		q.WriteString("INSERT INTO revocations (kind, subject, issued_before, expires, made_at, version) VALUES ")
+		args = args[:0]
+		for i, e := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, string(e.Kind), e.ID, e.Before, e.Expires, e.At, max(e.V, 1))
+		}
+		q.WriteString(" RETURNING seq")
+		rows, err := tx.QueryContext(ctx, db.q(q.String()), args...)
+		if err != nil {
+			return nil, err
+		}
+		first := len(seqs)
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seqs = append(seqs, seq)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(seqs)-first != len(chunk) {
+			return nil, fmt.Errorf("inserted %d revocations, got %d seqs back", len(chunk), len(seqs)-first)
+		}
+		// The rows are numbered in the order of VALUES; sorting makes the
+		// pairing independent of the order RETURNING lists them in.
+		slices.Sort(seqs[first:])
+	}
+	*committing = true
+	return seqs, tx.Commit()
 }
 
 // inTx runs a transaction attempt again when it failed without

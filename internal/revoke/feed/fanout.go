@@ -29,6 +29,35 @@ type fanBatch struct {
 	cursors []string // the cursor of each event
 	frames  [][]byte // the SSE frame of each event, shared by every stream: never modified
 	tick    bool     // a heartbeat: prev is current as of now
+
+	events []revoke.Event // the events, for streams that take them as one frame
+	once   sync.Once      // encodes whole, once, for every such stream
+	whole  []byte         // the revocations frame of all events
+	err    error          // why whole could not be encoded
+}
+
+// batchFrame returns one revocations frame of the events from index from
+// on: the shared one when from is 0, else one encoded for the caller.
+func (b *fanBatch) batchFrame(from int) ([]byte, error) {
+	if from > 0 {
+		return encodeBatchFrame(b.events[from:])
+	}
+	b.once.Do(func() { b.whole, b.err = encodeBatchFrame(b.events) })
+	return b.whole, b.err
+}
+
+// encodeBatchFrame encodes evs as one revocations event.
+func encodeBatchFrame(evs []revoke.Event) ([]byte, error) {
+	var buf bytes.Buffer
+	w := feedwire.Writer{W: bufio.NewWriter(&buf)}
+	last := evs[len(evs)-1].Cursor
+	if err := w.WriteEvent(feedwire.EventRevocations, last, feedwire.BatchMessage{Cursor: last, Events: evs}); err != nil {
+		return nil, err
+	}
+	if err := w.W.Flush(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // feedSub is one stream's subscription to the fan-out.
@@ -182,7 +211,7 @@ func (f *feedFanout) drain(ctx context.Context, p *feedPump, cursor string) stri
 
 // encodeBatch encodes evs, the events after prev, once for every stream.
 func encodeBatch(prev string, evs []revoke.Event) (*fanBatch, error) {
-	b := &fanBatch{prev: prev, cursors: make([]string, len(evs)), frames: make([][]byte, len(evs))}
+	b := &fanBatch{prev: prev, cursors: make([]string, len(evs)), frames: make([][]byte, len(evs)), events: evs}
 	var buf bytes.Buffer
 	w := feedwire.Writer{W: bufio.NewWriter(&buf)}
 	for i, ev := range evs {

@@ -253,8 +253,11 @@ type feedStream struct {
 	rc     *http.ResponseController
 	sse    feedwire.Writer
 	cursor string
-	dirty  bool      // written since the last flush
-	rearm  time.Time // when the write deadline in force leaves under 3/4 of WriteTimeout
+	// batched: the client asked (feedwire.BatchParam) for consecutive
+	// events as one revocations event.
+	batched bool
+	dirty   bool      // written since the last flush
+	rearm   time.Time // when the write deadline in force leaves under 3/4 of WriteTimeout
 }
 
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
@@ -304,10 +307,11 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 	big := h.opening.Get().(*bufio.Writer)
 	big.Reset(w)
 	st := &feedStream{
-		h:      h,
-		rc:     rc,
-		sse:    feedwire.Writer{W: big},
-		cursor: cursor,
+		h:       h,
+		rc:      rc,
+		sse:     feedwire.Writer{W: big},
+		cursor:  cursor,
+		batched: r.URL.Query().Get(feedwire.BatchParam) == "1",
 	}
 	err = st.start(ctx, snap, backlog)
 	big.Reset(nil)
@@ -419,6 +423,17 @@ func (st *feedStream) apply(ctx context.Context, b *fanBatch) error {
 	if from == len(b.frames) {
 		return nil
 	}
+	if st.batched && len(b.frames)-from > 1 {
+		frame, err := b.batchFrame(from)
+		if err != nil {
+			return err
+		}
+		if _, err := st.sse.W.Write(frame); err != nil {
+			return err
+		}
+		st.cursor, st.dirty = b.cursors[len(b.cursors)-1], true
+		return nil
+	}
 	for i := from; i < len(b.frames); i++ {
 		if _, err := st.sse.W.Write(b.frames[i]); err != nil {
 			return err
@@ -450,6 +465,14 @@ func (st *feedStream) drain(ctx context.Context) error {
 func (st *feedStream) writeEvents(evs []revoke.Event) error {
 	if len(evs) == 0 {
 		return nil
+	}
+	if st.batched && len(evs) > 1 {
+		last := evs[len(evs)-1].Cursor
+		if err := st.sse.WriteEvent(feedwire.EventRevocations, last, feedwire.BatchMessage{Cursor: last, Events: evs}); err != nil {
+			return err
+		}
+		st.cursor = last
+		return st.flush()
 	}
 	for _, ev := range evs {
 		if err := st.sse.WriteEvent(feedwire.EventRevocation, ev.Cursor, ev); err != nil {

@@ -220,7 +220,7 @@ func (f *Sync) Run(ctx context.Context) error {
 func (f *Sync) connect(ctx context.Context, feedURL string) (progressed bool, wait time.Duration, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, feedURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, withBatches(feedURL), nil)
 	if err != nil {
 		return false, 0, err
 	}
@@ -332,6 +332,28 @@ func (f *Sync) apply(m feedwire.Message, feedURL string) bool {
 		if f.cfg.OnEvent != nil {
 			f.cfg.OnEvent(m.Event)
 		}
+	case feedwire.EventRevocations:
+		entries := make([]revoke.Entry, len(m.Events))
+		for i, ev := range m.Events {
+			entries[i] = ev.Entry
+		}
+		if n := f.set.ApplyAll(entries); n < len(entries) {
+			for _, ev := range m.Events {
+				if err := ev.Validate(); err != nil {
+					f.log.Warn("revoke: feed: entry not applied", "cursor", ev.Cursor, "kind", ev.Kind, "err", err)
+				}
+			}
+		}
+		f.cursor.Store(&m.Cursor)
+		f.eventsApplied.Add(uint64(len(m.Events)))
+		if f.ready.Load() {
+			f.lastSync.Store(now)
+		}
+		if f.cfg.OnEvent != nil {
+			for _, ev := range m.Events {
+				f.cfg.OnEvent(ev)
+			}
+		}
 	case feedwire.EventSync:
 		// The cursor is not taken from sync events: only applying an event
 		// moves it, so a faulty server cannot make us skip one.
@@ -342,6 +364,19 @@ func (f *Sync) apply(m feedwire.Message, feedURL string) bool {
 		return false
 	}
 	return true
+}
+
+// withBatches adds feedwire.BatchParam to a feed URL: this client takes
+// consecutive events as one revocations event.
+func withBatches(feedURL string) string {
+	u, err := url.Parse(feedURL)
+	if err != nil {
+		return feedURL // New checked it; the request reports any problem
+	}
+	q := u.Query()
+	q.Set(feedwire.BatchParam, "1")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // watchedReader pushes the idle watchdog back on every read that returns

@@ -33,6 +33,18 @@
 //	event: sync
 //	data: {"cursor":"<cursor>"}
 //
+// A client that sends ?batch=1 (BatchParam) may also receive, for several
+// consecutive events (a bulk revocation), one event carrying them all, in
+// order, whose cursor is the last one's:
+//
+//	event: revocations
+//	id: <cursor of the last>
+//	data: {"cursor":"<cursor of the last>","events":[<Event>…]}
+//
+// A server sends it only to clients that asked, since an older client would
+// ignore the unknown event name and so miss its entries; a server that
+// predates it ignores the parameter and sends one event each.
+//
 // A snapshot is the complete live state: the client adds every entry to its
 // set. A revocation is one new entry. A sync is sent every heartbeat (5s by
 // default) after the server has re-read its source, and once after a resumed
@@ -78,7 +90,20 @@ const (
 	EventRevocation = "revocation"
 	// FeedEventSync carries a FeedSyncMessage: the client is up to date.
 	EventSync = "sync"
+	// EventRevocations carries a BatchMessage: consecutive events, sent
+	// only to clients that asked with BatchParam.
+	EventRevocations = "revocations"
+	// BatchParam is the query parameter ("batch=1") by which a client
+	// asks for EventRevocations.
+	BatchParam = "batch"
 )
+
+// BatchMessage is the data of a revocations event: consecutive events, in
+// order; Cursor is the last one's.
+type BatchMessage struct {
+	Cursor string         `json:"cursor"`
+	Events []revoke.Event `json:"events"`
+}
 
 // HeaderLastEventID is the SSE resume header.
 const HeaderLastEventID = "Last-Event-ID"
@@ -195,6 +220,7 @@ type Message struct {
 	Cursor   string           // the position this message brings the client to
 	Snapshot *revoke.Snapshot // FeedEventSnapshot
 	Event    revoke.Event     // FeedEventRevocation
+	Events   []revoke.Event   // EventRevocations
 }
 
 // Decode interprets one SSE event of the feed. Unknown event names
@@ -215,6 +241,15 @@ func Decode(ev Frame) (Message, error) {
 			return m, fmt.Errorf("%w: revocation: %v", ErrProtocol, err)
 		}
 		m.Cursor = m.Event.Cursor
+	case EventRevocations:
+		var b BatchMessage
+		if err := json.Unmarshal(ev.Data, &b); err != nil {
+			return m, fmt.Errorf("%w: revocations: %v", ErrProtocol, err)
+		}
+		if len(b.Events) == 0 {
+			return m, fmt.Errorf("%w: revocations event without events", ErrProtocol)
+		}
+		m.Events, m.Cursor = b.Events, b.Cursor
 	case EventSync:
 		var s SyncMessage
 		if err := json.Unmarshal(ev.Data, &s); err != nil {

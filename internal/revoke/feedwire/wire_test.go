@@ -110,3 +110,35 @@ func TestFeedEventsRoundTrip(t *testing.T) {
 
 // describe names a message by its event and cursor.
 func describe(m Message) string { return m.Name + ":" + m.Cursor }
+
+func TestDecodeRevocationsEvent(t *testing.T) {
+	evs := []revoke.Event{
+		{Entry: revoke.Entry{Kind: revoke.KindSession, ID: "a", Expires: 9}, Cursor: "4"},
+		{Entry: revoke.Entry{Kind: revoke.KindUser, ID: "b", Before: 3, Expires: 9}, Cursor: "5"},
+	}
+	tests := []struct {
+		name, id, data string
+		want           string // cursor and event count, or "error"
+	}{
+		{"batch", "5", `{"cursor":"5","events":[{"kind":"sid","id":"a","exp":9,"cursor":"4"},{"kind":"sub","id":"b","before":3,"exp":9,"cursor":"5"}]}`, "5/2"},
+		{"cursor from the data", "", `{"cursor":"5","events":[{"kind":"sid","id":"a","exp":9,"cursor":"5"}]}`, "5/1"},
+		{"no events", "5", `{"cursor":"5","events":[]}`, "error"},
+		{"malformed", "5", `{"events":`, "error"},
+		{"no cursor", "", `{"events":[{"kind":"sid","id":"a","exp":9}]}`, "error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Decode(Frame{Name: EventRevocations, ID: tc.id, HasID: tc.id != "", Data: []byte(tc.data)})
+			got := fmt.Sprintf("%s/%d", m.Cursor, len(m.Events))
+			if err != nil {
+				got = "error"
+			}
+			if got != tc.want {
+				t.Errorf("Decode = %s (%v); want %s", got, err, tc.want)
+			}
+			if tc.name == "batch" && (m.Events[0] != evs[0] || m.Events[1] != evs[1]) {
+				t.Errorf("events = %+v; want %+v", m.Events, evs)
+			}
+		})
+	}
+}

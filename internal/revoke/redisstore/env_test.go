@@ -206,3 +206,16 @@ func openSQLJournal(tb testing.TB, dsn string) *store.DB {
 }
 
 func sqliteDSN(tb testing.TB) string { return "sqlite:" + filepath.Join(tb.TempDir(), "auth.db") }
+
+// batches returns the batch messages received (RevokeMany's).
+func (r *rawSubscriber) batches() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, m := range r.msgs {
+		if strings.Contains(m, `"events":[`) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -90,8 +90,8 @@ type Store struct {
 }
 
 var (
-	_ revoke.Revoker = (*Store)(nil)
-	_ revoke.Source  = (*Store)(nil)
+	_ revoke.BulkRevoker = (*Store)(nil)
+	_ revoke.Source      = (*Store)(nil)
 )
 
 // New returns a store using client, which it does not close.
@@ -185,11 +185,101 @@ func (s *Store) Revoke(ctx context.Context, e revoke.Entry) (revoke.Event, error
 }
 
 func (s *Store) runRevoke(ctx context.Context, args []any) (string, error) {
-	if s.minRep > 0 {
-		return s.revokeReplicated(ctx, args)
+	cmd, err := s.runScript(ctx, revokeScript, args)
+	if err != nil {
+		return "", err
 	}
-	return revokeScript.Run(ctx, s.client, s.keys[:4], args...).Text()
+	return cmd.Text()
 }
+
+// runScript runs one of the writing scripts over the entries, expiry, log
+// and layout keys, followed by WAIT when MinReplicas is set.
+func (s *Store) runScript(ctx context.Context, script *redis.Script, args []any) (*redis.Cmd, error) {
+	if s.minRep > 0 {
+		return s.runReplicated(ctx, script, args)
+	}
+	cmd := script.Run(ctx, s.client, s.keys[:4], args...)
+	return cmd, cmd.Err()
+}
+
+// RevokeMany records entries in batches of revoke.MaxBatch: each batch is
+// appended to the Journal (when set) in one transaction, then written to
+// Redis by one script that merges every entry, appends each to the log
+// and publishes one message carrying the whole batch. It returns the
+// events in the entries' order. Every entry is validated first; a failure
+// leaves a prefix of the batches recorded, and retrying is safe.
+func (s *Store) RevokeMany(ctx context.Context, entries []revoke.Entry) ([]revoke.Event, error) {
+	if err := revoke.ValidateAll(entries); err != nil {
+		return nil, err
+	}
+	at := s.now().Unix()
+	out := make([]revoke.Event, 0, len(entries))
+	for rest := entries; len(rest) > 0; {
+		batch := make([]revoke.Entry, min(len(rest), revoke.MaxBatch))
+		for i, e := range rest[:len(batch)] {
+			if e.At == 0 {
+				e.At = at
+			}
+			batch[i] = clampEntry(e.Stamp())
+		}
+		rest = rest[len(batch):]
+		evs, err := s.revokeBatch(ctx, batch)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
+}
+
+// revokeBatch records one batch: journal, then one script.
+func (s *Store) revokeBatch(ctx context.Context, batch []revoke.Entry) ([]revoke.Event, error) {
+	if s.journal != nil {
+		if _, err := s.journal.AppendRevocations(ctx, batch); err != nil {
+			return nil, fmt.Errorf("revoke: record revocations: %w", err)
+		}
+	}
+	args := make([]any, 0, 3+batchArgs*len(batch))
+	args = append(args, s.maxLen, s.channel, revoke.ProtocolVersion)
+	for _, e := range batch {
+		msg, err := redissync.MessagePrefix(e)
+		if err != nil {
+			return nil, fmt.Errorf("revoke: encode event: %w", err)
+		}
+		args = append(args, redissync.Field(e), e.Expires, e.Before, string(e.Kind), e.ID, e.At, e.V, msg)
+	}
+	cmd, err := s.runScript(ctx, revokeBatchScript, args)
+	if isScriptError(err, "NOLAYOUT") {
+		if err = s.EnsureLayout(ctx); err == nil {
+			cmd, err = s.runScript(ctx, revokeBatchScript, args)
+		}
+	}
+	var ids []string
+	if err == nil {
+		ids, err = cmd.StringSlice()
+	}
+	if err == nil && len(ids) != len(batch) {
+		err = fmt.Errorf("script returned %d ids for %d entries", len(ids), len(batch))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revoke: store revocations: %w", err)
+	}
+	if sid, ok := redissync.ParseStreamID(ids[len(ids)-1]); ok {
+		s.lastMu.Lock()
+		if s.lastID.Less(sid) {
+			s.lastID = sid
+		}
+		s.lastMu.Unlock()
+	}
+	evs := make([]revoke.Event, len(batch))
+	for i, e := range batch {
+		evs[i] = revoke.Event{Entry: e, Cursor: ids[i]}
+	}
+	return evs, nil
+}
+
+// batchArgs is how many script arguments one entry of a batch takes.
+const batchArgs = 8
 
 // isScriptError reports whether err is the error reply a script raised
 // with the given code.
@@ -203,34 +293,34 @@ func isScriptError(err error, code string) bool {
 // and published on the master; retrying is safe.
 var ErrNotReplicated = errors.New("revoke: revocation not acknowledged by enough replicas")
 
-// revokeReplicated runs the revoke script and WAIT on one connection (WAIT
+// runReplicated runs a writing script and WAIT on one connection (WAIT
 // covers the writes of its own connection only).
-func (s *Store) revokeReplicated(ctx context.Context, args []any) (string, error) {
+func (s *Store) runReplicated(ctx context.Context, script *redis.Script, args []any) (*redis.Cmd, error) {
 	var conn redis.Cmdable = s.client
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
 		m, err := cc.MasterForKey(ctx, s.keys.Entries())
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		conn = m
 	}
 	var run *redis.Cmd
 	var wait *redis.Cmd
 	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
-		run = revokeScript.Eval(ctx, p, s.keys[:4], args...)
+		run = script.Eval(ctx, p, s.keys[:4], args...)
 		wait = p.Do(ctx, "WAIT", s.minRep, s.repWait.Milliseconds())
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := run.Err(); err != nil {
-		return "", err
+		return nil, err
 	}
 	if n, _ := wait.Int64(); n < int64(s.minRep) {
-		return "", fmt.Errorf("%w: %d of %d", ErrNotReplicated, n, s.minRep)
+		return nil, fmt.Errorf("%w: %d of %d", ErrNotReplicated, n, s.minRep)
 	}
-	return run.Text()
+	return run, nil
 }
 
 // pruneBatch bounds the entries one prune script removes.
@@ -338,6 +428,50 @@ local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*',
   'v', ARGV[10], 'k', ARGV[6], 'i', ARGV[7], 'e', ARGV[2], 'b', ARGV[3], 'a', ARGV[8])
 redis.call('PUBLISH', ARGV[5], ARGV[9] .. ',"cursor":"' .. id .. '"}')
 return id
+`)
+
+// revokeBatchScript does what revokeScript does for each entry of a batch
+// (merge, index, append to the log), then publishes one message carrying
+// every event of the batch:
+//
+//	{"v":1,"layout":"<epoch>","events":[<event with its cursor>,…]}
+//
+// The layout member makes a validator of an earlier release, which knows
+// no "events", read the message as the announcement of the epoch in force:
+// it catches up from the log at once, where every entry is, as one event
+// each. It returns the log ids in the entries' order.
+//
+// KEYS: entries, expiry, log, layout. ARGV: maxlen, channel, version, then
+// per entry: field, exp, before, kind, id, at, version, message without
+// its closing brace.
+var revokeBatchScript = redis.NewScript(`
+local epoch = redis.call('HGET', KEYS[4], 'epoch')
+if not epoch then
+  return redis.error_reply('NOLAYOUT revocation layout marker missing')
+end
+local ids, msgs = {}, {}
+for i = 4, #ARGV, 8 do
+  local exp = tonumber(ARGV[i+1])
+  local before = tonumber(ARGV[i+2])
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if cur then
+    local e, b = string.match(cur, '^(%d+):?(%d*)$')
+    if e and tonumber(e) > exp then exp = tonumber(e) end
+    if b and b ~= '' and tonumber(b) > before then before = tonumber(b) end
+  end
+  local v = string.format('%d', exp)
+  if before > 0 then v = v .. ':' .. string.format('%d', before) end
+  redis.call('HSET', KEYS[1], ARGV[i], v)
+  redis.call('ZADD', KEYS[2], exp, ARGV[i])
+  local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*',
+    'v', ARGV[i+6], 'k', ARGV[i+3], 'i', ARGV[i+4], 'e', ARGV[i+1], 'b', ARGV[i+2], 'a', ARGV[i+5])
+  ids[#ids+1] = id
+  msgs[#msgs+1] = ARGV[i+7] .. ',"cursor":"' .. id .. '"}'
+end
+if #ids > 0 then
+  redis.call('PUBLISH', ARGV[2], '{"v":' .. ARGV[3] .. ',"layout":"' .. epoch .. '","events":[' .. table.concat(msgs, ',') .. ']}')
+end
+return ids
 `)
 
 // seedScript merges ARGV's (field, exp, before) triples into the entries

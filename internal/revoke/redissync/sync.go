@@ -304,53 +304,74 @@ func (s *Sync) fail(err error) {
 	s.update(func() { s.logOK, s.lastErr = false, err })
 }
 
-// applyLogged applies events read from the log and advances the cursor.
+// applyLogged applies events read from the log, all at once, and advances
+// the cursor.
 func (s *Sync) applyLogged(events []revoke.Event) {
+	s.applyEvents(events)
+	s.update(func() { s.st.Cursor = events[len(events)-1].Cursor })
+}
+
+// applyEvents applies the live ones of events to the Set in one batch
+// (ApplyAll: one lock and at most one table swap per chunk) and counts
+// and reports those newer than any seen before. It does not move the
+// cursor.
+func (s *Sync) applyEvents(events []revoke.Event) {
 	now := s.now()
-	var fresh []revoke.Event
+	live := make([]revoke.Entry, 0, len(events))
 	for _, ev := range events {
 		if ev.Live(now) {
-			s.set.Apply(ev.Entry)
+			live = append(live, ev.Entry)
 		}
 	}
+	s.set.ApplyAll(live)
+	var fresh []revoke.Event
 	s.update(func() {
 		for _, ev := range events {
 			if s.count(ev) {
 				fresh = append(fresh, ev)
 			}
 		}
-		s.st.Cursor = events[len(events)-1].Cursor
 	})
 	s.report(fresh)
 }
 
-// applyMessage applies one pub/sub message. It does not move the cursor:
-// only the log proves that nothing before an event was missed. A layout
-// announcement wakes the reader. An entry this version cannot interpret
-// goes to the Set, which then refuses every token while it is live.
+// applyMessage applies one pub/sub message: one event or a batch. It does
+// not move the cursor: only the log proves that nothing before an event
+// was missed. A layout announcement wakes the reader. An entry this
+// version cannot interpret goes to the Set, which then refuses every token
+// while it is live.
 func (s *Sync) applyMessage(payload string) {
-	ev, layout, err := decodeMessage(payload)
-	if layout != "" {
-		s.wakeReader()
-		return
-	}
-	if err != nil && !errors.Is(err, revoke.ErrUnsupported) {
+	m, err := decodeMessage(payload)
+	if err != nil {
+		if errors.Is(err, revoke.ErrUnsupported) {
+			// A batch this version cannot read: its entries are in the
+			// log, as one event each, which the reader reads now.
+			s.logger.Warn("revoke: revocation batch message this version cannot read; reading the log", "err", err)
+			s.wakeReader()
+			return
+		}
 		s.logger.Warn("revoke: ignoring malformed revocation message", "err", err)
 		return
 	}
-	if err != nil {
-		s.logger.Error("revoke: revocation this version cannot interpret; refusing every token while it is in force (upgrade this service)", "err", err)
+	if len(m.events) == 0 {
+		s.wakeReader()
+		return
 	}
-	if ev.Live(s.now()) {
-		s.set.Apply(ev.Entry)
-	}
-	var fresh []revoke.Event
-	s.update(func() {
-		if s.count(ev) {
-			fresh = append(fresh, ev)
+	events := m.events[:0:0]
+	for i, ev := range m.events {
+		err := m.errs[i]
+		if err != nil && !errors.Is(err, revoke.ErrUnsupported) {
+			s.logger.Warn("revoke: ignoring malformed revocation message", "err", err)
+			continue
 		}
-	})
-	s.report(fresh)
+		if err != nil {
+			s.logger.Error("revoke: revocation this version cannot interpret; refusing every token while it is in force (upgrade this service)", "err", err)
+		}
+		events = append(events, ev)
+	}
+	if len(events) > 0 {
+		s.applyEvents(events)
+	}
 }
 
 // count records ev in the counters if it is newer than any event seen so

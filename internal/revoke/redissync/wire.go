@@ -123,22 +123,42 @@ func MessagePrefix(e revoke.Entry) (string, error) {
 	return string(b[:len(b)-1]), nil
 }
 
-// decodeMessage parses a pub/sub message: an Event, or (layout non-empty)
-// the announcement of a new layout epoch. An event of a version or kind
-// this version does not understand is returned with an error wrapping
-// revoke.ErrUnsupported: the caller must not ignore it.
-func decodeMessage(payload string) (ev revoke.Event, layout string, err error) {
+// message is a decoded pub/sub message: one event, a batch of events, or
+// the announcement of a layout epoch alone.
+type message struct {
+	events []revoke.Event
+	errs   []error // per event: nil, or why it cannot be applied
+	layout string  // an announcement (events empty), or a batch's epoch
+}
+
+// decodeMessage parses a pub/sub message: an Event; a batch (written by
+// RevokeMany) {"v":…,"layout":"<epoch>","events":[<Event>…]}; or, with
+// only layout set, the announcement of a new layout epoch. An event of a
+// version or kind this version does not understand comes with an error
+// wrapping revoke.ErrUnsupported: the caller must not ignore it.
+func decodeMessage(payload string) (message, error) {
 	var m struct {
 		revoke.Event
-		Layout string `json:"layout"`
+		Layout string         `json:"layout"`
+		Events []revoke.Event `json:"events"`
 	}
 	if err := json.Unmarshal([]byte(payload), &m); err != nil {
-		return revoke.Event{}, "", fmt.Errorf("%w: %v", revoke.ErrInvalidEntry, err)
+		return message{}, fmt.Errorf("%w: %v", revoke.ErrInvalidEntry, err)
 	}
-	if m.Kind == "" && m.Layout != "" {
-		return revoke.Event{}, m.Layout, nil
+	switch {
+	case len(m.Events) > 0:
+		if m.V > revoke.ProtocolVersion {
+			return message{}, fmt.Errorf("%w: %w: batch of protocol version %d", revoke.ErrInvalidEntry, revoke.ErrUnsupported, m.V)
+		}
+		out := message{events: m.Events, errs: make([]error, len(m.Events)), layout: m.Layout}
+		for i, ev := range m.Events {
+			out.errs[i] = ev.Validate()
+		}
+		return out, nil
+	case m.Kind == "" && m.Layout != "":
+		return message{layout: m.Layout}, nil
 	}
-	return m.Event, "", m.Validate()
+	return message{events: []revoke.Event{m.Event}, errs: []error{m.Validate()}}, nil
 }
 
 // decodeStored parses a field and value of the entries hash. The value is

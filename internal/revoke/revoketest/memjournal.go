@@ -61,6 +61,25 @@ func (m *MemJournal) AppendRevocation(ctx context.Context, e revoke.Entry) (int6
 	return m.seq, nil
 }
 
+// AppendRevocations stores every entry, under consecutive seqs, or none.
+func (m *MemJournal) AppendRevocations(ctx context.Context, entries []revoke.Entry) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	seqs := make([]int64, len(entries))
+	for i, e := range entries {
+		m.seq++
+		m.rows = append(m.rows, memJournalRow{seq: m.seq, e: e})
+		seqs[i] = m.seq
+	}
+	return seqs, nil
+}
+
 // RevocationsSince returns up to limit entries after seq, oldest first.
 func (m *MemJournal) RevocationsSince(ctx context.Context, seq int64, limit int) ([]revoke.Event, error) {
 	m.mu.Lock()

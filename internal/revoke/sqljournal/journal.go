@@ -63,8 +63,8 @@ type Store struct {
 }
 
 var (
-	_ revoke.Revoker = (*Store)(nil)
-	_ revoke.Source  = (*Store)(nil)
+	_ revoke.BulkRevoker = (*Store)(nil)
+	_ revoke.Source      = (*Store)(nil)
 )
 
 // New returns a store over j.
@@ -106,6 +106,41 @@ func (s *Store) Revoke(ctx context.Context, e revoke.Entry) (revoke.Event, error
 	}
 	s.advance(seq) // wakes subscribers unless a poll already did
 	return revoke.Event{Entry: e, Cursor: formatSeq(seq)}, nil
+}
+
+// RevokeMany validates every entry, then appends them to the journal in
+// batches of revoke.MaxBatch, one transaction each, waking subscribers
+// once per batch: the feed reads a batch with one query and sends it to
+// each stream in one write. It returns the events in the entries' order;
+// a failure leaves a prefix of the batches recorded, and retrying is safe.
+func (s *Store) RevokeMany(ctx context.Context, entries []revoke.Entry) ([]revoke.Event, error) {
+	if err := revoke.ValidateAll(entries); err != nil {
+		return nil, err
+	}
+	at := s.cfg.Clock().Unix()
+	out := make([]revoke.Event, 0, len(entries))
+	for rest := entries; len(rest) > 0; {
+		batch := make([]revoke.Entry, min(len(rest), revoke.MaxBatch))
+		for i, e := range rest[:len(batch)] {
+			if e.At == 0 {
+				e.At = at
+			}
+			batch[i] = e.Stamp()
+		}
+		rest = rest[len(batch):]
+		seqs, err := s.j.AppendRevocations(ctx, batch)
+		if err != nil {
+			return out, fmt.Errorf("revoke: append to journal: %w", err)
+		}
+		if len(seqs) != len(batch) {
+			return out, fmt.Errorf("revoke: append to journal: %d seqs for %d entries", len(seqs), len(batch))
+		}
+		for i, e := range batch {
+			out = append(out, revoke.Event{Entry: e, Cursor: formatSeq(seqs[i])})
+		}
+		s.advance(seqs[len(seqs)-1])
+	}
+	return out, nil
 }
 
 // Snapshot returns the live entries and the seq they are current at.
