@@ -36,14 +36,13 @@ func (s *Service) Register(ctx context.Context, email, password string, client C
 	if err != nil {
 		return User{}, internal("hash password", err)
 	}
-	u, err := s.cfg.Users.CreateUser(ctx, email, hash, s.now())
-	if errors.Is(err, ErrEmailTaken) {
-		return User{}, newError(CodeEmailTaken, "an account with this email already exists; log in instead")
-	}
+	u, created, err := s.createUser(ctx, email, hash)
 	if err != nil {
-		return User{}, internal("create user", err)
+		return User{}, err
 	}
-	s.log.Info("user registered", "user_id", u.ID)
+	if created {
+		s.log.Info("user registered", "user_id", u.ID)
+	}
 	return u.withoutSecret(), nil
 }
 
@@ -105,6 +104,9 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		if err := s.cfg.Limiter.LoginSucceeded(ctx, email, client.IP, device); err != nil {
 			s.log.Error("record successful login", "err", err)
 		}
+	}
+	if s.cfg.Mail.RequireVerifiedEmail && !u.EmailVerified() {
+		return LoginResult{}, s.refuseUnverified(ctx, u, client)
 	}
 	res, err := s.startSession(ctx, u, client)
 	if err != nil {
@@ -197,7 +199,7 @@ func (s *Service) startSession(ctx context.Context, u User, client ClientInfo) (
 	if err := s.enforceSessionCap(ctx, u.ID, now); err != nil {
 		return LoginResult{}, err
 	}
-	access, ac, err := s.cfg.Issuer.IssueAccess(u.ID, sess.ID, issuedAt(u, now))
+	access, ac, err := s.cfg.Issuer.IssueUserAccess(u.ID, sess.ID, issuedAt(u, now), u.EmailVerified())
 	if err != nil {
 		return LoginResult{}, internal("issue access token", err)
 	}
@@ -212,7 +214,7 @@ func (s *Service) startSession(ctx context.Context, u User, client ClientInfo) (
 	s.audit(ctx, AuditEvent{Event: EventLoginSucceeded, UserID: u.ID, SessionID: sess.ID, IP: sess.IPAddress, UserAgent: sess.UserAgent, Detail: devName})
 	return LoginResult{
 		Token: access, RefreshToken: refresh, UserID: u.ID, Email: u.Email,
-		SessionID: sess.ID, ExpiresAt: time.Unix(ac.ExpiresAt, 0),
+		SessionID: sess.ID, ExpiresAt: time.Unix(ac.ExpiresAt, 0), EmailVerified: u.EmailVerified(),
 	}, nil
 }
 

@@ -21,7 +21,15 @@ const (
 	CodeNotFound           Code = "NOT_FOUND"
 	CodeRefreshReused      Code = "REFRESH_TOKEN_REUSED"
 	CodeAccountDisabled    Code = "ACCOUNT_DISABLED"
-	CodeInternal           Code = "INTERNAL"
+	// CodeInvalidToken: a mailed link's token is unknown, tampered with,
+	// already used or superseded by a newer one.
+	CodeInvalidToken Code = "INVALID_TOKEN"
+	// CodeTokenExpired: a mailed link's token has expired.
+	CodeTokenExpired Code = "TOKEN_EXPIRED"
+	// CodeEmailNotVerified: login refused to an account whose address is
+	// not verified (REQUIRE_VERIFIED_EMAIL).
+	CodeEmailNotVerified Code = "EMAIL_NOT_VERIFIED"
+	CodeInternal         Code = "INTERNAL"
 )
 
 // Error is the service's error type: a code for machines, a message a person
@@ -68,6 +76,9 @@ var (
 	ErrNotFound = errors.New("auth: not found")
 	// ErrEmailTaken: CreateUser was given an email already registered.
 	ErrEmailTaken = errors.New("auth: email already registered")
+	// ErrTokenSpent: ConsumeAccountToken found the token already spent or
+	// expired.
+	ErrTokenSpent = errors.New("auth: account token spent")
 )
 
 // ErrSessionEnded is wrapped by the CodeUnauthenticated error Authenticate

@@ -13,7 +13,9 @@ import (
 
 // Issuer mints tokens; *token.Issuer implements it.
 type Issuer interface {
-	IssueAccess(userID, sessionID string, issuedAt time.Time) (string, token.Claims, error)
+	// IssueUserAccess signs an access token; emailVerified is its
+	// email_verified claim.
+	IssueUserAccess(userID, sessionID string, issuedAt time.Time, emailVerified bool) (string, token.Claims, error)
 	IssueRefresh(userID, sessionID string, gen int64, issuedAt, expiresAt time.Time) (string, token.Claims, error)
 	IssueDevice(userID, deviceID string, issuedAt, expiresAt time.Time) (string, token.Claims, error)
 }
@@ -42,6 +44,9 @@ type Limiter interface {
 	ReserveLogin(ctx context.Context, email, ip, device string) (retryAfter time.Duration, err error)
 	LoginSucceeded(ctx context.Context, email, ip, device string) error
 	CheckRegister(ctx context.Context, ip string) (retryAfter time.Duration, err error)
+	// CheckMail counts a request for an account mail (verification or
+	// reset link) for email from ip, per address and per client.
+	CheckMail(ctx context.Context, email, ip string) (retryAfter time.Duration, err error)
 }
 
 // DefaultRefreshReuseGrace is how long, by default, the refresh token a rotation
@@ -69,6 +74,11 @@ type Config struct {
 	Device func(userAgent string) (deviceType, deviceName string)
 	// PasswordPolicy checks a new password; returns a caller-safe error.
 	PasswordPolicy func(pw string) error
+
+	// Mail is the account lifecycle (docs/API.md, "Email verification and
+	// password reset"); see MailConfig. Without its AccountTokens and
+	// Composer, register sends nothing and the mail flows are refused.
+	Mail MailConfig
 
 	AccessTokenTTL    time.Duration // default token.DefaultAccessTokenTTL
 	RefreshTokenTTL   time.Duration // default token.DefaultRefreshTokenTTL
@@ -123,6 +133,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.PasswordPolicy == nil {
 		cfg.PasswordPolicy = func(string) error { return nil }
+	}
+	if err := cfg.Mail.fill(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

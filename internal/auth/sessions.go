@@ -180,6 +180,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if err := s.cfg.Users.SetPassword(ctx, u.ID, hash); err != nil {
 		return internal("store password", err)
 	}
+	if err := s.spendAccountTokens(ctx, u.ID); err != nil {
+		return err
+	}
 	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", ended)
 	s.audit(ctx, AuditEvent{Event: EventPasswordChanged, UserID: u.ID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512)})
 	return nil
@@ -303,7 +306,7 @@ func chainCut(sess Session, u User) bool {
 
 // issuePair issues an access token and the refresh token of generation gen.
 func (s *Service) issuePair(u User, sid string, gen int64, rotatedAt, expires, now time.Time) (TokenPair, error) {
-	access, ac, err := s.cfg.Issuer.IssueAccess(u.ID, sid, issuedAt(u, now))
+	access, ac, err := s.cfg.Issuer.IssueUserAccess(u.ID, sid, issuedAt(u, now), u.EmailVerified())
 	if err != nil {
 		return TokenPair{}, internal("issue access token", err)
 	}

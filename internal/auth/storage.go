@@ -78,3 +78,49 @@ type Revoker interface {
 type KeyWithdrawer interface {
 	Withdraw(ctx context.Context, kid string) (validUntil time.Time, err error)
 }
+
+// AccountTokens stores the single-use tokens of mailed links (only their
+// hashes) and enqueues the mail that carries them, each change in one
+// transaction with its mail, so a message exists exactly when its change
+// does. *store.DB implements it.
+type AccountTokens interface {
+	// CreateUserWithToken is CreateUser (ErrEmailTaken alike) plus
+	// IssueAccountToken for the new account (t.UserID is set to its id),
+	// in one transaction.
+	CreateUserWithToken(ctx context.Context, email, passwordHash string, now time.Time, t AccountToken, mails ...Mail) (User, error)
+	// IssueAccountToken stores t, spends every unused token of the same
+	// user and purpose (a newer link supersedes older ones) and enqueues
+	// mails, in one transaction; ErrNotFound for an unknown t.UserID.
+	IssueAccountToken(ctx context.Context, t AccountToken, mails ...Mail) error
+	// AccountTokenByHash returns the token with that hash, spent or not,
+	// or ErrNotFound.
+	AccountTokenByHash(ctx context.Context, hash string) (AccountToken, error)
+	// ConsumeAccountToken spends token id if it is unspent and unexpired
+	// at now, applies ch to its user and enqueues mails, in one
+	// transaction. ErrTokenSpent when the token was spent or expired
+	// meanwhile (a concurrent consumer won); ErrEmailTaken when ch takes
+	// an address another account holds.
+	ConsumeAccountToken(ctx context.Context, id string, now time.Time, ch AccountChange, mails ...Mail) error
+	// SpendAccountTokens spends every unspent token of the user (a
+	// password change voids pending links).
+	SpendAccountTokens(ctx context.Context, userID string, now time.Time) error
+	// QueueMail enqueues mails that no change causes (a notice).
+	QueueMail(ctx context.Context, now time.Time, mails ...Mail) error
+}
+
+// AccountChange is what consuming an account token does to its user
+// (AccountTokens.ConsumeAccountToken). Zero fields change nothing.
+type AccountChange struct {
+	// VerifyEmail marks the address verified at the consumption time.
+	VerifyEmail bool
+	// Email replaces the address (and marks it verified).
+	Email string
+	// PasswordHash replaces the password and spends every other unspent
+	// token of the user.
+	PasswordHash string
+	// Replace, for a pending registration: the token's user (an account
+	// that never verified its address) is deleted, and this account,
+	// verified, created in its place. ErrEmailTaken if that user
+	// verified its address meanwhile.
+	Replace *User
+}

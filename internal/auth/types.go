@@ -60,7 +60,14 @@ type User struct {
 	// DisabledAt is when an operator disabled the account (admin API);
 	// zero = enabled. A disabled account cannot log in or refresh.
 	DisabledAt time.Time
+	// EmailVerifiedAt is when the owner confirmed the address through a
+	// mailed link (verifyEmail, or a confirmed email change); zero = not
+	// verified.
+	EmailVerifiedAt time.Time
 }
+
+// EmailVerified reports whether the account's address is verified.
+func (u User) EmailVerified() bool { return !u.EmailVerifiedAt.IsZero() }
 
 // withoutSecret returns u without its password hash, as the service shows
 // an account to its owner.
@@ -81,6 +88,8 @@ type LoginResult struct {
 	// Service.Login); DeviceExpiresAt is when it lapses.
 	DeviceToken     string
 	DeviceExpiresAt time.Time
+	// EmailVerified reports whether the account's address is verified.
+	EmailVerified bool
 }
 
 // TokenPair is what a successful refresh returns.

@@ -26,6 +26,7 @@ type fakeService struct {
 	panics    map[string]any   // method -> value to panic with
 	authCalls int
 	clients   []auth.ClientInfo // every ClientInfo received
+	spent     map[string]bool   // account tokens consumed (fake_lifecycle_test.go)
 }
 
 type fakeUser struct {

@@ -23,4 +23,8 @@ type Service interface {
 	RevokeSession(ctx context.Context, c auth.Caller, sessionID string) error
 	Me(ctx context.Context, c auth.Caller) (auth.User, error)
 	Sessions(ctx context.Context, c auth.Caller) ([]auth.Session, error)
+	RequestEmailVerification(ctx context.Context, c auth.Caller) error
+	VerifyEmail(ctx context.Context, token string) error
+	RequestPasswordReset(ctx context.Context, email string, client auth.ClientInfo) error
+	ResetPassword(ctx context.Context, token, newPassword string) error
 }

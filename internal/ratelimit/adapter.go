@@ -26,6 +26,12 @@ func (l *Login) CheckRegister(ctx context.Context, ip string) (retryAfter time.D
 	return retryOf(d), err
 }
 
+// CheckMail is Mail as a retry time.
+func (l *Login) CheckMail(ctx context.Context, email, ip string) (retryAfter time.Duration, err error) {
+	d, err := l.Mail(ctx, email, ip)
+	return retryOf(d), err
+}
+
 func retryOf(d Decision) time.Duration {
 	if d.Allowed {
 		return 0

@@ -40,6 +40,13 @@ type Config struct {
 	// Register bounds registrations from one client IP. Default 100 per
 	// hour (see DefaultRegister).
 	Register Limit
+	// MailAddress bounds the account mails (a verification link, a reset
+	// link) requested for one address, from all clients. Default 5 per
+	// hour.
+	MailAddress Limit
+	// MailClient bounds the account mails requested from one client IP,
+	// for any address. Default 20 per hour.
+	MailClient Limit
 }
 
 // Defaults of Config, and their one definition: the auth service's
@@ -59,6 +66,8 @@ var (
 	DefaultDevice         = Limit{Rate: 5, Period: 15 * time.Minute}
 	DefaultClient         = Limit{Rate: 100, Period: time.Minute}
 	DefaultRegister       = Limit{Rate: 100, Period: time.Hour}
+	DefaultMailAddress    = Limit{Rate: 5, Period: time.Hour}
+	DefaultMailClient     = Limit{Rate: 20, Period: time.Hour}
 )
 
 // Which limit refused, as Decision.Limit.
@@ -69,6 +78,8 @@ const (
 	LimitDevice         = "account+device"
 	LimitClient         = "client"
 	LimitRegister       = "register"
+	LimitMailAddress    = "mail+address"
+	LimitMailClient     = "mail+client"
 )
 
 // Decision answers whether an attempt may proceed.
@@ -120,6 +131,8 @@ func NewLogin(store Store, cfg Config) (*Login, error) {
 		{&cfg.Device, DefaultDevice, LimitDevice},
 		{&cfg.Client, DefaultClient, LimitClient},
 		{&cfg.Register, DefaultRegister, LimitRegister},
+		{&cfg.MailAddress, DefaultMailAddress, LimitMailAddress},
+		{&cfg.MailClient, DefaultMailClient, LimitMailClient},
 	} {
 		if *f.l == (Limit{}) {
 			*f.l = f.def
@@ -207,6 +220,22 @@ func (l *Login) Register(ctx context.Context, ip string) (Decision, error) {
 	res, err := l.store.Take(ctx, "reg:"+ipPart(ip), l.cfg.Register)
 	if err != nil || !res.Allowed {
 		return refused(res, LimitRegister), err
+	}
+	return Decision{Allowed: true}, nil
+}
+
+// Mail decides whether a request for an account mail (a verification or
+// reset link) for email from ip may proceed, counting it against the
+// client's budget and the address's. The address is charged whether or
+// not it has an account, so the answer tells nothing about one.
+func (l *Login) Mail(ctx context.Context, email, ip string) (Decision, error) {
+	res, err := l.store.Take(ctx, "mailip:"+ipPart(ip), l.cfg.MailClient)
+	if err != nil || !res.Allowed {
+		return refused(res, LimitMailClient), err
+	}
+	res, err = l.store.Take(ctx, "mail:"+emailPart(email), l.cfg.MailAddress)
+	if err != nil || !res.Allowed {
+		return refused(res, LimitMailAddress), err
 	}
 	return Decision{Allowed: true}, nil
 }

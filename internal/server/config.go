@@ -65,6 +65,9 @@ type Config struct {
 	SMTPURL                 string        // SMTP_URL or the file SMTP_URL_FILE: deliver mail over SMTP; unset: .eml files in DATA_DIR/mail
 	MailFrom                string        // MAIL_FROM: the sender of every message, default DefaultMailFrom; required with SMTP_URL
 	MailRetryBackoff        time.Duration // MAIL_RETRY_BACKOFF: the outbox's wait after a first failed delivery, doubled after each next one; default 5s
+	RequireVerifiedEmail    bool          // REQUIRE_VERIFIED_EMAIL: login refuses unverified accounts; register answers alike for taken addresses
+	EmailVerificationTTL    time.Duration // EMAIL_VERIFICATION_TTL: how long a verification link works, default 24h
+	PasswordResetTTL        time.Duration // PASSWORD_RESET_TTL: how long a password reset link works, default 30m
 	Limits                  Limits        // LOGIN_LIMIT_*, REGISTER_LIMIT
 	CookieTransport         bool          // COOKIE_TRANSPORT: default on; "off" refuses X-Authmesh-Transport: cookie and serves no /account
 	CookieSameSite          http.SameSite // COOKIE_SAMESITE: Lax (default), Strict or None
@@ -149,6 +152,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisTimeout:    DefaultRedisTimeout,
 		CookieTransport: true, CookieSameSite: http.SameSiteLaxMode,
 		AdminAddr: DefaultAdminAddr, AuditRetention: DefaultAuditRetention, MailRetryBackoff: mail.DefaultMinBackoff,
+		EmailVerificationTTL: auth.DefaultEmailVerificationTTL, PasswordResetTTL: auth.DefaultPasswordResetTTL,
 	}
 	var errs []error
 	var err error
@@ -235,6 +239,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	secret("SMTP_URL", &c.SMTPURL, true)
 	str("MAIL_FROM", &c.MailFrom)
 	dur("MAIL_RETRY_BACKOFF", &c.MailRetryBackoff)
+	switch v := strings.ToLower(strings.TrimSpace(getenv("REQUIRE_VERIFIED_EMAIL"))); v {
+	case "", "false", "0", "off":
+	case "true", "1", "on":
+		c.RequireVerifiedEmail = true
+	default:
+		errs = append(errs, fmt.Errorf("REQUIRE_VERIFIED_EMAIL=%q must be true or false", v))
+	}
+	dur("EMAIL_VERIFICATION_TTL", &c.EmailVerificationTTL)
+	dur("PASSWORD_RESET_TTL", &c.PasswordResetTTL)
 	str("ADMIN_ADDR", &c.AdminAddr)
 	dur("AUDIT_RETENTION", &c.AuditRetention)
 	secret("ADMIN_TOKEN", &c.AdminToken, true)

@@ -33,6 +33,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	want := server.Limits{
 		AccountClient: ratelimit.DefaultAccountClient, Account: ratelimit.DefaultAccount,
 		Client: ratelimit.DefaultClient, Register: ratelimit.DefaultRegister,
+		MailAddress: ratelimit.DefaultMailAddress, MailClient: ratelimit.DefaultMailClient,
 	}
 	if c.Limits != want {
 		t.Errorf("limits: got %+v; want %+v", c.Limits, want)

@@ -12,9 +12,12 @@ import (
 
 // Limits are the login and registration limits (docs/CONFIGURATION.md), each "N/period"
 // in the environment: LOGIN_LIMIT_ACCOUNT_CLIENT, LOGIN_LIMIT_ACCOUNT,
-// LOGIN_LIMIT_CLIENT, REGISTER_LIMIT.
+// LOGIN_LIMIT_CLIENT, REGISTER_LIMIT, MAIL_LIMIT_ADDRESS, MAIL_LIMIT_CLIENT.
 type Limits struct {
 	AccountClient, Account, Client, Register ratelimit.Limit
+	// MailAddress and MailClient bound the verification and reset mails
+	// requested per address and per client IP.
+	MailAddress, MailClient ratelimit.Limit
 }
 
 // defaultLimits are package ratelimit's defaults, their one definition.
@@ -24,6 +27,8 @@ func defaultLimits() Limits {
 		Account:       ratelimit.DefaultAccount,
 		Client:        ratelimit.DefaultClient,
 		Register:      ratelimit.DefaultRegister,
+		MailAddress:   ratelimit.DefaultMailAddress,
+		MailClient:    ratelimit.DefaultMailClient,
 	}
 }
 
@@ -44,6 +49,7 @@ func loadLimits(getenv func(string) string) (Limits, error) {
 	for name, dst := range map[string]*ratelimit.Limit{
 		"LOGIN_LIMIT_ACCOUNT_CLIENT": &l.AccountClient, "LOGIN_LIMIT_ACCOUNT": &l.Account,
 		"LOGIN_LIMIT_CLIENT": &l.Client, "REGISTER_LIMIT": &l.Register,
+		"MAIL_LIMIT_ADDRESS": &l.MailAddress, "MAIL_LIMIT_CLIENT": &l.MailClient,
 	} {
 		if v := getenv(name); strings.TrimSpace(v) != "" {
 			lim, err := parseLimit(name, v)
@@ -74,6 +80,7 @@ func (s *Server) newLimiter() (auth.Limiter, error) {
 	l := s.cfg.Limits
 	lim, err := ratelimit.NewLogin(store, ratelimit.Config{
 		AccountClient: l.AccountClient, Account: l.Account, Client: l.Client, Register: l.Register,
+		MailAddress: l.MailAddress, MailClient: l.MailClient,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rate limits: %w", err)

@@ -240,6 +240,11 @@ func (s *Server) newService() (*auth.Service, error) {
 		PasswordPolicy: password.CheckPolicy,
 		AccessTokenTTL: s.cfg.AccessTokenTTL, RefreshTokenTTL: s.cfg.RefreshTokenTTL, RefreshReuseGrace: s.cfg.RefreshReuseGrace,
 		MaxSessionsPerUser: s.cfg.MaxSessionsPerUser, Logger: s.log,
+		Mail: auth.MailConfig{
+			Tokens: s.db, Composer: composer{from: cmp.Or(s.cfg.MailFrom, DefaultMailFrom)}, PublicURL: s.cfg.publicURL(s.cfg.Port),
+			VerificationTTL: s.cfg.EmailVerificationTTL, ResetTTL: s.cfg.PasswordResetTTL,
+			RequireVerifiedEmail: s.cfg.RequireVerifiedEmail,
+		},
 	})
 }
 

@@ -15,7 +15,7 @@ import (
 // The store keeps the auth service's accounts.
 var _ auth.Users = (*DB)(nil)
 
-const userColumns = "id, email, password_hash, created_at, last_login_at, tokens_valid_after, disabled_at"
+const userColumns = "id, email, password_hash, created_at, last_login_at, tokens_valid_after, disabled_at, email_verified_at"
 
 // CreateUser stores a new user with a random (v4 UUID) id. An email that
 // is already registered yields ErrEmailTaken.
@@ -51,9 +51,10 @@ func (db *DB) userWhere(ctx context.Context, column, value string) (auth.User, e
 		created   int64
 		lastLogin sql.NullInt64
 		disabled  sql.NullInt64
+		verified  sql.NullInt64
 	)
 	err := db.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE "+column+" = ?", value).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &lastLogin, &u.TokensValidAfter, &disabled)
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &lastLogin, &u.TokensValidAfter, &disabled, &verified)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return auth.User{}, ErrNotFound
@@ -63,6 +64,7 @@ func (db *DB) userWhere(ctx context.Context, column, value string) (auth.User, e
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	u.LastLoginAt = fromMicros(lastLogin)
 	u.DisabledAt = fromMicros(disabled)
+	u.EmailVerifiedAt = fromMicros(verified)
 	return u, nil
 }
 

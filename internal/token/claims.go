@@ -38,6 +38,9 @@ type Claims struct {
 	Scope string `json:"scope,omitempty"`
 	// Generation counts the refreshes of a device session; refresh tokens only.
 	Generation int64 `json:"gen,omitempty"`
+	// EmailVerified (email_verified, as in OpenID Connect) is true on an
+	// access token of a user whose address is verified; absent means false.
+	EmailVerified bool `json:"email_verified,omitempty"`
 }
 
 // UnmarshalJSON decodes claims, accepting aud as a string or an array and
@@ -86,6 +89,8 @@ func parseClaims(data []byte) (Claims, error) {
 			c.ClientID, err = v.str()
 		case "scope":
 			c.Scope, err = v.str()
+		case "email_verified":
+			c.EmailVerified, err = v.boolean()
 		}
 		return err
 	})

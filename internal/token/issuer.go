@@ -74,6 +74,12 @@ func (i *Issuer) RefreshTokenTTL() time.Duration { return i.cfg.RefreshTokenTTL 
 // iat is issuedAt (zero means now; at most 1s in the future), nbf is now,
 // exp is now + AccessTokenTTL and jti is 128 random bits.
 func (i *Issuer) IssueAccess(userID, sessionID string, issuedAt time.Time) (string, Claims, error) {
+	return i.IssueUserAccess(userID, sessionID, issuedAt, false)
+}
+
+// IssueUserAccess is IssueAccess with the user's facts the token states:
+// emailVerified is the email_verified claim.
+func (i *Issuer) IssueUserAccess(userID, sessionID string, issuedAt time.Time, emailVerified bool) (string, Claims, error) {
 	now := i.cfg.Clock()
 	if issuedAt.IsZero() {
 		issuedAt = now
@@ -87,7 +93,7 @@ func (i *Issuer) IssueAccess(userID, sessionID string, issuedAt time.Time) (stri
 	c := Claims{
 		Issuer: i.cfg.Issuer, Subject: userID, Audience: slices.Clone(i.cfg.Audience),
 		ExpiresAt: now.Add(i.cfg.AccessTokenTTL).Unix(), NotBefore: now.Unix(), IssuedAt: issuedAt.Unix(),
-		ID: rand.Text(), SessionID: sessionID, Type: TypeAccess,
+		ID: rand.Text(), SessionID: sessionID, Type: TypeAccess, EmailVerified: emailVerified,
 	}
 	raw, err := i.sign(c, typAccess)
 	return raw, c, err

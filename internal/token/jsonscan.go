@@ -53,6 +53,14 @@ func (v jsonValue) str() (string, error) {
 	return unescape(v.raw)
 }
 
+// boolean returns the value of a true or false literal.
+func (v jsonValue) boolean() (bool, error) {
+	if v.kind != jsonLiteral {
+		return false, errJSON
+	}
+	return string(v.raw) == "true", nil
+}
+
 // memberSet remembers the member names of one object to detect repeats:
 // a linear scan for the few members of a real token, a map beyond.
 type memberSet struct {

@@ -34,3 +34,9 @@ type RegisterPayload struct {
 	Message string     `json:"message"`
 	User    *auth.User `json:"user"`
 }
+
+type ResetPasswordInput struct {
+	// The token of the reset link (its token= parameter).
+	Token       string `json:"token"`
+	NewPassword string `json:"newPassword"`
+}

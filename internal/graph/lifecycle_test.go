@@ -1,0 +1,46 @@
+package graph_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/authmesh/authmesh/internal/graph"
+)
+
+// TestAccountTokenOperations: verifyEmail and resetPassword answer true
+// for a good link once, and a bad link's code and message otherwise;
+// requestPasswordReset is true.
+func TestAccountTokenOperations(t *testing.T) {
+	e := newEnv(t, graph.Config{})
+	for _, op := range []string{
+		`verifyEmail(token: %q)`,
+		`resetPassword(input: {token: %q, newPassword: "New-pass-1234"})`,
+	} {
+		for _, tc := range []struct {
+			name, token, code string
+		}{
+			{"good", "good-1", ""},
+			{"reused", "good-1", "INVALID_TOKEN"},
+			{"tampered", "bad", "INVALID_TOKEN"},
+			{"expired", "expired", "TOKEN_EXPIRED"},
+		} {
+			t.Run(op[:6]+" "+tc.name, func(t *testing.T) {
+				r := e.post("mutation { "+fmt.Sprintf(op, tc.token)+" }", nil, "")
+				if tc.code == "" {
+					ok(t, r)
+					return
+				}
+				if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != tc.code || r.Errors[0].Message == "" {
+					t.Fatalf("got %s; want one %s error with a message", r.raw, tc.code)
+				}
+			})
+		}
+		e.fake.spent = nil
+	}
+	r := ok(t, e.post(`mutation { requestPasswordReset(email: "nobody@example.com") }`, nil, ""))
+	var got bool
+	r.field(t, "requestPasswordReset", &got)
+	if !got {
+		t.Errorf("requestPasswordReset: got false; want true")
+	}
+}
