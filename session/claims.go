@@ -28,6 +28,9 @@ type Claims struct {
 	// Scope (scope) is the space-separated list of scopes granted; see
 	// HasScope.
 	Scope string
+	// EmailVerified (email_verified) is true on a user's access token when
+	// the user's email address is verified; see RequireVerifiedEmail.
+	EmailVerified bool
 }
 
 func claimsFrom(c token.Claims) *Claims {
@@ -43,6 +46,8 @@ func claimsFrom(c token.Claims) *Claims {
 		ExpiresAt: time.Unix(c.ExpiresAt, 0),
 		ClientID:  c.ClientID,
 		Scope:     c.Scope,
+
+		EmailVerified: c.EmailVerified,
 	}
 }
 

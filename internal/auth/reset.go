@@ -114,3 +114,10 @@ func (s *Service) spendAccountTokens(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+// CheckResetLink reports, without spending it, whether raw is a usable
+// password reset token.
+func (s *Service) CheckResetLink(ctx context.Context, raw string) error {
+	_, err := s.accountToken(ctx, raw, s.now(), PurposeResetPassword)
+	return err
+}

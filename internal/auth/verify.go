@@ -320,3 +320,11 @@ const (
 	EventEmailVerified = "email.verified" // verifyEmail, any purpose
 	EventPasswordReset = "password.reset" // resetPassword
 )
+
+// CheckEmailLink reports, without spending it, whether raw is a usable
+// token of a link VerifyEmail consumes: the page a link opens shows the
+// refusal at once instead of after a click.
+func (s *Service) CheckEmailLink(ctx context.Context, raw string) error {
+	_, err := s.accountToken(ctx, raw, s.now(), PurposeVerifyEmail, PurposeChangeEmail, PurposeRegister)
+	return err
+}

@@ -38,4 +38,3 @@ func (r mutationResolver) ResetPassword(ctx context.Context, in schema.ResetPass
 	}
 	return true, nil
 }
-

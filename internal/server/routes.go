@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/graph"
 	"github.com/authmesh/authmesh/internal/revoke/feed"
 	"github.com/authmesh/authmesh/internal/revoke/feedwire"
@@ -71,6 +72,12 @@ func (s *Server) routes() (http.Handler, error) {
 		mux.Handle("GET /account.js", s.instrument("script", http.HandlerFunc(browser.Asset)))
 		mux.Handle("GET /account.css", s.instrument("script", http.HandlerFunc(browser.Asset)))
 	}
+	links, err := web.NewLinkPages(s.svc, policy, s.log)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(auth.VerifyEmailPath, s.instrument("verify_email", http.HandlerFunc(links.VerifyEmail)))
+	mux.Handle(auth.ResetPasswordPath, s.instrument("reset_password", http.HandlerFunc(links.ResetPassword)))
 	notFound := "not found: the API is POST /graphql"
 	if s.cfg.GraphQLPlayground {
 		mux.Handle("GET /playground", s.instrument("playground", graph.PlaygroundHandler()))

@@ -16,6 +16,8 @@ type rule struct {
 	method string
 	scopes []string
 	aud    string
+	// verified requires the email_verified claim (RequireVerifiedEmail).
+	verified bool
 }
 
 // RequireScope makes the interceptors (and AuthFunc) refuse calls of method whose token
@@ -53,6 +55,32 @@ func RequireAudience(method, aud string) Option {
 	return func(o *options) { o.rules = append(o.rules, rule{method: method, aud: aud}) }
 }
 
+// RequireVerifiedEmail makes the interceptors refuse calls of method (as
+// for RequireScope) whose token does not state a verified email address
+// (session.Claims.EmailVerified), with codes.PermissionDenied "Email
+// address not verified" (session.EmailNotVerifiedBody).
+func RequireVerifiedEmail(method string) Option {
+	return func(o *options) { o.rules = append(o.rules, rule{method: method, verified: true}) }
+}
+
+// CheckVerifiedEmail returns nil when the call's token states a verified
+// email address, and otherwise the status a handler should return:
+// PermissionDenied, or Unauthenticated when ctx carries no claims.
+func CheckVerifiedEmail(ctx context.Context) error {
+	c, ok := session.GetClaims(ctx)
+	if !ok {
+		return errUnauthenticated()
+	}
+	if !c.EmailVerified {
+		return errNotVerified()
+	}
+	return nil
+}
+
+func errNotVerified() error {
+	return status.Error(codes.PermissionDenied, session.EmailNotVerifiedBody)
+}
+
 // authorize applies the rules that match fullMethod to the claims in ctx.
 func (o *options) authorize(ctx context.Context, fullMethod string) error {
 	if len(o.rules) == 0 {
@@ -72,6 +100,9 @@ func (o *options) authorize(ctx context.Context, fullMethod string) error {
 	for _, r := range o.rules {
 		if r.matches(fullMethod) && !c.HasScope(r.scopes...) {
 			return errInsufficientScope()
+		}
+		if r.verified && r.matches(fullMethod) && !c.EmailVerified {
+			return errNotVerified()
 		}
 	}
 	return nil
