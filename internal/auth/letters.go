@@ -101,15 +101,6 @@ If it was you, log in instead, or reset your password if you forgot it. Otherwis
 `, `<p>Hello,</p>
 <p>someone tried at {{.Time}} to create a new account with <b>{{.Email}}</b>, which already has one. Nothing was changed.</p>
 <p>If it was you, log in instead, or reset your password if you forgot it. Otherwise you can ignore this message.</p>`)
-
-	letterEmailChanging = newLetter(SubjectEmailChanging, `Hello,
-
-someone signed in to the account {{.Email}} asked at {{.Time}} to change its address to {{.NewEmail}}. The change takes effect when the new address is confirmed.
-
-If you did not ask for this, change your password at once: that also cancels the pending change.
-`, `<p>Hello,</p>
-<p>someone signed in to the account <b>{{.Email}}</b> asked at {{.Time}} to change its address to <b>{{.NewEmail}}</b>. The change takes effect when the new address is confirmed.</p>
-<p>If you did not ask for this, change your password at once: that also cancels the pending change.</p>`)
 )
 
 // render writes the letter to to from d.
