@@ -19,7 +19,8 @@ func CachedQueries(h *Handler) CacheContents {
 	var out CacheContents
 	out.DocKeys = h.docs.c.Keys()
 	out.PassedKeys = h.passed.c.Keys()
-	for _, doc := range h.docs.c.Values() {
+	for _, t := range h.docs.c.Values() {
+		doc := t.doc
 		var b strings.Builder
 		formatter.NewFormatter(&b).FormatQueryDocument(doc)
 		for _, op := range doc.Operations {

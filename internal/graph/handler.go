@@ -114,8 +114,8 @@ type Handler struct {
 	cfg  Config
 	exec *executor.Executor
 	// The parsed-query caches, kept here so tests can inspect them.
-	docs   *queryCache[*ast.QueryDocument]
-	passed *queryCache[struct{}]
+	docs   *docCache
+	passed *shapeCache[struct{}]
 }
 
 // NewHandler returns the GraphQL handler over svc.
@@ -126,11 +126,11 @@ func NewHandler(svc Service, cfg Config) (*Handler, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	docs, err := newQueryCache[*ast.QueryDocument]()
+	docs, err := newDocCache()
 	if err != nil {
 		return nil, fmt.Errorf("graph: query cache: %w", err)
 	}
-	passed, err := newQueryCache[struct{}]()
+	passed, err := newShapeCache[struct{}]()
 	if err != nil {
 		return nil, fmt.Errorf("graph: query cache: %w", err)
 	}

@@ -34,7 +34,7 @@ type limits struct {
 	maxDepth, maxFields, maxComplexity int
 	introspection                      bool
 	es                                 graphql.ExecutableSchema
-	passed                             *queryCache[struct{}] // queries that passed
+	passed                             *shapeCache[struct{}] // shapes of queries that passed
 }
 
 var _ interface {
