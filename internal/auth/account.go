@@ -250,20 +250,26 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 	}
 	now := s.now()
 	caller := Caller{UserID: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0)}
-	sess, err := s.cfg.Sessions.SessionByID(ctx, c.SessionID)
-	if err == nil && sess.UserID != c.Subject {
-		return Caller{}, unauthenticated("session has ended; log in again", nil)
-	}
-	sessionEnded := errors.Is(err, ErrNotFound) || (err == nil && (!sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now)))
-	if err != nil && !sessionEnded {
+	// The session and its user's standing in one read; the user alone
+	// when the session is gone, for the reason to report.
+	sess, u, err := s.cfg.Sessions.SessionWithUser(ctx, c.SessionID)
+	var sessionEnded bool
+	switch {
+	case errors.Is(err, ErrNotFound):
+		sessionEnded = true
+		u, err = s.cfg.Users.UserByID(ctx, c.Subject)
+		if errors.Is(err, ErrNotFound) {
+			return Caller{}, unauthenticated("session has ended; log in again", err)
+		}
+		if err != nil {
+			return Caller{}, internal("load user", err)
+		}
+	case err != nil:
 		return Caller{}, internal("load session", err)
-	}
-	u, err := s.cfg.Users.UserByID(ctx, c.Subject)
-	if errors.Is(err, ErrNotFound) {
-		return Caller{}, unauthenticated("session has ended; log in again", err)
-	}
-	if err != nil {
-		return Caller{}, internal("load user", err)
+	case sess.UserID != c.Subject:
+		return Caller{}, unauthenticated("session has ended; log in again", nil)
+	default:
+		sessionEnded = !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now)
 	}
 	// A cut-off ends every session it covers too: it is the reason to
 	// report, so that a logout everywhere can be retried.

@@ -255,7 +255,9 @@ func (s *Service) Refresh(ctx context.Context, raw string, client ClientInfo) (T
 // lost and the session must be re-read.
 func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, bool, error) {
 	now := s.now()
-	sess, err := s.cfg.Sessions.SessionByID(ctx, c.SessionID)
+	// One read for the session and its user's standing: a session's user
+	// always exists (deleting a user deletes its sessions).
+	sess, u, err := s.cfg.Sessions.SessionWithUser(ctx, c.SessionID)
 	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != c.Subject) {
 		return TokenPair{}, false, errRefreshInvalid
 	}
@@ -264,10 +266,6 @@ func (s *Service) refreshOnce(ctx context.Context, c token.Claims) (TokenPair, b
 	}
 	if !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(now) {
 		return TokenPair{}, false, newError(CodeUnauthenticated, "session has ended; log in again")
-	}
-	u, err := s.cfg.Users.UserByID(ctx, c.Subject)
-	if err != nil {
-		return TokenPair{}, false, storeErr("load user", err)
 	}
 	if !u.DisabledAt.IsZero() {
 		return TokenPair{}, false, errDisabled

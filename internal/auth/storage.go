@@ -46,6 +46,11 @@ type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByID returns the session, live or not, or ErrNotFound.
 	SessionByID(ctx context.Context, id string) (Session, error)
+	// SessionWithUser returns the session, live or not, and of its user
+	// only ID, TokensValidAfter and DisabledAt, in one read (a refresh and
+	// every authenticated request need both); ErrNotFound when there is no
+	// such session.
+	SessionWithUser(ctx context.Context, id string) (Session, User, error)
 	// ListSessions returns the user's sessions live at now, newest first.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// AdvanceRefresh is the compare-and-swap of refresh rotation: if the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/auth"
@@ -51,6 +52,40 @@ func (db *DB) SessionByID(ctx context.Context, id string) (auth.Session, error) 
 		return auth.Session{}, fmt.Errorf("store: session by id: %w", err)
 	}
 	return s, nil
+}
+
+// sessionWithUserQuery reads a session and the standing of its user in
+// one statement.
+var sessionWithUserQuery = "SELECT s." + strings.ReplaceAll(sessionColumns, ", ", ", s.") +
+	", u.tokens_valid_after, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?"
+
+// SessionWithUser returns the session with id, live or not, and of its
+// user the fields that decide whether the session may go on (ID,
+// TokensValidAfter, DisabledAt), in one read; ErrNotFound when there is
+// no such session.
+func (db *DB) SessionWithUser(ctx context.Context, id string) (auth.Session, auth.User, error) {
+	var (
+		s                          auth.Session
+		u                          auth.User
+		created, lastUsed, expires int64
+		rotated, revoked, disabled sql.NullInt64
+	)
+	err := db.queryRow(ctx, sessionWithUserQuery, id).Scan(&s.ID, &s.UserID, &s.DeviceType, &s.DeviceName, &s.IPAddress, &s.UserAgent,
+		&created, &lastUsed, &expires, &s.RefreshGen, &rotated, &revoked, &u.TokensValidAfter, &disabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return auth.Session{}, auth.User{}, ErrNotFound
+	case err != nil:
+		return auth.Session{}, auth.User{}, fmt.Errorf("store: session with user: %w", err)
+	}
+	s.CreatedAt = time.UnixMicro(created).UTC()
+	s.LastUsedAt = time.UnixMicro(lastUsed).UTC()
+	s.ExpiresAt = time.UnixMicro(expires).UTC()
+	s.RotatedAt = fromMicros(rotated)
+	s.RevokedAt = fromMicros(revoked)
+	u.ID = s.UserID
+	u.DisabledAt = fromMicros(disabled)
+	return s, u, nil
 }
 
 // ListSessions returns the user's live sessions (not revoked, not expired

@@ -58,6 +58,55 @@ func TestSessionRoundTrip(t *testing.T) {
 	})
 }
 
+// SessionWithUser reads what SessionByID and UserByID would, in one
+// statement: the session as stored, and its user's standing.
+func TestSessionWithUser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := open(t, dsn)
+		u := mustCreateUser(t, db, "sw@b.c")
+		s := newSession(u.ID, t0)
+		if err := db.CreateSession(ctx, s); err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+		check := func(when string, wantValidAfter int64, wantDisabled time.Time) {
+			t.Helper()
+			gotS, gotU, err := db.SessionWithUser(ctx, s.ID)
+			if err != nil {
+				t.Fatalf("%s: SessionWithUser: %v", when, err)
+			}
+			wantS, err := db.SessionByID(ctx, s.ID)
+			if err != nil {
+				t.Fatalf("%s: SessionByID: %v", when, err)
+			}
+			if !reflect.DeepEqual(gotS, wantS) {
+				t.Errorf("%s: session =\n%+v; want\n%+v", when, gotS, wantS)
+			}
+			wantU := auth.User{ID: u.ID, TokensValidAfter: wantValidAfter, DisabledAt: wantDisabled}
+			if !reflect.DeepEqual(gotU, wantU) {
+				t.Errorf("%s: user = %+v; want %+v", when, gotU, wantU)
+			}
+		}
+		check("new", 0, time.Time{})
+		if _, err := db.AdvanceRefresh(ctx, s.ID, 0, t0.Add(time.Minute), t0.Add(time.Hour)); err != nil {
+			t.Fatalf("AdvanceRefresh: %v", err)
+		}
+		if err := db.SetTokensValidAfter(ctx, u.ID, 1_700_000_000); err != nil {
+			t.Fatalf("SetTokensValidAfter: %v", err)
+		}
+		if err := db.SetDisabled(ctx, u.ID, t0.Add(2*time.Minute)); err != nil {
+			t.Fatalf("SetDisabled: %v", err)
+		}
+		if _, err := db.RevokeSession(ctx, s.ID, t0.Add(3*time.Minute)); err != nil {
+			t.Fatalf("RevokeSession: %v", err)
+		}
+		check("rotated, cut off, disabled, revoked", 1_700_000_000, stored(t0.Add(2*time.Minute)))
+		if _, _, err := db.SessionWithUser(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SessionWithUser(unknown): got %v; want ErrNotFound", err)
+		}
+	})
+}
+
 func TestListAndRevokeSessions(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
