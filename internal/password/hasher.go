@@ -56,7 +56,12 @@ type Config struct {
 	// production should never go below DefaultParams.
 	Params Params
 	// MaxConcurrent bounds how many hash computations run at once; each
-	// holds Params.Memory KiB while it runs. Zero means runtime.NumCPU().
+	// holds Params.Memory KiB while it runs. Zero means one per core the Go
+	// scheduler runs on (runtime.GOMAXPROCS, which follows a container's
+	// CPU limit) divided by Params.Parallelism (each computation runs
+	// that many lanes at once), at least 1: as many as keep the cores busy,
+	// and no more, since argon2id is CPU-bound and more at once would only
+	// hold more memory and make each login slower.
 	MaxConcurrent int
 }
 
@@ -80,7 +85,7 @@ func New(cfg Config) (*Hasher, error) {
 		return nil, errors.New("password: MaxConcurrent must not be negative")
 	}
 	if cfg.MaxConcurrent == 0 {
-		cfg.MaxConcurrent = runtime.NumCPU()
+		cfg.MaxConcurrent = DefaultConcurrency(cfg.Params)
 	}
 	h := &Hasher{params: cfg.Params, sem: make(chan struct{}, cfg.MaxConcurrent)}
 	var secret [16]byte
@@ -92,6 +97,15 @@ func New(cfg Config) (*Hasher, error) {
 	h.dummy = dummy
 	return h, nil
 }
+
+// DefaultConcurrency is Config.MaxConcurrent's default for p: the cores
+// the Go scheduler runs on divided by p.Parallelism, at least 1.
+func DefaultConcurrency(p Params) int {
+	return max(1, runtime.GOMAXPROCS(0)/max(1, int(p.Parallelism)))
+}
+
+// MaxConcurrent returns how many computations the Hasher runs at once.
+func (h *Hasher) MaxConcurrent() int { return cap(h.sem) }
 
 // Computations returns how many argon2id computations the Hasher has run
 // (Hash, Verify and VerifyDummy each run one), for metrics and for tests

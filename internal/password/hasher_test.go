@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -247,4 +248,33 @@ func BenchmarkVerifyDefaultParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// By default as many computations run at once as there are cores for
+// their lanes: GOMAXPROCS divided by the lanes of one, at least one.
+func TestDefaultConcurrencyFollowsCores(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	tests := []struct {
+		lanes uint8
+		want  int
+	}{{1, 8}, {2, 4}, {3, 2}, {8, 1}, {16, 1}}
+	for _, tt := range tests {
+		p := cheap
+		p.Parallelism = tt.lanes
+		p.Memory = 8 * uint32(tt.lanes)
+		h, err := password.New(password.Config{Params: p})
+		if err != nil {
+			t.Fatalf("New(parallelism %d): %v", tt.lanes, err)
+		}
+		if got := h.MaxConcurrent(); got != tt.want || got != password.DefaultConcurrency(p) {
+			t.Errorf("parallelism %d on 8 cores: MaxConcurrent() = %d (DefaultConcurrency %d); want %d", tt.lanes, got, password.DefaultConcurrency(p), tt.want)
+		}
+	}
+	h, err := password.New(password.Config{Params: cheap, MaxConcurrent: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.MaxConcurrent(); got != 3 {
+		t.Errorf("MaxConcurrent: 3 given, got %d", got)
+	}
 }
