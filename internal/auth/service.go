@@ -152,6 +152,29 @@ func (s *Service) revocationExpiry(now time.Time) int64 {
 	return now.Add(s.cfg.AccessTokenTTL + 2*s.cfg.ClockSkew).Unix()
 }
 
+// manyRevoker is a Revoker that records several entries at once (one
+// journal transaction, one Redis script): the Redis revocation store.
+type manyRevoker interface {
+	RevokeMany(ctx context.Context, entries []revoke.Entry) ([]revoke.Event, error)
+}
+
+// revoke records entries, together when the Revoker can (each journal
+// commit is a disk flush on PostgreSQL), else one after another.
+func (s *Service) revoke(ctx context.Context, entries ...revoke.Entry) error {
+	if m, ok := s.cfg.Revoker.(manyRevoker); ok && len(entries) > 1 {
+		if _, err := m.RevokeMany(ctx, entries); err != nil {
+			return internal("revoke", err)
+		}
+		return nil
+	}
+	for _, e := range entries {
+		if _, err := s.cfg.Revoker.Revoke(ctx, e); err != nil {
+			return internal("revoke "+string(e.Kind), err)
+		}
+	}
+	return nil
+}
+
 // revokeSessions records sid revocations, so every token of those sessions
 // is rejected everywhere.
 func (s *Service) revokeSessions(ctx context.Context, now time.Time, ids ...string) error {

@@ -29,19 +29,26 @@ func (s *Service) Logout(ctx context.Context, c Caller) error {
 	now := s.now()
 	// The token itself too, so its jti is revoked even for a validator that
 	// only ever saw this one event.
-	if _, err := s.cfg.Revoker.Revoke(ctx, revoke.Entry{
-		Kind: revoke.KindToken, ID: c.TokenID, Expires: c.ExpiresAt.Add(s.cfg.ClockSkew).Unix(), At: now.Unix(),
-	}); err != nil {
-		return internal("revoke token", err)
-	}
-	if err := s.revokeSessions(ctx, now, c.SessionID); err != nil {
+	if err := s.revoke(ctx,
+		revoke.Entry{Kind: revoke.KindToken, ID: c.TokenID, Expires: c.ExpiresAt.Add(s.cfg.ClockSkew).Unix(), At: now.Unix()},
+		revoke.Entry{Kind: revoke.KindSession, ID: c.SessionID, Expires: s.revocationExpiry(now), At: now.Unix()},
+	); err != nil {
 		return err
 	}
-	if _, err := s.cfg.Sessions.RevokeSession(ctx, c.SessionID, now); err != nil {
+	// Ending the session row and recording the audit event are independent
+	// writes: run them together, so that on a database that flushes every
+	// commit to disk (PostgreSQL) they wait for one flush, not two in a row.
+	audited := make(chan struct{})
+	go func() {
+		defer close(audited)
+		s.audit(ctx, AuditEvent{Event: EventLogout, UserID: c.UserID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512)})
+	}()
+	_, err := s.cfg.Sessions.RevokeSession(ctx, c.SessionID, now)
+	<-audited
+	if err != nil {
 		return internal("end session", err)
 	}
 	s.log.Info("logout", "user_id", c.UserID, "session_id", c.SessionID)
-	s.audit(ctx, AuditEvent{Event: EventLogout, UserID: c.UserID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512)})
 	return nil
 }
 
