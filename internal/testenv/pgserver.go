@@ -25,13 +25,17 @@ type PostgresServer struct {
 	bin   string
 	runAs []string
 	tb    testing.TB
+	// settings are extra "name=value" server settings.
+	settings []string
 }
 
 // StartPostgres initialises a cluster in a temporary directory and starts
 // it on a free loopback port (trust authentication, fsync off), as
 // scripts/test.sh does; it is stopped and removed when the test ends.
-// Initialising takes a second or two.
-func StartPostgres(tb testing.TB) *PostgresServer {
+// Initialising takes a second or two. Settings ("name=value", such as
+// "fsync=on" for a benchmark that wants a durable server's commits) are
+// passed to the server after the defaults, so they override them.
+func StartPostgres(tb testing.TB, settings ...string) *PostgresServer {
 	tb.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	bin := ""
@@ -45,7 +49,7 @@ func StartPostgres(tb testing.TB) *PostgresServer {
 		tb.Fatalf("testenv: %v", err)
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
-	s := &PostgresServer{dir: dir, bin: bin, tb: tb}
+	s := &PostgresServer{dir: dir, bin: bin, tb: tb, settings: settings}
 	if os.Getuid() == 0 {
 		// PostgreSQL refuses to run as root.
 		u, err := user.Lookup("postgres")
@@ -80,6 +84,9 @@ func (s *PostgresServer) command(name string, args ...string) *exec.Cmd {
 func (s *PostgresServer) Start() {
 	s.tb.Helper()
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", s.port, s.dir)
+	for _, set := range s.settings {
+		opts += " -c " + set
+	}
 	if out, err := s.command("pg_ctl", "-D", s.data(), "-l", filepath.Join(s.dir, "pg.log"), "-w", "-t", "60", "-o", opts, "start").CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "pg.log"))
 		s.tb.Fatalf("testenv: start PostgreSQL: %v\n%s\n%s", err, out, log)
