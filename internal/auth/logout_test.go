@@ -10,8 +10,8 @@ import (
 	"github.com/authmesh/authmesh/internal/revoke"
 )
 
-// batchingRevoker records several entries at once, as the Redis
-// revocation store does, and counts its calls.
+// batchingRevoker is a revoke.BulkRevoker, as the revocation stores are,
+// that counts its calls.
 type batchingRevoker struct {
 	inner   revoke.Revoker
 	mu      sync.Mutex
@@ -40,6 +40,8 @@ func (b *batchingRevoker) RevokeMany(ctx context.Context, entries []revoke.Entry
 	}
 	return out, nil
 }
+
+var _ revoke.BulkRevoker = (*batchingRevoker)(nil)
 
 // A logout records its token's and its session's revocations in one call
 // when the revocation store can (one journal transaction), and still ends

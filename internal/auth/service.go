@@ -152,16 +152,11 @@ func (s *Service) revocationExpiry(now time.Time) int64 {
 	return now.Add(s.cfg.AccessTokenTTL + 2*s.cfg.ClockSkew).Unix()
 }
 
-// manyRevoker is a Revoker that records several entries at once (one
-// journal transaction, one Redis script): the Redis revocation store.
-type manyRevoker interface {
-	RevokeMany(ctx context.Context, entries []revoke.Entry) ([]revoke.Event, error)
-}
-
-// revoke records entries, together when the Revoker can (each journal
-// commit is a disk flush on PostgreSQL), else one after another.
+// revoke records entries, together when the Revoker is a
+// revoke.BulkRevoker (one journal transaction: each commit is a disk flush
+// on PostgreSQL), else one after another.
 func (s *Service) revoke(ctx context.Context, entries ...revoke.Entry) error {
-	if m, ok := s.cfg.Revoker.(manyRevoker); ok && len(entries) > 1 {
+	if m, ok := s.cfg.Revoker.(revoke.BulkRevoker); ok && len(entries) > 1 {
 		if _, err := m.RevokeMany(ctx, entries); err != nil {
 			return internal("revoke", err)
 		}
