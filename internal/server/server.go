@@ -44,10 +44,11 @@ type keySource interface {
 	keyring.JWKSSource
 }
 
-// revocations is the service's revocation store: it records revocations and
-// is the source the feed serves.
+// revocations is the service's revocation store: it records revocations,
+// many at once too (a logout's token and session in one journal
+// transaction), and is the source the feed serves.
 type revocations interface {
-	revoke.Revoker
+	revoke.BulkRevoker
 	revoke.Source
 	Run(ctx context.Context) error
 }
