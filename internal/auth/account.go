@@ -36,7 +36,7 @@ func (s *Service) Register(ctx context.Context, email, password string, client C
 	if err != nil {
 		return User{}, internal("hash password", err)
 	}
-	u, created, err := s.createUser(ctx, email, hash)
+	u, created, err := s.createUser(ctx, email, hash, client.IP)
 	if err != nil {
 		return User{}, err
 	}

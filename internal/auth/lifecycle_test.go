@@ -474,3 +474,26 @@ func TestTokensNeverLogged(t *testing.T) {
 		t.Fatal("reused reset: want an error")
 	}
 }
+
+// TestRegisterTakenIsMailLimited: under REQUIRE_VERIFIED_EMAIL, register
+// of a taken address cannot flood its owner's mailbox: beyond the mail
+// limit the answer is the same and nothing is sent.
+func TestRegisterTakenIsMailLimited(t *testing.T) {
+	lim, err := ratelimit.NewLogin(ratelimit.NewMemory(nil, 0), ratelimit.Config{MailAddress: ratelimit.Limit{Rate: 1, Period: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMailEnv(t, "sqlite:"+t.TempDir()+"/auth.db", func(cfg *auth.Config) {
+		cfg.Limiter, cfg.Mail.RequireVerifiedEmail = lim, true
+	})
+	m.register(t, "busy@example.com", "Test1234!")
+	m.mailed(t)
+	for i := range 3 {
+		if u := m.register(t, "busy@example.com", "Other-1234!"); u.Email != "busy@example.com" || u.ID == "" {
+			t.Fatalf("register %d: got %+v; want a new account's answer", i, u)
+		}
+	}
+	if got := m.mailed(t); len(got) != 1 {
+		t.Errorf("mailed: got %d letters; want 1 (the limit)", len(got))
+	}
+}

@@ -130,7 +130,7 @@ func (s *Service) newToken(purpose TokenPurpose, userID string, ttl time.Duratio
 // verification token and mail in the same transaction. created is false
 // when REQUIRE_VERIFIED_EMAIL answered a taken address like a new one
 // (registerTaken).
-func (s *Service) createUser(ctx context.Context, email, hash string) (u User, created bool, err error) {
+func (s *Service) createUser(ctx context.Context, email, hash, ip string) (u User, created bool, err error) {
 	now := s.now()
 	if !s.mailOn() {
 		u, err = s.cfg.Users.CreateUser(ctx, email, hash, now)
@@ -143,7 +143,7 @@ func (s *Service) createUser(ctx context.Context, email, hash string) (u User, c
 	}
 	switch {
 	case errors.Is(err, ErrEmailTaken) && s.cfg.Mail.RequireVerifiedEmail:
-		u, err = s.registerTaken(ctx, email, hash, now)
+		u, err = s.registerTaken(ctx, email, hash, ip, now)
 		return u, false, err
 	case errors.Is(err, ErrEmailTaken):
 		return User{}, false, newError(CodeEmailTaken, "an account with this email already exists; log in instead")
@@ -161,10 +161,20 @@ func (s *Service) createUser(ctx context.Context, email, hash string) (u User, c
 // token) and the address gets a verification link that, consumed, replaces
 // the unverified holder with the new account. Whoever reads the mailbox
 // decides; a squatter who cannot does not block the address.
-func (s *Service) registerTaken(ctx context.Context, email, hash string, now time.Time) (User, error) {
+func (s *Service) registerTaken(ctx context.Context, email, hash, ip string, now time.Time) (User, error) {
 	holder, err := s.cfg.Users.UserByEmail(ctx, email)
 	if err != nil {
 		return User{}, storeErr("load user", err)
+	}
+	answer := User{ID: uuid.NewString(), Email: email, CreatedAt: time.UnixMicro(now.UnixMicro()).UTC()}
+	// The mail limits bound how often register can make us mail someone;
+	// over them, the answer is the same and nothing is sent.
+	if err := s.checkMailLimit(ctx, email, ip); err != nil {
+		if ErrorCode(err) == CodeRateLimited {
+			s.log.Info("registration of a taken address: over the mail limit, nothing sent")
+			return answer, nil
+		}
+		return User{}, err
 	}
 	if holder.EmailVerified() {
 		m, err := s.compose(letterRegisterAttempt, email, letterData{}, now)
@@ -186,7 +196,7 @@ func (s *Service) registerTaken(ctx context.Context, email, hash string, now tim
 		}
 		s.log.Info("registration pending on an unverified address", "holder_id", holder.ID)
 	}
-	return User{ID: uuid.NewString(), Email: email, CreatedAt: time.UnixMicro(now.UnixMicro()).UTC()}, nil
+	return answer, nil
 }
 
 // RequestEmailVerification mails the caller a new verification link,
