@@ -178,3 +178,54 @@ func TestAdminAPIAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminTLS: with ADMIN_TLS_CERT_FILE/ADMIN_TLS_KEY_FILE the admin API
+// speaks only HTTPS; the CLI trusts its CA through AUTHMESH_ADMIN_CA_FILE
+// (or --ca-file) and refuses the service without it; a plain-http request
+// is refused.
+func TestAdminTLS(t *testing.T) {
+	serverBin, _ := binaries(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")
+	ca := testenv.NewCA(t, "authmesh admin CA")
+	ca.Issue(certFile, keyFile, "authmesh admin")
+	addr := adminAddr(t)
+	start(t, serverBin, merge(cheapArgon, map[string]string{
+		"DATA_DIR": t.TempDir(), "ADMIN_ADDR": addr, "ADMIN_TLS_CERT_FILE": certFile, "ADMIN_TLS_KEY_FILE": keyFile,
+	}), "/healthz")
+
+	run := func(env []string, args ...string) (int, string, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, cliBinary(t), args...)
+		cmd.Env = append(os.Environ(), append([]string{"ADMIN_TOKEN=", "ADMIN_TOKEN_FILE=", "AUTHMESH_ADMIN_CA_FILE="}, env...)...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("authmesh %s: %v", strings.Join(args, " "), err)
+		}
+		return code, stdout.String(), stderr.String()
+	}
+	https := "AUTHMESH_ADMIN_URL=https://" + addr
+	if code, out, errOut := run([]string{https, "AUTHMESH_ADMIN_CA_FILE=" + ca.File}, "keys", "list"); code != 0 || !strings.Contains(out, "KID") {
+		t.Fatalf("authmesh keys list over https with the CA: exit %d, %q %q", code, out, errOut)
+	}
+	// Beside the service: ADMIN_ADDR and ADMIN_TLS_CERT_FILE make the URL.
+	if code, out, errOut := run([]string{"AUTHMESH_ADMIN_URL=", "ADMIN_ADDR=" + addr, "ADMIN_TLS_CERT_FILE=" + certFile}, "clients", "list", "--ca-file", ca.File); code != 0 || !strings.Contains(out, "CLIENT") {
+		t.Fatalf("authmesh clients list from the service's environment: exit %d, %q %q", code, out, errOut)
+	}
+	if code, _, errOut := run([]string{https}, "keys", "list"); code != 1 || !strings.Contains(errOut, "certificate") {
+		t.Fatalf("authmesh without the CA: exit %d, %q; want 1, the certificate not trusted", code, errOut)
+	}
+	if code, _, errOut := run([]string{"AUTHMESH_ADMIN_URL=http://" + addr, "AUTHMESH_ADMIN_CA_FILE=" + ca.File}, "keys", "list"); code != 2 || !strings.Contains(errOut, "https") {
+		t.Fatalf("authmesh with a CA and an http URL: exit %d, %q; want 2 naming https", code, errOut)
+	}
+	if code, body := get(t, "http://"+addr+"/admin/v1/keys", ""); code != http.StatusBadRequest || strings.Contains(body, "kid") {
+		t.Fatalf("plain http to the TLS admin listener: %d %q; want 400 and no keys", code, body)
+	}
+}

@@ -20,8 +20,11 @@
 //
 // Every command takes --help, --json (machine-readable output instead of a
 // table), --url (default $AUTHMESH_ADMIN_URL, else http://$ADMIN_ADDR,
-// else http://127.0.0.1:9091) and --token (default $ADMIN_TOKEN or the
-// file $ADMIN_TOKEN_FILE names).
+// else http://127.0.0.1:9091; https instead of http when
+// $ADMIN_TLS_CERT_FILE is set, as beside the service), --token (default
+// $ADMIN_TOKEN or the file $ADMIN_TOKEN_FILE names) and --ca-file (PEM
+// certificate authorities to verify an https URL with, default
+// $AUTHMESH_ADMIN_CA_FILE, else the system's roots).
 //
 // Exit codes: 0 done; 1 failed (unreachable, server error); 2 usage (bad
 // command, flag or argument, or the API refused the input); 3 not found

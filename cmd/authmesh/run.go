@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 
@@ -35,6 +39,7 @@ type command struct {
 // options are the flags every command takes, plus the few some add.
 type options struct {
 	url, token string
+	caFile     string
 	json       bool
 	yes        bool
 	user       string
@@ -138,6 +143,7 @@ func (c command) run(ctx context.Context, args []string, getenv func(string) str
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.url, "url", "", "admin API base URL (default $AUTHMESH_ADMIN_URL, else http://$ADMIN_ADDR, else http://127.0.0.1:9091)")
 	fs.StringVar(&o.token, "token", "", "admin token (default $ADMIN_TOKEN, or the file $ADMIN_TOKEN_FILE names)")
+	fs.StringVar(&o.caFile, "ca-file", "", "PEM certificate authorities to verify an https admin URL with, instead of the system's (default $AUTHMESH_ADMIN_CA_FILE)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 	if c.flags != nil {
 		c.flags(fs, &o)
@@ -197,13 +203,19 @@ func newClient(o options, getenv func(string) string, stdout io.Writer) (*client
 	if base == "" {
 		base = getenv("AUTHMESH_ADMIN_URL")
 	}
+	// Beside the service (its environment), ADMIN_TLS_CERT_FILE says the
+	// admin API speaks https.
+	scheme := "http://"
+	if getenv("ADMIN_TLS_CERT_FILE") != "" {
+		scheme = "https://"
+	}
 	if base == "" {
 		if addr := getenv("ADMIN_ADDR"); addr != "" {
-			base = "http://" + addrForClient(addr)
+			base = scheme + addrForClient(addr)
 		}
 	}
 	if base == "" {
-		base = "http://127.0.0.1:9091"
+		base = scheme + "127.0.0.1:9091"
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -216,7 +228,38 @@ func newClient(o options, getenv func(string) string, stdout io.Writer) (*client
 		}
 		token = strings.TrimSpace(token)
 	}
-	return &client{base: strings.TrimRight(base, "/"), token: token, out: stdout, json: o.json}, nil
+	c := &client{base: strings.TrimRight(base, "/"), token: token, out: stdout, json: o.json}
+	caFile := o.caFile
+	if caFile == "" {
+		caFile = getenv("AUTHMESH_ADMIN_CA_FILE")
+	}
+	if caFile != "" {
+		if u.Scheme != "https" {
+			return nil, usageError{fmt.Sprintf("a CA file (--ca-file or AUTHMESH_ADMIN_CA_FILE) verifies https only; the admin URL %s is plain http", base)}
+		}
+		pool, err := loadCAs(caFile)
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		c.http.Transport = &http.Transport{
+			Proxy:           http.ProxyFromEnvironment,
+			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		}
+	}
+	return c, nil
+}
+
+// loadCAs reads PEM certificate authorities from file.
+func loadCAs(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA file %s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 // addrForClient turns a listen address into one to connect to: an
@@ -238,7 +281,7 @@ func topUsage(w io.Writer, cmds []command) {
 	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-36s %s\n", c.group+" "+c.name+" "+c.args, firstSentence(c.help))
 	}
-	fmt.Fprintln(w, "\nRun authmesh COMMAND --help for its flags (--url, --token, --json).")
+	fmt.Fprintln(w, "\nRun authmesh COMMAND --help for its flags (--url, --token, --ca-file, --json).")
 	fmt.Fprintln(w, "Exit codes: 0 done, 1 failed, 2 usage or input refused, 3 not found, 4 admin token refused.")
 }
 

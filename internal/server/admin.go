@@ -70,9 +70,17 @@ func (s *Server) adminServer() (*http.Server, net.Listener, error) {
 	return srv, ln, nil
 }
 
-// serveAdmin serves srv on ln until it is shut down.
-func serveAdmin(srv *http.Server, ln net.Listener) error {
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+// serveAdmin serves srv on ln until it is shut down, over TLS with
+// ADMIN_TLS_CERT_FILE.
+func (s *Server) serveAdmin(srv *http.Server, ln net.Listener) error {
+	var err error
+	if s.adminCerts != nil {
+		srv.TLSConfig = s.adminCerts.TLSConfig()
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -76,6 +76,8 @@ type Config struct {
 	AdminAddr               string        // ADMIN_ADDR: the admin API's listener, default DefaultAdminAddr; "off" serves none
 	AuditRetention          time.Duration // AUDIT_RETENTION: how long security events are kept, default DefaultAuditRetention
 	AdminToken              string        // ADMIN_TOKEN or the file ADMIN_TOKEN_FILE: bearer required by the admin API; mandatory off loopback
+	AdminTLSCertFile        string        // ADMIN_TLS_CERT_FILE: serve the admin API over HTTPS with this certificate (PEM, reloaded on change)
+	AdminTLSKeyFile         string        // ADMIN_TLS_KEY_FILE: its private key (PEM)
 
 	// Tracing (OpenTelemetry, off by default): on when an OTLP endpoint is
 	// set or OTEL_TRACES_EXPORTER=otlp, unless OTEL_SDK_DISABLED=true. The
@@ -251,6 +253,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("ADMIN_ADDR", &c.AdminAddr)
 	dur("AUDIT_RETENTION", &c.AuditRetention)
 	secret("ADMIN_TOKEN", &c.AdminToken, true)
+	str("ADMIN_TLS_CERT_FILE", &c.AdminTLSCertFile)
+	str("ADMIN_TLS_KEY_FILE", &c.AdminTLSKeyFile)
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		errs = append(errs, err)
 	}

@@ -73,6 +73,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"MAX_CONNECTIONS": "9999999"}, "MAX_CONNECTIONS"},
 		{map[string]string{"FEED_MAX_STREAMS_PER_CLIENT": "0"}, "FEED_MAX_STREAMS_PER_CLIENT"},
 		{map[string]string{"TLS_CERT_FILE": "/etc/hostname"}, "TLS_KEY_FILE"},
+		{map[string]string{"ADMIN_TLS_CERT_FILE": "/etc/hostname"}, "ADMIN_TLS_KEY_FILE"},
+		{map[string]string{"ADMIN_TLS_KEY_FILE": "/etc/hostname"}, "ADMIN_TLS_CERT_FILE"},
 		{map[string]string{"ADMIN_ADDR": "0.0.0.0:9091"}, "ADMIN_TOKEN"},
 		{map[string]string{"ADMIN_ADDR": ":9091"}, "ADMIN_TOKEN"},
 		{map[string]string{"ADMIN_ADDR": "9091"}, "ADMIN_ADDR"},

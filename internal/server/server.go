@@ -55,24 +55,25 @@ type revocations interface {
 
 // Server is a fully wired auth service. Close releases what New opened.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	db        *store.DB
-	rdb       redis.UniversalClient // nil in embedded mode
-	keys      keySource
-	ring      *keyring.Ring // nil in JWT_SECRET mode
-	revs      revocations
-	svc       *auth.Service
-	clients   *auth.Clients // service clients and the token endpoint
-	registry  *prometheus.Registry
-	outbox    *mail.Outbox // delivers the mail outbox
-	requests  *prometheus.CounterVec
-	durations *prometheus.HistogramVec
-	handler   http.Handler
-	admin     http.Handler         // the admin API (ADMIN_ADDR); nil when off
-	deps      *dependencyMonitor   // /readyz and authmesh_dependency_up
-	certs     *certreload.Reloader // nil without TLS_CERT_FILE
-	tracing   *telemetry.Tracing   // OTEL_*; no-op when off
+	cfg        Config
+	log        *slog.Logger
+	db         *store.DB
+	rdb        redis.UniversalClient // nil in embedded mode
+	keys       keySource
+	ring       *keyring.Ring // nil in JWT_SECRET mode
+	revs       revocations
+	svc        *auth.Service
+	clients    *auth.Clients // service clients and the token endpoint
+	registry   *prometheus.Registry
+	outbox     *mail.Outbox // delivers the mail outbox
+	requests   *prometheus.CounterVec
+	durations  *prometheus.HistogramVec
+	handler    http.Handler
+	admin      http.Handler         // the admin API (ADMIN_ADDR); nil when off
+	deps       *dependencyMonitor   // /readyz and authmesh_dependency_up
+	certs      *certreload.Reloader // nil without TLS_CERT_FILE
+	adminCerts *certreload.Reloader // nil without ADMIN_TLS_CERT_FILE
+	tracing    *telemetry.Tracing   // OTEL_*; no-op when off
 
 	streams    context.Context // cancelled when shutdown begins; ends feed streams
 	endStreams context.CancelFunc
@@ -94,6 +95,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}()
 	if err := s.openTLS(); err != nil {
+		return nil, err
+	}
+	if err := s.openAdminTLS(); err != nil {
 		return nil, err
 	}
 	var err error
@@ -288,11 +292,11 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	go func() { errc <- s.serve(srv, ln) }()
 	if adminSrv != nil {
 		go func() {
-			if err := serveAdmin(adminSrv, adminLn); err != nil {
+			if err := s.serveAdmin(adminSrv, adminLn); err != nil {
 				errc <- fmt.Errorf("ADMIN_ADDR: %w", err)
 			}
 		}()
-		s.log.Info("admin API listening", "addr", adminLn.Addr().String(), "token_required", s.cfg.AdminToken != "")
+		s.log.Info("admin API listening", "addr", adminLn.Addr().String(), "token_required", s.cfg.AdminToken != "", "tls", s.adminCerts != nil)
 	}
 	if ready != nil {
 		ready(ln.Addr().String())
