@@ -22,13 +22,14 @@ import (
 // every ExportTraceServiceRequest it is sent and keeps the spans.
 type otlpReceiver struct {
 	*httptest.Server
-	mu    sync.Mutex
-	spans []*tracepb.Span
+	mu       sync.Mutex
+	spans    []*tracepb.Span
+	services map[*tracepb.Span]string // each span's resource service.name
 }
 
 func newOTLPReceiver(t *testing.T) *otlpReceiver {
 	t.Helper()
-	rcv := &otlpReceiver{}
+	rcv := &otlpReceiver{services: map[*tracepb.Span]string{}}
 	rcv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
 			http.Error(w, "not an OTLP trace export", http.StatusNotFound)
@@ -55,8 +56,17 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 		}
 		rcv.mu.Lock()
 		for _, rs := range req.GetResourceSpans() {
+			service := ""
+			for _, kv := range rs.GetResource().GetAttributes() {
+				if kv.GetKey() == "service.name" {
+					service = kv.GetValue().GetStringValue()
+				}
+			}
 			for _, ss := range rs.GetScopeSpans() {
-				rcv.spans = append(rcv.spans, ss.GetSpans()...)
+				for _, span := range ss.GetSpans() {
+					rcv.spans = append(rcv.spans, span)
+					rcv.services[span] = service
+				}
 			}
 		}
 		rcv.mu.Unlock()
@@ -76,6 +86,13 @@ func (rcv *otlpReceiver) find(match func(*tracepb.Span) bool) *tracepb.Span {
 		return rcv.spans[i]
 	}
 	return nil
+}
+
+// service is the service.name of the resource span s was exported with.
+func (rcv *otlpReceiver) service(s *tracepb.Span) string {
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	return rcv.services[s]
 }
 
 func (rcv *otlpReceiver) names() []string {

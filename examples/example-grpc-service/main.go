@@ -40,6 +40,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -51,6 +53,7 @@ import (
 	"github.com/authmesh/authmesh/examples/example-grpc-service/examplepb"
 	"github.com/authmesh/authmesh/examples/internal/validatorenv"
 	"github.com/authmesh/authmesh/internal/healthcheck"
+	"github.com/authmesh/authmesh/internal/telemetry"
 	"github.com/authmesh/authmesh/session"
 	"github.com/authmesh/authmesh/session/grpcauth"
 )
@@ -88,10 +91,10 @@ const defaultPort = "9090"
 
 // serve serves the gRPC API on ln, keeping the health service in step with
 // the validator, until ctx is done; then it lets calls finish for up to 5 s.
-func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener) error {
+func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener, tr *telemetry.Tracing) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv, hs := newServer(v)
+	srv, hs := newServer(v, tracing(tr)...)
 	done := make(chan struct{})
 	go func() { defer close(done); reportHealth(ctx, v, hs) }()
 	errc := make(chan error, 1)
@@ -108,15 +111,30 @@ func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener) er
 	return err
 }
 
+// tracing returns the server options that trace every call with tr when it
+// is on: a server span per call (continuing an incoming W3C traceparent),
+// on which the interceptors record the token's validation as an event.
+// Health checks are not traced (probes would drown the traces). None when
+// tracing is off.
+func tracing(tr *telemetry.Tracing) []grpc.ServerOption {
+	if !tr.Enabled() {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.StatsHandler(otelgrpc.NewServerHandler(
+		otelgrpc.WithTracerProvider(tr.Provider()), otelgrpc.WithPropagators(tr.Propagator()),
+		otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
+	))}
+}
+
 // newServer registers the whole API of the example: ExampleService behind
 // the interceptors, health and reflection exempt from them.
-func newServer(v *session.SessionValidator) (*grpc.Server, *health.Server) {
+func newServer(v *session.SessionValidator, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	exempt := grpcauth.Exempt(grpcauth.HealthService, grpcauth.ReflectionService, grpcauth.ReflectionServiceV1Alpha)
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(grpcauth.UnaryServerInterceptor(v, exempt)),
 		grpc.ChainStreamInterceptor(grpcauth.StreamServerInterceptor(v, exempt)),
-		grpc.MaxRecvMsgSize(64<<10),
-	)
+		grpc.MaxRecvMsgSize(64 << 10),
+	}, opts...)...)
 	examplepb.RegisterExampleServiceServer(srv, &exampleService{tick: time.Second})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -56,6 +56,7 @@ import (
 
 	"github.com/authmesh/authmesh/examples/internal/validatorenv"
 	"github.com/authmesh/authmesh/internal/healthcheck"
+	"github.com/authmesh/authmesh/internal/telemetry"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -86,14 +87,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const defaultPort = "8081"
 
 // serve serves the API on ln until ctx is done, then shuts down, letting
-// requests finish for up to 5 s.
-func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener) error {
+// requests finish for up to 5 s. With tracing on every request is a server
+// span (continuing an incoming W3C traceparent) that records the token's
+// validation as an event.
+func serve(ctx context.Context, v *session.SessionValidator, ln net.Listener, tr *telemetry.Tracing) error {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(v.Collector()); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           session.CORSMiddleware(v)(routes(v, reg, ctx.Done())),
+		Handler:           tr.Handler(session.CORSMiddleware(v)(routes(v, reg, ctx.Done()))),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 	}

@@ -138,7 +138,7 @@ var layers = []layer{
 	{
 		name: "examples: validators built on the public API",
 		pkgs: []string{"examples/..."},
-		may:  []string{"examples/...", "session/...", "internal/healthcheck", "internal/secretenv", "internal/origin"},
+		may:  []string{"examples/...", "session/...", "internal/healthcheck", "internal/secretenv", "internal/origin", "internal/telemetry"},
 	},
 	{
 		name: "test support and tests",

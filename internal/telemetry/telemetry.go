@@ -7,6 +7,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,11 +37,19 @@ type Config struct {
 	// compression, certificates) and the resource reads OTEL_SERVICE_NAME
 	// and OTEL_RESOURCE_ATTRIBUTES.
 	Enabled bool
+	// ServiceName is the resource's service.name unless OTEL_SERVICE_NAME
+	// or OTEL_RESOURCE_ATTRIBUTES says otherwise (default
+	// DefaultServiceName).
+	ServiceName string
+	// Operation names the HTTP server spans of Handler (otelhttp's
+	// operation; default DefaultServiceName).
+	Operation string
 }
 
 // Tracing is the service's tracing: a provider that exports (or a no-op
 // one when off) and the W3C propagator. It is safe for concurrent use.
 type Tracing struct {
+	operation  string
 	provider   trace.TracerProvider
 	sdk        *sdktrace.TracerProvider // nil when off
 	propagator propagation.TextMapPropagator
@@ -50,6 +59,7 @@ type Tracing struct {
 // method is a no-op.
 func New(ctx context.Context, cfg Config) (*Tracing, error) {
 	t := &Tracing{
+		operation:  cmp.Or(cfg.Operation, DefaultServiceName),
 		provider:   noop.NewTracerProvider(),
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 	}
@@ -61,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*Tracing, error) {
 		return nil, fmt.Errorf("telemetry: OTLP exporter: %w", err)
 	}
 	// Later options win: the OTEL_* variables override the default name.
-	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", DefaultServiceName)),
+	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", cmp.Or(cfg.ServiceName, DefaultServiceName))),
 		resource.WithTelemetrySDK(), resource.WithFromEnv())
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
 		return nil, fmt.Errorf("telemetry: OTEL_RESOURCE_ATTRIBUTES: %w", err)
@@ -90,9 +100,16 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 	if t.sdk == nil {
 		return h
 	}
-	return otelhttp.NewHandler(h, "authmesh",
+	return otelhttp.NewHandler(h, t.operation,
 		otelhttp.WithTracerProvider(t.provider), otelhttp.WithPropagators(t.propagator))
 }
+
+// Provider returns the tracer provider: the exporting one, or a no-op one
+// when off. For instrumentation libraries of other transports (gRPC).
+func (t *Tracing) Provider() trace.TracerProvider { return t.provider }
+
+// Propagator returns the W3C trace-context (and baggage) propagator.
+func (t *Tracing) Propagator() propagation.TextMapPropagator { return t.propagator }
 
 // Shutdown exports the spans still buffered and stops the exporter,
 // within ctx. Safe to call when off and more than once.

@@ -8,9 +8,11 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authmesh/authmesh/internal/telemetry"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -24,22 +26,26 @@ type Command struct {
 	// "NAME healthcheck": nil means healthy.
 	Healthcheck func(ctx context.Context, port int) error
 	// Serve serves on ln with v until ctx is done, then stops gracefully.
-	Serve func(ctx context.Context, v *session.SessionValidator, ln net.Listener) error
+	// tr traces its requests (OpenTelemetry; a no-op unless the OTEL_*
+	// variables turn it on, as for the auth service).
+	Serve func(ctx context.Context, v *session.SessionValidator, ln net.Listener, tr *telemetry.Tracing) error
 }
 
 // Run is the whole run of an example service, the part every example
 // shares around its own Serve: it accepts only the argument "healthcheck";
 // logs to stderr, go-redis' messages included; reads the configuration
 // from getenv (Load); with "healthcheck" checks the running service and
-// returns; otherwise opens the validator (Open), keeps its revocation state
-// in sync, listens on PORT, prints the listening line on stdout, sends the
-// address to ready when it is not nil, and serves until ctx is done.
+// returns; otherwise sets tracing up from the standard OTEL_* variables
+// (off unless they turn it on; service.name the binary's Name), opens the
+// validator (Open), keeps its revocation state in sync, listens on PORT,
+// prints the listening line on stdout, sends the address to ready when it
+// is not nil, and serves until ctx is done; then it flushes the spans.
 func Run(ctx context.Context, c Command, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
 	healthCheck := len(args) == 1 && args[0] == "healthcheck"
 	if len(args) > 0 && !healthCheck {
 		return fmt.Errorf("unknown command %q; usage: %s [healthcheck]", strings.Join(args, " "), c.Name)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := slog.New(telemetry.LogHandler(slog.NewTextHandler(stderr, nil)))
 	// go-redis logs through one process-wide logger: main wiring is the
 	// one place that may set it.
 	redis.SetLogger(session.RedisLogger(log))
@@ -51,6 +57,21 @@ func Run(ctx context.Context, c Command, args []string, getenv func(string) stri
 		n, _ := strconv.Atoi(port) // Load checked it
 		return c.Healthcheck(ctx, n)
 	}
+	tracingOn, err := telemetry.EnvEnabled(getenv)
+	if err != nil {
+		return err
+	}
+	tr, err := telemetry.New(ctx, telemetry.Config{Enabled: tracingOn, ServiceName: c.Name, Operation: c.Name})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(flush); err != nil {
+			log.Warn("tracing: spans lost at shutdown", "err", err)
+		}
+	}()
 	v, err := Open(cfg, log)
 	if err != nil {
 		return err
@@ -68,5 +89,5 @@ func Run(ctx context.Context, c Command, args []string, getenv func(string) stri
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	return c.Serve(ctx, v, ln)
+	return c.Serve(ctx, v, ln, tr)
 }

@@ -1,6 +1,6 @@
 // Package validatorenv reads the configuration the example services share
 // from the environment (JWT_SECRET, REDIS_ADDR, AUTH_URL, FEED_TOKEN, PORT,
-// ...; see docs/CONFIGURATION.md), opens their validator and runs them up
+// the OTEL_* variables of tracing, ...; see docs/CONFIGURATION.md), opens their validator and runs them up
 // to their own serving (Run), so the HTTP and the gRPC example are
 // configured and started alike.
 package validatorenv
@@ -15,6 +15,7 @@ import (
 
 	"github.com/authmesh/authmesh/internal/origin"
 	"github.com/authmesh/authmesh/internal/secretenv"
+	"github.com/authmesh/authmesh/internal/telemetry"
 	"github.com/authmesh/authmesh/session"
 )
 
@@ -88,6 +89,11 @@ func Load(getenv func(string) string, defaultPort string) (session.Config, strin
 	cfg.FailClosed = getenv("FAIL_CLOSED") == "true" || getenv("FAIL_CLOSED") == "1"
 	cfg.AllowInsecureAuthURL = getenv("ALLOW_INSECURE_AUTH_URL") == "true" || getenv("ALLOW_INSECURE_AUTH_URL") == "1"
 	cfg.AllowedOrigins = origin.Split(getenv("ALLOWED_ORIGINS"))
+	// Tracing is set up by Run; a value it would refuse is refused here,
+	// with the rest of the configuration.
+	if _, err := telemetry.EnvEnabled(getenv); err != nil {
+		return cfg, "", err
+	}
 	port := getenv("PORT")
 	if port == "" {
 		port = defaultPort
