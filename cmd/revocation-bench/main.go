@@ -12,6 +12,8 @@
 //	go run ./cmd/revocation-bench -mode all
 //	go run ./cmd/revocation-bench -mode fanout -streams 2000,10000 -n 20
 //	go run ./cmd/revocation-bench -mode burst -services 10 -n 100000
+//	go run ./cmd/revocation-bench -mode burst -transport feed -batch 1000 -services 10 -n 100000
+//	go run ./cmd/revocation-bench -mode sustained -rate 5000 -duration 60s -services 3
 //
 // It prints a markdown table on stdout (progress goes to stderr) and exits
 // non-zero when any revocation was not observed within -lost (5s), or the
@@ -31,6 +33,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/revoke"
 )
 
 func main() {
@@ -52,6 +56,12 @@ type options struct {
 	Lost     time.Duration // a revocation not seen by then is lost
 	Poll     time.Duration // pause between polls of one service (0: tight loop)
 	Streams  []int         // feed streams per fan-out run ("fanout" mode)
+
+	Transport string        // burst and sustained modes: "redis" or "feed"
+	Batch     int           // burst: revocations per RevokeMany call (1: one Revoke each)
+	Late      bool          // burst: start a validator halfway and check its set
+	Rate      int           // sustained: revocations per second
+	Duration  time.Duration // sustained: how long
 }
 
 // errFailed reports that the run measured a failure (lost revocation or a
@@ -62,7 +72,7 @@ var errFailed = errors.New("revocation-bench: a revocation was lost or a late-st
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("revocation-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", "all", "revocation transport: redis, feed (embedded: validators read the auth service's SSE feed), or all; or burst (-n session revocations at once through the Redis writer to -services validators: time until all applied, none lost); or fanout (feed fan-out latency with -streams open streams)")
+	mode := fs.String("mode", "all", "revocation transport: redis, feed (embedded: validators read the auth service's SSE feed), or all; or burst (-n session revocations at once through the auth service's revocation store of -transport to -services validators: time until all applied, none lost); or sustained (-rate revocations/s for -duration to -services validators followed in this process: propagation percentiles); or fanout (feed fan-out latency with -streams open streams)")
 	streams := fs.String("streams", "2000,10000", "fanout mode: comma-separated stream counts, one fresh auth service each")
 	o := options{}
 	fs.IntVar(&o.Services, "services", 3, "number of example microservices (validators)")
@@ -70,6 +80,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.CatchUp, "catchup", 10, "catch-up rounds in redis mode (CLIENT KILL TYPE pubsub, then a logout)")
 	fs.DurationVar(&o.Lost, "lost", 5*time.Second, "a revocation not seen by every service within this is counted lost")
 	fs.DurationVar(&o.Poll, "poll", 0, "pause between two polls of one service (0: tight loop)")
+	fs.StringVar(&o.Transport, "transport", "redis", "burst and sustained modes: redis (Redis writer, pub/sub and log) or feed (SQL journal and SSE feed)")
+	fs.IntVar(&o.Batch, "batch", 1000, "burst mode: revocations per bulk call (RevokeMany, one batch each); 1 writes them one by one")
+	fs.BoolVar(&o.Late, "late", true, "burst mode: start one more validator (in this process) halfway through the burst and check it ends with exactly the writer's set")
+	fs.IntVar(&o.Rate, "rate", 5000, "sustained mode: revocations per second")
+	fs.DurationVar(&o.Duration, "duration", time.Minute, "sustained mode: how long to write")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -78,8 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.Modes = []string{*mode}
 	case "all":
 		o.Modes = []string{"redis", "feed"}
-	case "burst":
-		o.Modes = []string{"burst"}
+	case "burst", "sustained":
+		o.Modes = []string{*mode}
 	case "fanout":
 		o.Modes = []string{"fanout"}
 		for _, s := range strings.Split(*streams, ",") {
@@ -90,7 +105,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.Streams = append(o.Streams, n)
 		}
 	default:
-		return o, fmt.Errorf("-mode=%q must be redis, feed, all, burst or fanout", *mode)
+		return o, fmt.Errorf("-mode=%q must be redis, feed, all, burst, sustained or fanout", *mode)
+	}
+	switch {
+	case o.Transport != "redis" && o.Transport != "feed":
+		return o, fmt.Errorf("-transport=%q must be redis or feed", o.Transport)
+	case o.Batch < 1 || o.Batch > revoke.MaxBatch:
+		return o, fmt.Errorf("-batch=%d must be from 1 to %d", o.Batch, revoke.MaxBatch)
+	case o.Rate < 1 || o.Rate > 100_000:
+		return o, fmt.Errorf("-rate=%d must be from 1 to 100000", o.Rate)
+	case o.Duration <= 0 || o.Duration > 10*time.Minute:
+		return o, fmt.Errorf("-duration=%s must be positive and at most 10m", o.Duration)
 	}
 	switch {
 	case o.Services < 1 || o.Services > 32:
@@ -125,6 +150,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if opt.Modes[0] == "burst" {
 		return runBurst(ctx, stdout, stderr, opt, bins, work)
+	}
+	if opt.Modes[0] == "sustained" {
+		return runSustained(ctx, stdout, stderr, opt, bins, work)
 	}
 	if opt.Modes[0] == "fanout" {
 		return runFanout(ctx, stdout, stderr, opt, bins, work)
