@@ -173,12 +173,27 @@ func (s *Service) revoke(ctx context.Context, entries ...revoke.Entry) error {
 // revokeSessions records sid revocations, so every token of those sessions
 // is rejected everywhere.
 func (s *Service) revokeSessions(ctx context.Context, now time.Time, ids ...string) error {
-	for _, id := range ids {
-		_, err := s.cfg.Revoker.Revoke(ctx, revoke.Entry{
-			Kind: revoke.KindSession, ID: id, Expires: s.revocationExpiry(now), At: now.Unix(),
-		})
-		if err != nil {
-			return internal("revoke session", err)
+	entries := make([]revoke.Entry, len(ids))
+	for i, id := range ids {
+		entries[i] = revoke.Entry{Kind: revoke.KindSession, ID: id, Expires: s.revocationExpiry(now), At: now.Unix()}
+	}
+	if err := s.revokeEntries(ctx, entries); err != nil {
+		return internal("revoke session", err)
+	}
+	return nil
+}
+
+// revokeEntries records entries: in batches (one journal transaction and
+// one announcement per batch) when the Revoker is a revoke.BulkRevoker and
+// there is more than one, else one by one.
+func (s *Service) revokeEntries(ctx context.Context, entries []revoke.Entry) error {
+	if bulk, ok := s.cfg.Revoker.(revoke.BulkRevoker); ok && len(entries) > 1 {
+		_, err := bulk.RevokeMany(ctx, entries)
+		return err
+	}
+	for _, e := range entries {
+		if _, err := s.cfg.Revoker.Revoke(ctx, e); err != nil {
+			return err
 		}
 	}
 	return nil

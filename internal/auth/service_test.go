@@ -36,8 +36,9 @@ type env struct {
 // flakyRevoker fails while down is set, as a revocation store that is
 // unreachable (Redis down) would.
 type flakyRevoker struct {
-	inner revoke.Revoker
-	down  atomic.Bool
+	inner     revoke.Revoker
+	down      atomic.Bool
+	bulkCalls atomic.Int64 // RevokeMany calls that reached inner
 }
 
 func (f *flakyRevoker) Revoke(ctx context.Context, e revoke.Entry) (revoke.Event, error) {
@@ -45,6 +46,15 @@ func (f *flakyRevoker) Revoke(ctx context.Context, e revoke.Entry) (revoke.Event
 		return revoke.Event{}, errors.New("revocation store unreachable")
 	}
 	return f.inner.Revoke(ctx, e)
+}
+
+// RevokeMany passes a bulk revocation through, or fails like Revoke.
+func (f *flakyRevoker) RevokeMany(ctx context.Context, es []revoke.Entry) ([]revoke.Event, error) {
+	if f.down.Load() {
+		return nil, errors.New("revocation store unreachable")
+	}
+	f.bulkCalls.Add(1)
+	return f.inner.(revoke.BulkRevoker).RevokeMany(ctx, es)
 }
 
 type clock struct {

@@ -207,24 +207,28 @@ func (s *Service) endOtherSessions(ctx context.Context, userID, keep string) (in
 		return 0, internal("list sessions", err)
 	}
 	done := map[string]bool{keep: true}
+	var ids []string
 	for _, x := range live {
 		if !done[x.ID] {
-			if err := s.revokeSessions(ctx, now, x.ID); err != nil {
-				return 0, err
-			}
+			ids = append(ids, x.ID)
 			done[x.ID] = true
 		}
+	}
+	if err := s.revokeSessions(ctx, now, ids...); err != nil {
+		return 0, err
 	}
 	ended, err := s.cfg.Sessions.RevokeUserSessions(ctx, userID, keep, now)
 	if err != nil {
 		return 0, internal("end other sessions", err)
 	}
+	ids = ids[:0]
 	for _, id := range ended {
 		if !done[id] {
-			if err := s.revokeSessions(ctx, now, id); err != nil {
-				return 0, err
-			}
+			ids = append(ids, id)
 		}
+	}
+	if err := s.revokeSessions(ctx, now, ids...); err != nil {
+		return 0, err
 	}
 	return len(ended), nil
 }
