@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,8 +51,11 @@ func (t *target) Close() {
 	}
 }
 
-// quiet discards the in-process stores' and followers' logs.
-var quiet = slog.New(slog.DiscardHandler)
+// warnings is the logger of the stores and followers run in this process:
+// their warnings and errors go to the progress output.
+func warnings(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
 
 // startTarget starts the system for transport ("redis" or "feed") with
 // opt.Services validator processes (example microservices).
@@ -76,7 +80,7 @@ func startTarget(ctx context.Context, b *bench, transport string, services int) 
 	case "redis":
 		client := redis.NewClient(&redis.Options{Addr: b.redis.Addr, PoolSize: burstWriters})
 		t.close = append(t.close, func() { client.Close(); b.redis.Close() })
-		s, err := redisstore.New(client, redisstore.Config{Logger: quiet})
+		s, err := redisstore.New(client, redisstore.Config{Logger: warnings(t.b.log)})
 		if err != nil {
 			return nil, err
 		}
@@ -115,12 +119,12 @@ func (t *target) serveFeed(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.b.fleet.dir, "journal.db"), store.Options{Logger: quiet})
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.b.fleet.dir, "journal.db"), store.Options{Logger: warnings(t.b.log)})
 	if err != nil {
 		return "", err
 	}
 	t.close = append(t.close, func() { db.Close() })
-	js, err := sqljournal.New(db, sqljournal.Config{Logger: quiet, Issuer: layout.Issuer, Audience: layout.Audience})
+	js, err := sqljournal.New(db, sqljournal.Config{Logger: warnings(t.b.log), Issuer: layout.Issuer, Audience: layout.Audience})
 	if err != nil {
 		return "", err
 	}
@@ -128,7 +132,7 @@ func (t *target) serveFeed(ctx context.Context) (string, error) {
 	done := make(chan struct{})
 	go func() { _ = js.Run(runCtx); close(done) }()
 	t.close = append(t.close, func() { stop(); <-done })
-	h, err := feed.NewHandler(js, feed.Config{Logger: quiet})
+	h, err := feed.NewHandler(js, feed.Config{Logger: warnings(t.b.log)})
 	if err != nil {
 		return "", err
 	}
@@ -189,7 +193,7 @@ func (t *target) follow(onEvent func(revoke.Event)) (*follower, error) {
 	switch t.transport {
 	case "redis":
 		client := redis.NewClient(&redis.Options{Addr: t.b.redis.Addr})
-		s, err := redissync.New(set, client, redissync.Config{Logger: quiet, OnEvent: onEvent})
+		s, err := redissync.New(set, client, redissync.Config{Logger: warnings(t.b.log), OnEvent: onEvent})
 		if err != nil {
 			client.Close()
 			return nil, err
@@ -197,7 +201,7 @@ func (t *target) follow(onEvent func(revoke.Event)) (*follower, error) {
 		f.status, run = s.Status, func(ctx context.Context) error { defer client.Close(); return s.Run(ctx) }
 	default:
 		u := t.b.svcEnv[0][len("AUTH_URL="):] + feedwire.Path
-		s, err := feedsync.New(set, feedsync.Config{URL: u, Logger: quiet, OnEvent: onEvent})
+		s, err := feedsync.New(set, feedsync.Config{URL: u, Logger: warnings(t.b.log), OnEvent: onEvent})
 		if err != nil {
 			return nil, err
 		}

@@ -132,8 +132,11 @@ var layers = []layer{
 	{
 		name: "the benchmarks",
 		pkgs: []string{"cmd/revocation-bench", "cmd/loadtest", "cmd/soak"},
-		// The burst writes through the auth service's own Redis writer.
-		may: []string{"internal/proc", "internal/revoke", "internal/revoke/redisstore"},
+		// The burst and sustained modes write through the auth service's
+		// own revocation stores (the Redis writer, or the SQL journal and
+		// its feed) and follow them with validators' own synchronisers.
+		may: []string{"internal/proc", "internal/revoke", "internal/revoke/redisstore", "internal/revoke/redissync",
+			"internal/revoke/sqljournal", "internal/revoke/feed", "internal/revoke/feedsync", "internal/revoke/feedwire", "internal/store"},
 	},
 	{
 		name: "examples: validators built on the public API",
