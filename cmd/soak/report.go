@@ -42,14 +42,16 @@ type result struct {
 // accepted one of their tokens, and the errors requests overlapping the
 // fault met.
 type periodReport struct {
-	Name         string  `json:"name"`
-	Target       string  `json:"target,omitempty"`
-	Down         string  `json:"down,omitempty"` // from the fault to its recovery
-	Tokens       int     `json:"revoked_tokens"`
-	MaxStaleness string  `json:"max_staleness"`
-	StaleSeconds float64 `json:"max_staleness_seconds"`
-	Lost         int     `json:"lost"`
-	Errors       int     `json:"errors_during_fault"`
+	Name         string    `json:"name"`
+	Target       string    `json:"target,omitempty"`
+	Start        time.Time `json:"start"`          // the fault's injection (the workload's start for the steady period)
+	At           string    `json:"at"`             // Start, from the workload's start
+	Down         string    `json:"down,omitempty"` // from the fault to its recovery
+	Tokens       int       `json:"revoked_tokens"`
+	MaxStaleness string    `json:"max_staleness"`
+	StaleSeconds float64   `json:"max_staleness_seconds"`
+	Lost         int       `json:"lost"`
+	Errors       int       `json:"errors_during_fault"`
 }
 
 // result gathers the probes' findings once they have ended.
@@ -60,10 +62,11 @@ func (s *soaker) result() *result {
 		res.Services = append(res.Services, n.Name)
 	}
 	res.Periods = make([]periodReport, len(faults)+1)
-	res.Periods[0].Name = "steady (before the first fault)"
+	res.Periods[0].Name, res.Periods[0].Start, res.Periods[0].At = "steady (before the first fault)", s.t0, "0s"
 	for i, f := range faults {
 		p := &res.Periods[i+1]
-		p.Name, p.Target = f.Kind, f.Target
+		p.Name, p.Target, p.Start = f.Kind, f.Target, f.Start
+		p.At = f.Start.Sub(s.t0).Round(time.Second).String()
 		if !f.Recovered.IsZero() {
 			p.Down = f.Recovered.Sub(f.Start).Round(10 * time.Millisecond).String()
 		}
@@ -139,11 +142,12 @@ func (r *result) writeJSON(w io.Writer) error {
 func (r *result) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "soak: %s, %d CPUs, load average %s at the end; %s with %d workers, convergence window %s.\n",
 		runtime.Version(), runtime.NumCPU(), r.LoadAverage, r.Duration, r.Workers, r.Window)
-	fmt.Fprintf(w, "2 auth replicas (PostgreSQL + Redis), microservices %s given both replicas' URLs.\n\n", strings.Join(r.Services, ", "))
-	fmt.Fprintln(w, "| period | target | down | revoked tokens | max staleness | lost | errors during the fault |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "2 auth replicas (PostgreSQL + Redis), microservices %s given both replicas' URLs; workload started %s.\n\n",
+		strings.Join(r.Services, ", "), r.Periods[0].Start.UTC().Format(time.RFC3339))
+	fmt.Fprintln(w, "| period | target | at | down | revoked tokens | max staleness | lost | errors during the fault |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
 	for _, p := range r.Periods {
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %d | %d |\n", p.Name, dash(p.Target), dash(p.Down), p.Tokens, p.MaxStaleness, p.Lost, p.Errors)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %d | %d |\n", p.Name, dash(p.Target), p.At, dash(p.Down), p.Tokens, p.MaxStaleness, p.Lost, p.Errors)
 	}
 	fmt.Fprintln(w)
 	var ops []string

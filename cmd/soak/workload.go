@@ -27,6 +27,7 @@ type soaker struct {
 	stats   *stats
 	secrets *secretSet
 	o       options
+	t0      time.Time // the workload's start
 }
 
 // soak runs the workload, the faults and the probes, then waits until
@@ -56,6 +57,7 @@ func soak(ctx context.Context, stderr io.Writer, c *cluster, o options) (*result
 		go func() { defer probes.Done(); s.probe(ctx, v, probesDone) }()
 	}
 	t0 := time.Now()
+	s.t0 = t0
 	load, stopLoad := context.WithDeadline(ctx, t0.Add(o.Duration))
 	defer stopLoad()
 	var wg sync.WaitGroup
