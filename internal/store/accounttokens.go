@@ -71,12 +71,21 @@ func (db *DB) issueTx(ctx context.Context, tx *sql.Tx, t auth.AccountToken, now 
 		micros(now), t.UserID, string(t.Purpose)); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, db.q("INSERT INTO account_tokens ("+accountTokenColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"),
-		t.ID, t.UserID, string(t.Purpose), t.Hash, nullString(t.NewEmail), nullString(t.PasswordHash), micros(t.CreatedAt), micros(t.ExpiresAt))
+	// Inserted only if the user exists: an unknown user (a reset request
+	// for an address without an account) writes nothing, without the
+	// foreign-key error PostgreSQL would log for every such request.
+	res, err := tx.ExecContext(ctx, db.q("INSERT INTO account_tokens ("+accountTokenColumns+") SELECT ?, ?, ?, ?, ?, ?, ?, ?, NULL WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)"),
+		t.ID, t.UserID, string(t.Purpose), t.Hash, nullString(t.NewEmail), nullString(t.PasswordHash), micros(t.CreatedAt), micros(t.ExpiresAt), t.UserID)
 	if isForeignKeyViolation(err) {
-		return ErrNotFound
+		return ErrNotFound // the user was deleted meanwhile
 	}
 	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = ErrNotFound
+		}
 		return err
 	}
 	return db.queueTx(ctx, tx, now, mails)
