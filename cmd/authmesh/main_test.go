@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -189,5 +190,28 @@ func TestCLIClients(t *testing.T) {
 	}
 	if _, out, _ := cli(env, "clients", "list", "--json"); strings.Contains(out, created.Secret) || strings.Contains(out, "hash") {
 		t.Fatalf("clients list shows a secret: %s", out)
+	}
+}
+
+// TestCLICAFile: a CA file that does not load, or one given for a plain
+// http URL, is a usage error naming the problem, before any request.
+func TestCLICAFile(t *testing.T) {
+	notPEM := t.TempDir() + "/ca.pem"
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"missing file", map[string]string{"AUTHMESH_ADMIN_URL": "https://127.0.0.1:1"}, []string{"keys", "list", "--ca-file", "/nonexistent/ca.pem"}, "CA file"},
+		{"not PEM", map[string]string{"AUTHMESH_ADMIN_URL": "https://127.0.0.1:1", "AUTHMESH_ADMIN_CA_FILE": notPEM}, []string{"keys", "list"}, "no PEM certificate"},
+		{"plain http", map[string]string{"AUTHMESH_ADMIN_URL": "http://127.0.0.1:1"}, []string{"clients", "list", "--ca-file", notPEM}, "https only"},
+	} {
+		if code, out, errOut := cli(tt.env, tt.args...); code != exitUsage || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%s: exit %d, %q %q; want exit %d with %q", tt.name, code, out, errOut, exitUsage, tt.want)
+		}
 	}
 }
