@@ -37,7 +37,7 @@ Content-Type: text/html; charset=utf-8
 	if err := send(); err != nil {
 		t.Fatal(err)
 	}
-	got := m.Wait(t, "ada@example.com", subjReset)
+	got := waitMail(t, m, "ada@example.com", subjReset)
 	if path, tok := got.Link(t); path != "/reset-password" || tok != "_tok-EN0123456789abcdef" || got.MessageID != "abc@auth.test" || got.HTML != "<p>reset</p>" {
 		t.Fatalf("parsed %s %s, id %q, html %q", path, tok, got.MessageID, got.HTML)
 	}

@@ -137,30 +137,6 @@ func (m *mailServer) Find(rcpt, subject string) []mailMessage {
 	return out
 }
 
-// Wait waits until a message to rcpt whose subject contains subject has
-// arrived, and returns the latest such one.
-func (m *mailServer) Wait(t *testing.T, rcpt, subject string) mailMessage {
-	t.Helper()
-	var found []mailMessage
-	testenv.WaitFor(t, fmt.Sprintf("a message to %s about %q", rcpt, subject), func() bool {
-		found = m.Find(rcpt, subject)
-		return len(found) > 0
-	})
-	return found[len(found)-1]
-}
-
-// WaitCount waits until n messages to rcpt whose subject contains subject
-// have arrived, and returns them.
-func (m *mailServer) WaitCount(t *testing.T, rcpt, subject string, n int) []mailMessage {
-	t.Helper()
-	var found []mailMessage
-	testenv.WaitFor(t, fmt.Sprintf("%d messages to %s about %q", n, rcpt, subject), func() bool {
-		found = m.Find(rcpt, subject)
-		return len(found) >= n
-	})
-	return found
-}
-
 // The subjects of the auth service's messages (MAIL-CONTRACT.md).
 const (
 	subjVerify          = "authmesh: confirm your email address"
