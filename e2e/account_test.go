@@ -43,24 +43,12 @@ func waitMail(t *testing.T, mb mailbox, rcpt, subject string) mailMessage {
 	return found[len(found)-1]
 }
 
-// waitMailCount waits until n messages to rcpt about subject are in mb.
-func waitMailCount(t *testing.T, mb mailbox, rcpt, subject string, n int) []mailMessage {
-	t.Helper()
-	var found []mailMessage
-	testenv.WaitFor(t, fmt.Sprintf("%d messages to %s about %q", n, rcpt, subject), func() bool {
-		found = mb.Find(rcpt, subject)
-		return len(found) >= n
-	})
-	return found
-}
-
 // emlDir is the embedded default's mailbox: DATA_DIR/mail, one .eml file
 // per message (README, "Email verification and password reset").
 type emlDir string
 
 func (d emlDir) Find(rcpt, subject string) []mailMessage {
 	files, _ := filepath.Glob(filepath.Join(string(d), "*.eml")) // written whole: .tmp, then renamed
-	slices.Sort(files)                                           // named by time, oldest first
 	var out []mailMessage
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -71,6 +59,9 @@ func (d emlDir) Find(rcpt, subject string) []mailMessage {
 		if err != nil {
 			continue
 		}
+		if st, err := os.Stat(f); err == nil {
+			msg.At = st.ModTime() // names and Date have whole seconds only
+		}
 		if to, err := mail.ParseAddress(msg.Header.Get("To")); err == nil {
 			msg.To = to.Address
 		}
@@ -78,6 +69,7 @@ func (d emlDir) Find(rcpt, subject string) []mailMessage {
 			out = append(out, msg)
 		}
 	}
+	slices.SortFunc(out, func(a, b mailMessage) int { return a.At.Compare(b.At) }) // oldest first
 	return out
 }
 
@@ -256,43 +248,67 @@ func TestAccountTokensExpire(t *testing.T) {
 }
 
 // TestRequireVerifiedEmail: with REQUIRE_VERIFIED_EMAIL=true an unverified
-// account cannot log in, and register answers the same for a taken
-// address as for a new one, telling the address's owner instead.
+// account cannot log in; register answers the same for a taken address as
+// for a new one, mailing the address's owner instead; and an account that
+// never verified its address does not keep it from whoever can read the
+// mailbox.
 func TestRequireVerifiedEmail(t *testing.T) {
 	auth, _, mb := mailModes()[0].deploy(t, map[string]string{"REQUIRE_VERIFIED_EMAIL": "true"})
-	const pw = "Test1234!"
-	registerAs := func(email string) rawResponse {
-		return rawGraphQL(t, auth.URL, fmt.Sprintf(`mutation { register(input: {email: %q, password: %q}) { message user { email } } }`, email, pw))
+	registerAs := func(email, password string) rawResponse {
+		return rawGraphQL(t, auth.URL, fmt.Sprintf(`mutation { register(input: {email: %q, password: %q}) { message user { email } } }`, email, password))
 	}
-	first := registerAs("owner@example.com")
-	if first.status != 200 || strings.Contains(first.body, `"errors"`) {
-		t.Fatalf("register: %d %s", first.status, first.body)
+	loginAs := func(email, password string) gqlResult {
+		return gql(t, auth.URL, fmt.Sprintf(`mutation { login(input: {email: %q, password: %q}) { token emailVerified } }`, email, password), "")
 	}
-	loginQ := `mutation { login(input: {email: "owner@example.com", password: "Test1234!"}) { token emailVerified } }`
-	wantCode(t, gql(t, auth.URL, loginQ, ""), "EMAIL_NOT_VERIFIED", "login of an unverified account")
+	// confirm uses the latest of n verification links to email.
+	confirm := func(email string, n int) {
+		t.Helper()
+		testenv.WaitFor(t, fmt.Sprintf("%d verification messages to %s", n, email), func() bool { return len(mb.Find(email, subjVerify)) >= n })
+		path, tok := waitMail(t, mb, email, subjVerify).Link(t)
+		if code, body := newBrowser(t, auth.URL).submit(path, tok, nil); code != 200 {
+			t.Fatalf("POST %s for %s: %d %q", path, email, code, body)
+		}
+	}
 
-	again := registerAs("owner@example.com")
-	fresh := registerAs("newcomer@example.com")
-	again.body = strings.ReplaceAll(again.body, "owner@example.com", "ADDRESS")
-	fresh.body = strings.ReplaceAll(fresh.body, "newcomer@example.com", "ADDRESS")
-	if d := again.diff(fresh); d != "" {
-		t.Errorf("register answers differ for a taken and a new address: %s", d)
+	// Same length, so that the answers may be compared byte for byte.
+	const owner, fresh = "owner@example.com", "fresh@example.com"
+	if r := registerAs(owner, "Test1234!"); r.status != 200 || strings.Contains(r.body, `"errors"`) {
+		t.Fatalf("register: %d %s", r.status, r.body)
 	}
-	waitMail(t, mb, "owner@example.com", subjRegisterNote)
-	waitMail(t, mb, "newcomer@example.com", subjVerify)
-
-	path, tok := waitMail(t, mb, "owner@example.com", subjVerify).Link(t)
-	if code, body := newBrowser(t, auth.URL).submit(path, tok, nil); code != 200 {
-		t.Fatalf("POST %s: %d %q", path, code, body)
-	}
+	wantCode(t, loginAs(owner, "Test1234!"), "EMAIL_NOT_VERIFIED", "login of an unverified account")
+	confirm(owner, 2) // the refused login mailed a fresh link
 	var lr struct {
 		Token         string
 		EmailVerified bool
 	}
-	gql(t, auth.URL, loginQ, "").field(t, "login", &lr)
+	loginAs(owner, "Test1234!").field(t, "login", &lr)
 	if lr.Token == "" || !lr.EmailVerified {
 		t.Fatalf("login once verified: %+v; want a token and emailVerified", lr)
 	}
+
+	taken := registerAs(owner, "Other5678!")
+	created := registerAs(fresh, "Other5678!")
+	taken.body = strings.ReplaceAll(taken.body, owner, "ADDRESS")
+	created.body = strings.ReplaceAll(created.body, fresh, "ADDRESS")
+	if d := taken.diff(created); d != "" {
+		t.Errorf("register answers differ for a taken and a new address: %s", d)
+	}
+	waitMail(t, mb, owner, subjRegisterNote)
+	wantCode(t, loginAs(owner, "Other5678!"), "INVALID_CREDENTIALS", "login with the password of a registration of a taken address")
+
+	// A squatter registers an address and never verifies it; its owner
+	// registers it too and confirms from the mailbox: the account is the
+	// owner's.
+	const held = "held@example.com"
+	registerAs(held, "Squat1234!")
+	waitMail(t, mb, held, subjVerify)
+	registerAs(held, "Mine5678!!")
+	confirm(held, 2)
+	loginAs(held, "Mine5678!!").field(t, "login", &lr)
+	if !lr.EmailVerified {
+		t.Errorf("the owner's account after confirming: %+v", lr)
+	}
+	wantCode(t, loginAs(held, "Squat1234!"), "INVALID_CREDENTIALS", "login with the squatter's password")
 }
 
 // wantCode fails unless r's first error has extensions.code code and a
