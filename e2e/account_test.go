@@ -106,7 +106,8 @@ func mailModes() []mailMode {
 // TestAccountLifecycle walks the flows a user meets in the first week, in
 // the embedded default and on PostgreSQL with Redis: the verification
 // link, a reset that cannot tell who has an account, a reset that ends
-// every session, and links that are refused once used or altered.
+// every session, links that are refused once used or altered, and an
+// email change.
 func TestAccountLifecycle(t *testing.T) {
 	for _, m := range mailModes() {
 		t.Run(m.name, func(t *testing.T) {
@@ -202,6 +203,37 @@ func TestAccountLifecycle(t *testing.T) {
 			}
 			wantCode(t, gql(t, auth.URL, fmt.Sprintf(`mutation { resetPassword(input: {token: %q, newPassword: "An0ther-passphrase"}) }`, tok), ""), "INVALID_TOKEN", "resetPassword with a used token")
 			wantCode(t, gql(t, auth.URL, fmt.Sprintf(`mutation { resetPassword(input: {token: %q, newPassword: "An0ther-passphrase"}) }`, tamper(tok)), ""), "INVALID_TOKEN", "resetPassword with a tampered token")
+
+			// Email change: the password is required; the link mailed to
+			// the new address moves the account, the old address is told.
+			const newEmail = "ada.lovelace@example.com"
+			changeQ := `mutation { changeEmail(input: {newEmail: %q, password: %q}) }`
+			wantCode(t, gql(t, auth.URL, fmt.Sprintf(changeQ, newEmail, "Wrong-passphrase1"), a.Token), "INVALID_CREDENTIALS", "changeEmail with a wrong password")
+			var ok bool
+			gql(t, auth.URL, fmt.Sprintf(changeQ, newEmail, a.Password), a.Token).field(t, "changeEmail", &ok)
+			if note := waitMail(t, mb, a.Email, subjEmailChangeNote); !strings.Contains(note.Text, newEmail) {
+				t.Errorf("the notice to the old address does not name the new one:\n%s", note.Text)
+			}
+			path, tok = waitMail(t, mb, newEmail, subjVerify).Link(t)
+			linkTokens = append(linkTokens, tok)
+			var me struct {
+				Email         string
+				EmailVerified bool
+			}
+			gql(t, auth.URL, `query { me { email emailVerified } }`, a.Token).field(t, "me", &me)
+			if me.Email != a.Email {
+				t.Fatalf("before the new address is confirmed: email %q; want %q", me.Email, a.Email)
+			}
+			if code, body := b.submit(path, tok, nil); code != 200 {
+				t.Fatalf("POST %s (email change): %d %q; want 200", path, code, body)
+			}
+			gql(t, auth.URL, `query { me { email emailVerified } }`, a.Token).field(t, "me", &me)
+			if me.Email != newEmail || !me.EmailVerified {
+				t.Fatalf("after the link: %+v; want %s, verified", me, newEmail)
+			}
+			wantCode(t, gql(t, auth.URL, fmt.Sprintf(`mutation { login(input: {email: %q, password: %q}) { token } }`, a.Email, a.Password), ""), "INVALID_CREDENTIALS", "login with the old address")
+			a.Email = newEmail
+			login(t, auth.URL, a)
 
 			for _, tok := range linkTokens {
 				if strings.Contains(auth.Logs(), tok) {

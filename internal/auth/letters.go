@@ -101,6 +101,28 @@ If it was you, log in instead, or reset your password if you forgot it. Otherwis
 `, `<p>Hello,</p>
 <p>someone tried at {{.Time}} to create a new account with <b>{{.Email}}</b>, which already has one. Nothing was changed.</p>
 <p>If it was you, log in instead, or reset your password if you forgot it. Otherwise you can ignore this message.</p>`)
+
+	letterConfirmNewEmail = newLetter(SubjectVerifyEmail, `Hello,
+
+please confirm that {{.Email}} is the new email address of your account by opening this link:
+
+{{.Link}}
+
+The account keeps its current address until you do. The link works once, for {{.TTL}}. If you did not ask for this change, ignore this message.
+`, `<p>Hello,</p>
+<p>please confirm that <b>{{.Email}}</b> is the new email address of your account:</p>
+<p><a href="{{.Link}}">Confirm my new email address</a></p>
+<p>Or copy this link into your browser: {{.Link}}</p>
+<p>The account keeps its current address until you do. The link works once, for {{.TTL}}. If you did not ask for this change, ignore this message.</p>`)
+
+	letterEmailChanging = newLetter(SubjectEmailChanging, `Hello,
+
+someone signed in to the account {{.Email}} asked at {{.Time}} to change its address to {{.NewEmail}}. The change takes effect when the new address is confirmed from a link mailed to it.
+
+If you did not ask for this, change your password at once: that also cancels the pending change.
+`, `<p>Hello,</p>
+<p>someone signed in to the account <b>{{.Email}}</b> asked at {{.Time}} to change its address to <b>{{.NewEmail}}</b>. The change takes effect when the new address is confirmed from a link mailed to it.</p>
+<p>If you did not ask for this, change your password at once: that also cancels the pending change.</p>`)
 )
 
 // render writes the letter to to from d.

@@ -154,27 +154,8 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	if err != nil {
 		return storeErr("load user", err)
 	}
-	device := "session:" + c.SessionID
-	if s.cfg.Limiter != nil {
-		retry, err := s.cfg.Limiter.ReserveLogin(ctx, u.Email, c.Client.IP, device)
-		if err != nil {
-			return internal("check password limit", err)
-		}
-		if retry > 0 {
-			return rateLimited(retry)
-		}
-	}
-	ok, _, err := s.cfg.Passwords.Verify(ctx, oldPassword, u.PasswordHash)
-	if err != nil {
-		return internal("verify password", err)
-	}
-	if !ok {
-		return newError(CodeInvalidCredentials, "current password is incorrect")
-	}
-	if s.cfg.Limiter != nil {
-		if err := s.cfg.Limiter.LoginSucceeded(ctx, u.Email, c.Client.IP, device); err != nil {
-			s.log.Error("record successful password check", "err", err)
-		}
+	if err := s.checkCallerPassword(ctx, c, u, oldPassword); err != nil {
+		return err
 	}
 	hash, err := s.cfg.Passwords.Hash(ctx, newPassword)
 	if err != nil {
@@ -192,6 +173,36 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, oldPassword, new
 	}
 	s.log.Info("password changed", "user_id", u.ID, "sessions_ended", ended)
 	s.audit(ctx, AuditEvent{Event: EventPasswordChanged, UserID: u.ID, SessionID: c.SessionID, IP: clean(c.Client.IP, 64), UserAgent: clean(c.Client.UserAgent, 512)})
+	return nil
+}
+
+// checkCallerPassword verifies the signed-in caller's current password
+// (account u) before a sensitive change. Each check is charged to the
+// caller's session (as a device of its own) and client address before the
+// hash runs, so a stolen access token is no password-guessing oracle.
+func (s *Service) checkCallerPassword(ctx context.Context, c Caller, u User, password string) error {
+	device := "session:" + c.SessionID
+	if s.cfg.Limiter != nil {
+		retry, err := s.cfg.Limiter.ReserveLogin(ctx, u.Email, c.Client.IP, device)
+		if err != nil {
+			return internal("check password limit", err)
+		}
+		if retry > 0 {
+			return rateLimited(retry)
+		}
+	}
+	ok, _, err := s.cfg.Passwords.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return internal("verify password", err)
+	}
+	if !ok {
+		return newError(CodeInvalidCredentials, "current password is incorrect")
+	}
+	if s.cfg.Limiter != nil {
+		if err := s.cfg.Limiter.LoginSucceeded(ctx, u.Email, c.Client.IP, device); err != nil {
+			s.log.Error("record successful password check", "err", err)
+		}
+	}
 	return nil
 }
 

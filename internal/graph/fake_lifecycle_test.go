@@ -42,6 +42,13 @@ func (f *fakeService) ResetPassword(_ context.Context, token, newPassword string
 	return f.consume(token)
 }
 
+func (f *fakeService) ChangeEmail(_ context.Context, c auth.Caller, newEmail, password string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clients = append(f.clients, c.Client)
+	return f.enter("ChangeEmail")
+}
+
 // consume spends a "good-*" token; f.mu is held.
 func (f *fakeService) consume(token string) error {
 	if f.spent == nil {

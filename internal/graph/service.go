@@ -27,4 +27,5 @@ type Service interface {
 	VerifyEmail(ctx context.Context, token string) error
 	RequestPasswordReset(ctx context.Context, email string, client auth.ClientInfo) error
 	ResetPassword(ctx context.Context, token, newPassword string) error
+	ChangeEmail(ctx context.Context, c auth.Caller, newEmail, password string) error
 }

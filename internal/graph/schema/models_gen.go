@@ -6,6 +6,13 @@ import (
 	"github.com/authmesh/authmesh/internal/auth"
 )
 
+type ChangeEmailInput struct {
+	// The address to move the account to; it takes effect once confirmed.
+	NewEmail string `json:"newEmail"`
+	// The account's current password.
+	Password string `json:"password"`
+}
+
 type ChangePasswordInput struct {
 	OldPassword string `json:"oldPassword"`
 	NewPassword string `json:"newPassword"`
