@@ -39,7 +39,16 @@ type shape struct {
 // must not be cached: too long, holding a comment (where a client can
 // write anything, and which is not a token), or not lexable (gqlgen's
 // parser then reports the error).
-func shapeOf(query string) (s shape, ok bool) {
+func shapeOf(query string) (s shape, ok bool) { return lexShape(query, true) }
+
+// shapeKey is shapeOf's key alone: the tokens are not kept.
+func shapeKey(query string) (string, bool) {
+	s, ok := lexShape(query, false)
+	return s.key, ok
+}
+
+// lexShape is shapeOf; keep says whether to return the tokens.
+func lexShape(query string, keep bool) (s shape, ok bool) {
 	if len(query) > maxCachedQuery || strings.IndexByte(query, '#') >= 0 {
 		return shape{}, false
 	}
@@ -48,7 +57,9 @@ func shapeOf(query string) (s shape, ok bool) {
 		// string (or sit inside one): without it, the text is its own shape.
 		return shape{key: query}, true
 	}
-	s.tokens = make([]lexer.Token, 0, len(query)/4)
+	if keep {
+		s.tokens = make([]lexer.Token, 0, len(query)/4)
+	}
 	src := &ast.Source{Input: query}
 	lx := lexer.New(src)
 	var (
@@ -73,7 +84,9 @@ func shapeOf(query string) (s shape, ok bool) {
 		if t.Kind == lexer.EOF {
 			break
 		}
-		s.tokens = append(s.tokens, t)
+		if keep {
+			s.tokens = append(s.tokens, t)
+		}
 		if t.Kind == lexer.String || t.Kind == lexer.BlockString {
 			start := byteAt(t.Pos.Start)
 			end := byteAt(t.Pos.End)
@@ -109,18 +122,18 @@ func newShapeCache[T any]() (*shapeCache[T], error) {
 
 // Get returns the value cached for query's shape.
 func (q *shapeCache[T]) Get(_ context.Context, query string) (T, bool) {
-	s, ok := shapeOf(query)
+	key, ok := shapeKey(query)
 	if !ok {
 		var zero T
 		return zero, false
 	}
-	return q.c.Get(s.key)
+	return q.c.Get(key)
 }
 
 // Add caches v for query's shape, if query may be cached.
 func (q *shapeCache[T]) Add(_ context.Context, query string, v T) {
-	if s, ok := shapeOf(query); ok {
-		q.c.Add(s.key, v)
+	if key, ok := shapeKey(query); ok {
+		q.c.Add(key, v)
 	}
 }
 
