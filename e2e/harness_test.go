@@ -85,6 +85,12 @@ func launch(t *testing.T, bin string, env map[string]string) *service {
 	// Tests run many auth services at once: each admin API on a free port
 	// unless the test chooses one.
 	s.env = append(os.Environ(), "PORT="+strconv.Itoa(port), "ADMIN_ADDR=127.0.0.1:0")
+	// The service writes to DATA_DIR (mail as .eml files, the embedded
+	// database): a directory of the test's unless the test chooses one, never
+	// ./data under e2e/.
+	if _, ok := env["DATA_DIR"]; !ok {
+		s.env = append(s.env, "DATA_DIR="+t.TempDir())
+	}
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)
 	}
