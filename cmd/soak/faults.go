@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -135,7 +139,7 @@ func inject(ctx context.Context, stderr io.Writer, c *cluster, tl *timeline, p p
 			do = func(context.Context) error { c.redis.process().Kill(); return nil }
 			undo = c.redis.start
 		case faultAuthKill:
-			n := c.auths[0]
+			n := c.followed(ctx)
 			target = n.Name
 			do = func(context.Context) error { n.kill(); return nil }
 			undo = n.start
@@ -154,7 +158,7 @@ func inject(ctx context.Context, stderr io.Writer, c *cluster, tl *timeline, p p
 			do = func(context.Context) error { return n.signal(syscall.SIGSTOP) }
 			undo = func(context.Context) error { return n.signal(syscall.SIGCONT) }
 		}
-		fmt.Fprintf(stderr, "soak: %s: %s (%s) for %s\n", time.Since(t0).Round(time.Second), kind, target, p.Hold)
+		fmt.Fprintf(stderr, "soak: %s: %s (%s) for %s\n", time.Since(t0).Round(time.Second), kind, target, p.Hold.Round(100*time.Millisecond))
 		idx := tl.begin(kind, target)
 		if err := do(ctx); err != nil {
 			return fmt.Errorf("inject %s: %w", kind, err)
@@ -185,4 +189,42 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	case <-timer.C:
 		return nil
 	}
+}
+
+// followed returns the auth replica most feed validators follow (the
+// first on a tie or when the metrics do not say): killing it makes them
+// fail over.
+func (c *cluster) followed(ctx context.Context) *node {
+	best, most := c.auths[0], -1
+	for _, n := range c.auths {
+		if k := feedClients(ctx, n.URL); k > most {
+			best, most = n, k
+		}
+	}
+	return best
+}
+
+// feedClients reads authmesh_feed_clients from a replica's metrics; -1
+// when it cannot.
+func feedClients(ctx context.Context, base string) int {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return -1
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "authmesh_feed_clients "); ok {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				return int(f)
+			}
+		}
+	}
+	return -1
 }
