@@ -273,8 +273,11 @@ func startCluster(ctx context.Context, stderr io.Writer, dir string, bins binari
 			env: append(env, "PORT="+strconv.Itoa(port))}, nil
 	}
 	for i := range 2 {
-		n, err := newNode(fmt.Sprintf("auth-%d", i), bins.Server, "/readyz",
-			append([]string{"DATABASE_URL=" + c.pg.URL, "REDIS_ADDR=" + c.redis.Addr}, authEnv...)...)
+		name := fmt.Sprintf("auth-%d", i)
+		// DATA_DIR in the soak's directory: the mail it sends (.eml files)
+		// goes there, not into the working directory.
+		n, err := newNode(name, bins.Server, "/readyz",
+			append([]string{"DATABASE_URL=" + c.pg.URL, "REDIS_ADDR=" + c.redis.Addr, "DATA_DIR=" + filepath.Join(dir, name)}, authEnv...)...)
 		if err != nil {
 			return c, err
 		}
