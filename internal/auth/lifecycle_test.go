@@ -248,8 +248,8 @@ func TestResetPassword(t *testing.T) {
 		wantCode(t, err, auth.CodeUnauthenticated)
 		_, err = m.svc.Login(ctx, "rita@example.com", "Test1234!", m.clients)
 		wantCode(t, err, auth.CodeInvalidCredentials)
-		if _, err := m.svc.Login(ctx, "rita@example.com", "New-pass-1234", m.clients); err != nil {
-			t.Fatalf("login with the new password: %v", err)
+		if r, err := m.svc.Login(ctx, "rita@example.com", "New-pass-1234", m.clients); err != nil || !r.EmailVerified {
+			t.Fatalf("login with the new password: %+v, %v; want a verified address (the reset link proved it)", r, err)
 		}
 	})
 }

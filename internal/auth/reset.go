@@ -58,7 +58,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, client
 // session by sid: recorded before the password changes, so a failure
 // leaves the token unspent for a retry), every other pending link is
 // spent, and the "your password was changed" notice is enqueued with the
-// change.
+// change. Consuming the link proves the mailbox, so the address is marked
+// verified too.
 func (s *Service) ResetPassword(ctx context.Context, raw, newPassword string) error {
 	now := s.now()
 	t, err := s.accountToken(ctx, raw, now, PurposeResetPassword)
@@ -96,7 +97,7 @@ func (s *Service) ResetPassword(ctx context.Context, raw, newPassword string) er
 	if err != nil {
 		return err
 	}
-	if err := consumeErr(s.cfg.Mail.Tokens.ConsumeAccountToken(ctx, t.ID, now, AccountChange{PasswordHash: hash}, notice)); err != nil {
+	if err := consumeErr(s.cfg.Mail.Tokens.ConsumeAccountToken(ctx, t.ID, now, AccountChange{PasswordHash: hash, VerifyEmail: true}, notice)); err != nil {
 		return err
 	}
 	s.log.Info("password reset", "user_id", u.ID, "sessions_ended", ended)

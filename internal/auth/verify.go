@@ -284,7 +284,7 @@ func consumeErr(err error) error {
 	case errors.Is(err, ErrTokenSpent):
 		return errTokenSpent
 	case errors.Is(err, ErrEmailTaken):
-		return newError(CodeEmailTaken, "another account has confirmed this address meanwhile; log in instead")
+		return newError(CodeEmailTaken, "another account holds this address now; log in to it instead, or use another address")
 	case err != nil:
 		return internal("consume account token", err)
 	}
