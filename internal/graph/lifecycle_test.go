@@ -44,3 +44,24 @@ func TestAccountTokenOperations(t *testing.T) {
 		t.Errorf("requestPasswordReset: got false; want true")
 	}
 }
+
+// TestEmailVerifiedFields: login and me answer emailVerified.
+func TestEmailVerifiedFields(t *testing.T) {
+	e := newEnv(t, graph.Config{})
+	ok(t, e.post(`mutation { register(input: {email: "a@b.c", password: "Test1234!"}) { user { emailVerified } } }`, nil, ""))
+	r := ok(t, e.post(`mutation { login(input: {email: "a@b.c", password: "Test1234!"}) { token emailVerified } }`, nil, ""))
+	var lr struct {
+		Token         string
+		EmailVerified bool
+	}
+	r.field(t, "login", &lr)
+	if lr.EmailVerified {
+		t.Errorf("login.emailVerified: got true; want false")
+	}
+	me := ok(t, e.post(`query { me { emailVerified } }`, nil, lr.Token))
+	var u struct{ EmailVerified *bool }
+	me.field(t, "me", &u)
+	if u.EmailVerified == nil || *u.EmailVerified {
+		t.Errorf("me.emailVerified: got %v; want false", u.EmailVerified)
+	}
+}
