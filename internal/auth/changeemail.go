@@ -9,6 +9,10 @@ import (
 // itself is EventEmailVerified with detail "change_email".
 const EventEmailChangeRequested = "email.change_requested"
 
+// errChangeTaken refuses the link of an email change whose address
+// another account took after the request.
+var errChangeTaken = newError(CodeEmailTaken, "another account has taken this address since the change was requested; your account keeps its current address")
+
 // ChangeEmail starts moving the caller's account to newEmail. After the
 // caller's password is checked (charged like ChangePassword's), one
 // transaction stores a change_email token (spending any earlier one) and

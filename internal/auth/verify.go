@@ -311,7 +311,11 @@ func (s *Service) VerifyEmail(ctx context.Context, raw string) error {
 	case PurposeRegister:
 		ch.Replace = &User{ID: uuid.NewString(), Email: t.NewEmail, PasswordHash: t.PasswordHash, CreatedAt: now}
 	}
-	if err := consumeErr(s.cfg.Mail.Tokens.ConsumeAccountToken(ctx, t.ID, now, ch)); err != nil {
+	err = consumeErr(s.cfg.Mail.Tokens.ConsumeAccountToken(ctx, t.ID, now, ch))
+	if t.Purpose == PurposeChangeEmail && ErrorCode(err) == CodeEmailTaken {
+		return errChangeTaken
+	}
+	if err != nil {
 		return err
 	}
 	switch t.Purpose {
