@@ -35,6 +35,7 @@ const ForbiddenBody = "Cross-site request refused"
 type webAuth struct {
 	cookie string // "" reads no cookie
 	policy *origin.Policy
+	sv     *SessionValidator // nil for any other Validator
 }
 
 // webAuthFor returns v's cookie settings: its Config's for a
@@ -43,6 +44,7 @@ type webAuth struct {
 func webAuthFor(v Validator) webAuth {
 	w := webAuth{cookie: DefaultAccessCookieName}
 	if sv, ok := v.(*SessionValidator); ok {
+		w.sv = sv
 		w.cookie = sv.cfg.AccessCookieName
 		// withDefaults has checked the list.
 		w.policy, _ = origin.New(sv.cfg.AllowedOrigins)
@@ -56,7 +58,10 @@ func webAuthFor(v Validator) webAuth {
 // token returns r's access token: the Authorization header's when there is
 // one, else the access cookie's (fromCookie).
 func (w webAuth) token(r *http.Request) (raw string, fromCookie bool) {
-	if h := r.Header.Get("Authorization"); h != "" || w.cookie == "" {
+	if h := authorization(r); h != "" || w.cookie == "" {
+		if w.sv != nil {
+			return w.sv.bearer(h), false
+		}
 		return ParseBearer(h), false
 	}
 	c, err := r.Cookie(w.cookie)

@@ -26,7 +26,30 @@ const UnavailableBody = "Service temporarily unable to validate tokens; retry sh
 // BearerToken extracts the token of an "Authorization: Bearer <token>"
 // header by the rules of ParseBearer; anything else yields "".
 func BearerToken(r *http.Request) string {
-	return ParseBearer(r.Header.Get("Authorization"))
+	return ParseBearer(authorization(r))
+}
+
+// bearer is ParseBearer(h) for v: the token's alphabet is not checked
+// again when it is a token v has verified and cached (its every character
+// was checked then), which saves reading it a second time per request.
+func (v *SessionValidator) bearer(h string) string {
+	tok := bearer.Candidate(h)
+	if tok == "" {
+		return ""
+	}
+	if _, ok := v.cache.get(tok); ok || bearer.Valid(tok) {
+		return tok
+	}
+	return ""
+}
+
+// authorization is r.Header.Get("Authorization") without canonicalizing
+// a name that already is canonical: the same map lookup, on every request.
+func authorization(r *http.Request) string {
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // ParseBearer extracts the token of an authorization value "Bearer <token>",

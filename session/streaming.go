@@ -16,7 +16,7 @@ import "net/http"
 func StreamingHTTPMiddleware(v *SessionValidator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw := BearerToken(r)
+			raw := v.bearer(authorization(r))
 			if raw == "" {
 				reject(w, ErrMissingToken)
 				return

@@ -69,3 +69,28 @@ func FuzzToken(f *testing.F) {
 		}
 	})
 }
+
+// TestValidByte checks Valid against the alphabet's definition for every
+// byte, alone, padded, and at each position of an eight-byte block.
+func TestValidByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		want := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("-._~+/", b) >= 0
+		for _, s := range []string{
+			string(b), string(b) + "==", "abcdefghijklmnop"[:7] + string(b), "abcdefgh" + string(b) + "ijklmnop",
+			"abcdefghijklmno" + string(b), string(b) + "abcdefghijklmno",
+		} {
+			if got := bearer.Valid(s); got != want && b != '=' {
+				t.Errorf("Valid(%q) = %v; want %v", s, got, want)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{{"=", false}, {"a=", true}, {"a=b", false}, {"abcdefgh=", true}, {"abcdefgh=i", false}, {"", false}} {
+		if got := bearer.Valid(tc.s); got != tc.want {
+			t.Errorf("Valid(%q) = %v; want %v", tc.s, got, tc.want)
+		}
+	}
+}
