@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/authmesh/authmesh/internal/revoke"
@@ -32,12 +33,12 @@ const watchShards = 32
 const batchRecheck = 8
 
 // watch is one long-lived request: what its token can be revoked by, and
-// the cancel function of its context.
+// its context, which a revocation cancels.
 type watch struct {
-	cancel context.CancelCauseFunc
-	tok    revoke.Token
-	shard  *watchShard // nil once released
-	idx    int         // position in shard.ws
+	ctx   *watchedContext
+	tok   revoke.Token
+	shard *watchShard // nil once released
+	idx   int         // position in shard.ws
 }
 
 type watchShard struct {
@@ -81,7 +82,7 @@ func (w *watch) release() {
 		w.shard = nil
 		s.mu.Unlock()
 	}
-	w.cancel(context.Canceled)
+	w.ctx.release()
 }
 
 // notify cancels the watched requests the entries cover. The set calls it
@@ -153,16 +154,96 @@ func (r *watchRegistry) cancelWhere(why func(*watch) error) {
 		s.mu.Unlock()
 	}
 	for _, h := range hits {
-		h.w.cancel(h.cause)
+		h.w.ctx.cancel(h.cause)
 	}
 }
 
 // watchedContext is the context of a watched request: the claims (as
-// claimsContext) and the watch in one allocation, over the cancellable
-// context the watch cancels.
+// claimsContext), the watch and the context's own state in one
+// allocation, whose parent is the request's context.
+//
+// A request that is never revoked and whose handler never asks for Done
+// (nor derives a context, which asks for it) costs that one allocation:
+// until then the context answers Err, Value and Deadline from its parent
+// and its own state, and has no channel. The first call of Done, or a
+// revocation, makes a context.WithCancelCause child of the parent (lazy,
+// below), from which Done, Err, Value and context.Cause are then
+// answered, so that the cancellation cause, children derived without a
+// goroutine (their parent-finding goes through Value) and AfterFunc all
+// behave as the standard library's.
 type watchedContext struct {
 	claimsContext
 	w watch
+
+	mu       sync.Mutex
+	lazy     context.Context         // written once under mu, before ready
+	cancelFn context.CancelCauseFunc // of lazy; guarded by mu
+	ready    atomic.Bool             // lazy is set
+	released atomic.Bool             // the request ended (release)
+}
+
+// materialize makes the cancellable child of the parent that Done and the
+// cancellations need, once; the caller holds mu.
+func (c *watchedContext) materializeLocked() {
+	if c.ready.Load() {
+		return
+	}
+	c.lazy, c.cancelFn = context.WithCancelCause(c.claimsContext.Context)
+	if c.released.Load() {
+		c.cancelFn(context.Canceled)
+	}
+	c.ready.Store(true)
+}
+
+// cancel cancels the context with cause (a revocation).
+func (c *watchedContext) cancel(cause error) {
+	c.mu.Lock()
+	c.materializeLocked()
+	c.cancelFn(cause)
+	c.mu.Unlock()
+}
+
+// release cancels the context at the end of its request, freeing it from
+// its parent; only a context made by Done or a revocation has anything to
+// free.
+func (c *watchedContext) release() {
+	c.mu.Lock()
+	c.released.Store(true)
+	if c.ready.Load() {
+		c.cancelFn(context.Canceled)
+	}
+	c.mu.Unlock()
+}
+
+func (c *watchedContext) Done() <-chan struct{} {
+	if !c.ready.Load() {
+		c.mu.Lock()
+		c.materializeLocked()
+		c.mu.Unlock()
+	}
+	return c.lazy.Done()
+}
+
+func (c *watchedContext) Err() error {
+	if c.ready.Load() {
+		return c.lazy.Err()
+	}
+	err := c.claimsContext.Context.Err()
+	if err == nil && c.released.Load() {
+		return context.Canceled
+	}
+	return err
+}
+
+func (c *watchedContext) Value(key any) any {
+	switch key {
+	case ctxKey{}, tokenKey{}:
+		return c.claimsContext.Value(key)
+	}
+	if c.ready.Load() {
+		return c.lazy.Value(key)
+	}
+	return c.claimsContext.Context.Value(key)
 }
 
 // ValidateUntilRevoked validates raw as ValidateAccessToken does and, for a
@@ -196,10 +277,9 @@ func (v *SessionValidator) watchRequest(ctx context.Context, raw string) (*watch
 		return nil, err
 	}
 	c, kid := ct.claims, ct.kid
-	cctx, cancel := context.WithCancelCause(ctx)
-	wc := &watchedContext{claimsContext: claimsContext{Context: cctx, raw: raw}}
+	wc := &watchedContext{claimsContext: claimsContext{Context: ctx, raw: raw}}
 	c.cloneInto(&wc.owned)
-	wc.w = watch{cancel: cancel, tok: revoke.Token{
+	wc.w = watch{ctx: wc, tok: revoke.Token{
 		ID: c.TokenID, SessionID: c.SessionID, Subject: c.UserID, KeyID: kid, IssuedAt: c.IssuedAt.Unix(),
 	}}
 	v.watches.add(&wc.w)
@@ -210,9 +290,9 @@ func (v *SessionValidator) watchRequest(ctx context.Context, raw string) (*watch
 		return wc, nil
 	}
 	if kind, ok := v.revoked.CheckToken(wc.w.tok); ok {
-		cancel(fmt.Errorf("%w (by %s)", ErrRevoked, kind))
+		wc.cancel(fmt.Errorf("%w (by %s)", ErrRevoked, kind))
 	} else if n, why := v.revoked.Unsupported(); n > 0 {
-		cancel(fmt.Errorf("%w: %s", ErrUnsupported, why))
+		wc.cancel(fmt.Errorf("%w: %s", ErrUnsupported, why))
 	}
 	return wc, nil
 }

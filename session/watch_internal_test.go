@@ -27,10 +27,9 @@ func testWatchRegistry(t *testing.T, order string, batch bool) {
 	var ws []*watch
 	var ctxs []context.Context
 	for i := range 80 { // more than watchShards: shards hold several
-		ctx, cancel := context.WithCancelCause(context.Background())
-		w := &watch{cancel: cancel, tok: revoke.Token{
+		ctx, w := newWatch(context.Background(), revoke.Token{
 			ID: fmt.Sprint("jti-", i), SessionID: fmt.Sprint("sid-", i%2), Subject: "user", IssuedAt: int64(100 + i),
-		}}
+		})
 		r.add(w)
 		ws, ctxs = append(ws, w), append(ctxs, ctx)
 	}
@@ -79,8 +78,7 @@ func testWatchRegistry(t *testing.T, order string, batch bool) {
 // ends every watched request, as it makes every new one refused.
 func TestWatchRegistryUnsupported(t *testing.T) {
 	r := newWatchRegistry(revoke.NewSet())
-	ctx, cancel := context.WithCancelCause(context.Background())
-	w := &watch{cancel: cancel, tok: revoke.Token{ID: "j", SessionID: "s", Subject: "u"}}
+	ctx, w := newWatch(context.Background(), revoke.Token{ID: "j", SessionID: "s", Subject: "u"})
 	r.add(w)
 	defer w.release()
 	r.notify([]revoke.Entry{{Kind: "future-kind", ID: "x", Expires: 1 << 40}})
@@ -110,13 +108,122 @@ func TestWatchRegistryKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := newWatchRegistry(revoke.NewSet())
-		ctx, cancel := context.WithCancelCause(context.Background())
-		w := &watch{cancel: cancel, tok: tok}
+		ctx, w := newWatch(context.Background(), tok)
 		r.add(w)
 		r.notify([]revoke.Entry{tt.entry})
 		if got := ctx.Err() != nil; got != tt.want {
 			t.Errorf("%s %s before %d: cancelled %v; want %v", tt.entry.Kind, tt.entry.ID, tt.entry.Before, got, tt.want)
 		}
 		w.release()
+	}
+}
+
+// newWatch is a watched context over parent for tok, as watchRequest
+// makes one, and its watch, not yet registered.
+func newWatch(parent context.Context, tok revoke.Token) (context.Context, *watch) {
+	wc := &watchedContext{claimsContext: claimsContext{Context: parent}}
+	wc.w = watch{ctx: wc, tok: tok}
+	return wc, &wc.w
+}
+
+// TestWatchedContext holds the watched request's context to the
+// context package's contract, whichever comes first of the handler asking
+// for Done, a revocation, the parent's cancellation and the end of the
+// request: Done closes exactly when Err turns non-nil, Cause reports the
+// revocation or the parent's cause, values reach the parent, and contexts
+// derived from it (and AfterFunc) follow it.
+func TestWatchedContext(t *testing.T) {
+	type key struct{}
+	revoked := fmt.Errorf("%w (by session)", ErrRevoked)
+	parentCause := errors.New("client went away")
+	tests := []struct {
+		name      string
+		doneFirst bool // the handler asks for Done before anything happens
+		event     string
+		wantErr   error
+		wantCause error
+	}{
+		{"revoked", false, "revoke", context.Canceled, ErrRevoked},
+		{"revoked while waiting", true, "revoke", context.Canceled, ErrRevoked},
+		{"parent cancelled", false, "parent", context.Canceled, parentCause},
+		{"parent cancelled while waiting", true, "parent", context.Canceled, parentCause},
+		{"released", false, "release", context.Canceled, context.Canceled},
+		{"released while waiting", true, "release", context.Canceled, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent, cancelParent := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
+			defer cancelParent(nil)
+			ctx, w := newWatch(parent, revoke.Token{ID: "j"})
+			if ctx.Err() != nil || context.Cause(ctx) != nil {
+				t.Fatalf("fresh context: Err %v, Cause %v", ctx.Err(), context.Cause(ctx))
+			}
+			var done <-chan struct{}
+			if tt.doneFirst {
+				done = ctx.Done()
+			}
+			child, cancelChild := context.WithCancel(ctx)
+			defer cancelChild()
+			ran := make(chan struct{})
+			context.AfterFunc(ctx, func() { close(ran) })
+			select {
+			case <-ctx.Done():
+				t.Fatal("Done closed before anything happened")
+			default:
+			}
+
+			switch tt.event {
+			case "revoke":
+				w.ctx.cancel(revoked)
+			case "parent":
+				cancelParent(parentCause)
+			case "release":
+				w.release()
+			}
+			if done == nil {
+				done = ctx.Done()
+			}
+			<-done // closed, or the test times out
+			<-child.Done()
+			<-ran
+			if err := ctx.Err(); err != tt.wantErr {
+				t.Errorf("Err = %v; want %v", err, tt.wantErr)
+			}
+			if cause := context.Cause(ctx); !errors.Is(cause, tt.wantCause) {
+				t.Errorf("Cause = %v; want %v", cause, tt.wantCause)
+			}
+			if cause := context.Cause(child); !errors.Is(cause, tt.wantCause) {
+				t.Errorf("derived context's Cause = %v; want %v", cause, tt.wantCause)
+			}
+			if v := ctx.Value(key{}); v != "v" {
+				t.Errorf("parent's value = %v; want v", v)
+			}
+			w.release() // again: harmless
+		})
+	}
+}
+
+// TestWatchedContextLazy: until the handler asks for Done, a watched
+// context answers from its parent and its own state (no cancellable child
+// made yet); Err turns non-nil with the parent's, and after the release.
+func TestWatchedContextLazy(t *testing.T) {
+	parent, cancelParent := context.WithCancel(context.Background())
+	ctx, w := newWatch(parent, revoke.Token{ID: "j"})
+	wc := w.ctx
+	cancelParent()
+	if err := ctx.Err(); err != context.Canceled {
+		t.Errorf("Err after the parent's cancellation = %v; want Canceled", err)
+	}
+	if wc.ready.Load() {
+		t.Errorf("Err made the cancellable child")
+	}
+	ctx2, w2 := newWatch(context.Background(), revoke.Token{ID: "j"})
+	w2.release()
+	if err := ctx2.Err(); err != context.Canceled {
+		t.Errorf("Err after the release = %v; want Canceled", err)
+	}
+	<-ctx2.Done() // made now, and already closed
+	if _, ok := ctx2.Deadline(); ok {
+		t.Errorf("Deadline reported one; the parent has none")
 	}
 }

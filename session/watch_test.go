@@ -172,3 +172,45 @@ func TestStreamingHTTPMiddleware(t *testing.T) {
 		t.Fatal("the revocation never ended the stream")
 	}
 }
+
+// TestStreamingMiddlewareAllocs: behind StreamingHTTPMiddleware a request
+// with a cached token costs what it costs behind HTTPMiddleware (two
+// allocations: the claims with the watched context carrying them, and the
+// request copy) as long as its handler does not ask for Done; a handler
+// that does pays for the cancellable context then (context.WithCancelCause
+// and its channel: three more).
+func TestStreamingMiddlewareAllocs(t *testing.T) {
+	tests := []struct {
+		name   string
+		done   bool
+		allocs float64
+	}{
+		{"handler not asking for Done", false, 2},
+		{"handler asking for Done", true, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newValidator(t, session.Config{JWTSecret: secret, IgnoreRevocations: true})
+			raw, _ := access(t, issuer(t, secret, nil), "user-1", "sess-1")
+			h := session.StreamingHTTPMiddleware(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if id, ok := session.GetUserID(r.Context()); !ok || id != "user-1" {
+					t.Errorf("handler got user %q, %v", id, ok)
+				}
+				if tt.done {
+					select {
+					case <-r.Context().Done():
+						t.Error("Done closed during the request")
+					default:
+					}
+				}
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Authorization", "Bearer "+raw)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r) // fills the cache
+			if allocs := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, r) }); allocs > tt.allocs {
+				t.Errorf("got %v allocations per request; want at most %v", allocs, tt.allocs)
+			}
+		})
+	}
+}
