@@ -3,9 +3,12 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,11 +137,25 @@ func parseStrict(p *jwt.Parser, raw string) (*jwtClaims, error) {
 // handler alone, "by-hand" the handler validating the token itself (the
 // least a user could write), "middleware" the handler behind
 // HTTPMiddleware. The middleware's own cost is middleware − by-hand.
+// "streaming" is the handler behind StreamingHTTPMiddleware (watched for
+// revocation), and the "+done" rows put a handler that looks at
+// r.Context().Done() once, as a streaming handler does, behind either.
+// No Redis: the rows also run under valgrind --tool=callgrind
+// (docs/PERFORMANCE.md, "Instruction counts").
 func BenchmarkMiddleware(b *testing.B) {
 	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
 	v := newValidator(b, session.Config{JWTSecret: secret, IgnoreRevocations: true})
 	var sink string
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := session.GetUserID(r.Context())
+		sink = id
+	})
+	doneHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			return
+		default:
+		}
 		id, _ := session.GetUserID(r.Context())
 		sink = id
 	})
@@ -156,12 +173,17 @@ func BenchmarkMiddleware(b *testing.B) {
 			sink = c.UserID
 		})},
 		{"middleware", session.HTTPMiddleware(v)(handler)},
+		{"streaming", session.StreamingHTTPMiddleware(v)(handler)},
+		{"middleware+done", session.HTTPMiddleware(v)(doneHandler)},
+		{"streaming+done", session.StreamingHTTPMiddleware(v)(doneHandler)},
 	}
 	for _, row := range rows {
 		b.Run(row.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
-				r, _ := http.NewRequest(http.MethodGet, "/", nil)
+				parent, cancel := context.WithCancel(context.Background()) // as net/http's
+				defer cancel()
+				r, _ := http.NewRequestWithContext(parent, http.MethodGet, "/", nil)
 				r.Header.Set("Authorization", "Bearer "+raw)
 				w := discardWriter{h: http.Header{}}
 				for pb.Next() {
@@ -225,4 +247,76 @@ func BenchmarkHotPathScaling(b *testing.B) {
 			b.ReportMetric(ratios[len(ratios)/2], "x2-throughput")
 		})
 	}
+}
+
+// BenchmarkProtectedRoute puts a load generator on a real HTTP server on
+// loopback with two routes answering the same body: /bare, the handler
+// alone, and /protected, the handler behind HTTPMiddleware (a validator
+// synced from a real Redis holding revocations). Each of b.N rounds runs
+// the generator (keep-alive clients, 8 at a time) against one route for a
+// slice of time and then against the other, alternating which goes first,
+// so that both see the same load, and the benchmark reports the median
+// over the rounds of protected ÷ bare requests per second
+// ("protected/bare"), and the median requests per second of each:
+//
+//	go test -run '^$' -bench ProtectedRoute -benchtime 5x ./session/
+func BenchmarkProtectedRoute(b *testing.B) {
+	raw, _ := access(b, issuer(b, secret, nil), "user-1", "sess-1")
+	v := revokedValidator(b)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux := http.NewServeMux()
+	mux.Handle("/bare", ok)
+	mux.Handle("/protected", session.HTTPMiddleware(v)(ok))
+	srv := httptest.NewServer(mux)
+	b.Cleanup(srv.Close)
+	const clients, slice = 8, 500 * time.Millisecond
+	tr := &http.Transport{MaxIdleConnsPerHost: clients}
+	b.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr}
+	rps := func(path string) float64 {
+		var n atomic.Int64
+		deadline := time.Now().Add(slice)
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+					req.Header.Set("Authorization", "Bearer "+raw)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("%s: %s", path, resp.Status)
+						return
+					}
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		return float64(n.Load()) / slice.Seconds()
+	}
+	rps("/bare") // warms connections and the cache
+	rps("/protected")
+	var ratios, bare, protected []float64
+	round := 0
+	for b.Loop() {
+		var pb, pp float64
+		if round%2 == 0 {
+			pb, pp = rps("/bare"), rps("/protected")
+		} else {
+			pp, pb = rps("/protected"), rps("/bare")
+		}
+		round++
+		ratios, bare, protected = append(ratios, pp/pb), append(bare, pb), append(protected, pp)
+	}
+	median := func(xs []float64) float64 { slices.Sort(xs); return xs[len(xs)/2] }
+	b.ReportMetric(median(ratios), "protected/bare")
+	b.ReportMetric(median(bare), "bare-req/s")
+	b.ReportMetric(median(protected), "protected-req/s")
+	b.ReportMetric(0, "ns/op")
 }

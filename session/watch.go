@@ -175,64 +175,72 @@ type watchedContext struct {
 	claimsContext
 	w watch
 
-	mu       sync.Mutex
-	lazy     context.Context         // written once under mu, before ready
-	cancelFn context.CancelCauseFunc // of lazy; guarded by mu
-	ready    atomic.Bool             // lazy is set
-	released atomic.Bool             // the request ended (release)
+	state    atomic.Int32            // lazyNone, lazyMade or lazyReleased
+	mu       sync.Mutex              // serialises making lazy
+	lazy     context.Context         // set before state becomes lazyMade
+	cancelFn context.CancelCauseFunc // lazy's
 }
 
+// The states of a watchedContext.
+const (
+	lazyNone     = iota // no cancellable child made; the request runs
+	lazyMade            // lazy and cancelFn are set, and answer
+	lazyReleased        // the request ended before any child was made
+)
+
 // materialize makes the cancellable child of the parent that Done and the
-// cancellations need, once; the caller holds mu.
-func (c *watchedContext) materializeLocked() {
-	if c.ready.Load() {
+// cancellations need, once. A context released meanwhile gets a child
+// born cancelled.
+func (c *watchedContext) materialize() {
+	if c.state.Load() == lazyMade {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state.Load() == lazyMade {
 		return
 	}
 	c.lazy, c.cancelFn = context.WithCancelCause(c.claimsContext.Context)
-	if c.released.Load() {
+	if !c.state.CompareAndSwap(lazyNone, lazyMade) { // released
 		c.cancelFn(context.Canceled)
+		c.state.Store(lazyMade)
 	}
-	c.ready.Store(true)
 }
 
 // cancel cancels the context with cause (a revocation).
 func (c *watchedContext) cancel(cause error) {
-	c.mu.Lock()
-	c.materializeLocked()
+	c.materialize()
 	c.cancelFn(cause)
-	c.mu.Unlock()
 }
 
 // release cancels the context at the end of its request, freeing it from
 // its parent; only a context made by Done or a revocation has anything to
-// free.
+// free, and one that was not is released with one atomic operation.
 func (c *watchedContext) release() {
-	c.mu.Lock()
-	c.released.Store(true)
-	if c.ready.Load() {
+	if c.state.CompareAndSwap(lazyNone, lazyReleased) {
+		return
+	}
+	if c.state.Load() == lazyMade {
 		c.cancelFn(context.Canceled)
 	}
-	c.mu.Unlock()
 }
 
 func (c *watchedContext) Done() <-chan struct{} {
-	if !c.ready.Load() {
-		c.mu.Lock()
-		c.materializeLocked()
-		c.mu.Unlock()
-	}
+	c.materialize()
 	return c.lazy.Done()
 }
 
 func (c *watchedContext) Err() error {
-	if c.ready.Load() {
+	switch c.state.Load() {
+	case lazyMade:
 		return c.lazy.Err()
-	}
-	err := c.claimsContext.Context.Err()
-	if err == nil && c.released.Load() {
+	case lazyReleased:
+		if err := c.claimsContext.Context.Err(); err != nil {
+			return err
+		}
 		return context.Canceled
 	}
-	return err
+	return c.claimsContext.Context.Err()
 }
 
 func (c *watchedContext) Value(key any) any {
@@ -240,7 +248,7 @@ func (c *watchedContext) Value(key any) any {
 	case ctxKey{}, tokenKey{}:
 		return c.claimsContext.Value(key)
 	}
-	if c.ready.Load() {
+	if c.state.Load() == lazyMade {
 		return c.lazy.Value(key)
 	}
 	return c.claimsContext.Context.Value(key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/authmesh/authmesh/internal/revoke"
@@ -214,7 +215,7 @@ func TestWatchedContextLazy(t *testing.T) {
 	if err := ctx.Err(); err != context.Canceled {
 		t.Errorf("Err after the parent's cancellation = %v; want Canceled", err)
 	}
-	if wc.ready.Load() {
+	if wc.state.Load() != lazyNone {
 		t.Errorf("Err made the cancellable child")
 	}
 	ctx2, w2 := newWatch(context.Background(), revoke.Token{ID: "j"})
@@ -225,5 +226,32 @@ func TestWatchedContextLazy(t *testing.T) {
 	<-ctx2.Done() // made now, and already closed
 	if _, ok := ctx2.Deadline(); ok {
 		t.Errorf("Deadline reported one; the parent has none")
+	}
+}
+
+// TestWatchedContextRaces runs the end of the request, a revocation and a
+// handler asking for Done at the same time (under -race): whichever wins,
+// the context ends up cancelled, Done closed, and Err and Cause agree.
+func TestWatchedContextRaces(t *testing.T) {
+	revoked := fmt.Errorf("%w (by token)", ErrRevoked)
+	for i := range 200 {
+		parent, cancelParent := context.WithCancel(context.Background())
+		ctx, w := newWatch(parent, revoke.Token{ID: "j"})
+		var wg sync.WaitGroup
+		wg.Go(func() { w.release() })
+		wg.Go(func() { <-ctx.Done() })
+		wg.Go(func() { w.ctx.cancel(revoked) })
+		if i%2 == 0 {
+			wg.Go(func() { _ = ctx.Err(); _ = ctx.Value(ctxKey{}) })
+		}
+		wg.Wait()
+		<-ctx.Done()
+		if ctx.Err() != context.Canceled {
+			t.Fatalf("round %d: Err = %v; want Canceled", i, ctx.Err())
+		}
+		if cause := context.Cause(ctx); cause != context.Canceled && !errors.Is(cause, ErrRevoked) {
+			t.Fatalf("round %d: Cause = %v", i, cause)
+		}
+		cancelParent()
 	}
 }
