@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/authmesh/authmesh/internal/revoke"
 	"github.com/authmesh/authmesh/internal/revoke/redisstore"
@@ -109,4 +113,158 @@ func BenchmarkRedisSnapshot1M(b *testing.B) {
 			wantLen(b, set)
 		}
 	})
+}
+
+// BenchmarkRevokeManyFanout measures redis-server's own CPU time (INFO
+// cpu) per revocation written through the auth service's writer to subs
+// pub/sub subscribers, one by one (batch=1: Revoke, one script and one
+// message each) or in batches (batch=1000: RevokeMany, one script and one
+// message per batch). One op is 1,000 session revocations, until every
+// subscriber has received them. From the rows, the write cost per entry
+// (subs=0) and the fan-out cost per subscriber per entry give the model of
+// docs/PERFORMANCE.md ("Burst of session revocations").
+func BenchmarkRevokeManyFanout(b *testing.B) {
+	for _, bc := range []struct {
+		batch, subs int
+		syncs       bool // subscribers are validators' redissync.Syncs: pub/sub, then the log
+	}{
+		{1, 0, false}, {1, 10, false}, {1000, 0, false}, {1000, 10, false}, {1000, 50, false},
+		{1, 10, true}, {1000, 10, true},
+	} {
+		name := fmt.Sprintf("batch=%d/subs=%d", bc.batch, bc.subs)
+		if bc.syncs {
+			name = fmt.Sprintf("batch=%d/syncs=%d", bc.batch, bc.subs)
+		}
+		b.Run(name, func(b *testing.B) {
+			srv := testenv.StartRedis(b)
+			c := srv.Client(b)
+			ctx := context.Background()
+			store := newStore(b, c, redisstore.Config{})
+			if bc.syncs {
+				benchSyncs(b, srv, store, bc.batch, bc.subs)
+				return
+			}
+			received := make([]atomic.Int64, bc.subs)
+			for i := range bc.subs {
+				ps := c.Subscribe(ctx, revoke.Channel)
+				if _, err := ps.Receive(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { ps.Close() })
+				go func() {
+					for m := range ps.Channel(redis.WithChannelSize(1 << 12)) {
+						received[i].Add(int64(max(strings.Count(m.Payload, `"cursor"`), 1)))
+					}
+				}()
+			}
+			const perOp = 1000
+			exp := time.Now().Add(time.Hour).Unix()
+			cpu0 := redisCPU(b, c)
+			n := 0
+			for b.Loop() {
+				entries := make([]revoke.Entry, perOp)
+				for j := range entries {
+					entries[j] = revoke.Entry{Kind: revoke.KindSession, ID: "sid-" + strconv.Itoa(n), Expires: exp}
+					n++
+				}
+				if bc.batch == 1 {
+					for _, e := range entries {
+						if _, err := store.Revoke(ctx, e); err != nil {
+							b.Fatal(err)
+						}
+					}
+				} else if _, err := store.RevokeMany(ctx, entries); err != nil {
+					b.Fatal(err)
+				}
+				for i := range received {
+					for received[i].Load() < int64(n) {
+						time.Sleep(100 * time.Microsecond)
+					}
+				}
+			}
+			b.ReportMetric(float64(redisCPU(b, c)-cpu0)/float64(time.Microsecond)/float64(n), "redis-µs/entry")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// benchSyncs is BenchmarkRevokeManyFanout's op with n validators'
+// synchronisers as subscribers, each on its own connection and Set, with
+// the default poll: an op ends when every one has read the log up to the
+// op's last revocation (its cursor), so their log reads are counted too.
+func benchSyncs(b *testing.B, srv *testenv.RedisServer, store *redisstore.Store, batch, n int) {
+	ctx := context.Background()
+	var syncs []*redissync.Sync
+	for range n {
+		s, err := redissync.New(revoke.NewSet(), srv.Client(b), redissync.Config{Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { _ = s.Run(ctx); close(done) }()
+		b.Cleanup(func() { cancel(); <-done })
+		syncs = append(syncs, s)
+	}
+	for _, s := range syncs {
+		for !s.Status().Ready {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	c := srv.Client(b)
+	const perOp = 1000
+	exp := time.Now().Add(time.Hour).Unix()
+	cpu0 := redisCPU(b, c)
+	total := 0
+	for b.Loop() {
+		entries := make([]revoke.Entry, perOp)
+		for j := range entries {
+			entries[j] = revoke.Entry{Kind: revoke.KindSession, ID: "sid-" + strconv.Itoa(total), Expires: exp}
+			total++
+		}
+		var last string
+		if batch == 1 {
+			for _, e := range entries {
+				ev, err := store.Revoke(ctx, e)
+				if err != nil {
+					b.Fatal(err)
+				}
+				last = ev.Cursor
+			}
+		} else {
+			evs, err := store.RevokeMany(ctx, entries)
+			if err != nil {
+				b.Fatal(err)
+			}
+			last = evs[len(evs)-1].Cursor
+		}
+		for _, s := range syncs {
+			for s.Status().Cursor != last {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}
+	b.ReportMetric(float64(redisCPU(b, c)-cpu0)/float64(time.Microsecond)/float64(total), "redis-µs/entry")
+	b.ReportMetric(0, "ns/op")
+}
+
+// redisCPU is redis-server's CPU time so far (INFO cpu: user + system).
+func redisCPU(tb testing.TB, c *redis.Client) time.Duration {
+	tb.Helper()
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				tb.Fatalf("INFO cpu %s: %v", k, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

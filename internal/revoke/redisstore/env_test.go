@@ -33,7 +33,7 @@ func tokenEntry(id string) revoke.Entry {
 	return revoke.Entry{Kind: revoke.KindToken, ID: id, Expires: future()}
 }
 
-func newStore(t *testing.T, c redis.UniversalClient, cfg redisstore.Config) *redisstore.Store {
+func newStore(t testing.TB, c redis.UniversalClient, cfg redisstore.Config) *redisstore.Store {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
