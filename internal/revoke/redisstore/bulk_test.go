@@ -81,6 +81,7 @@ func TestRevokeManyReachesEveryValidatorExactly(t *testing.T) {
 			const calls, perCall = 8, 1500 // 16 batches of at most revoke.MaxBatch
 			ctx := context.Background()
 			var all []revoke.Entry
+			var lastCursor string
 			late := revoke.NewSet()
 			var ls *redissync.Sync
 			for c := range calls {
@@ -93,11 +94,16 @@ func TestRevokeManyReachesEveryValidatorExactly(t *testing.T) {
 					t.Fatalf("RevokeMany returned %d events; want %d in order, with cursors", len(evs), len(entries))
 				}
 				all = append(all, entries...)
+				lastCursor = evs[len(evs)-1].Cursor
 				if c == calls/2 {
 					ls = startSync(t, late, srv.Client(t), redissync.Config{PollInterval: 50 * time.Millisecond})
 				}
 			}
 			testenv.WaitFor(t, "the running validator holds exactly the writer's entries", holdsExactly(early, all))
+			// It never polls the log (PollInterval: an hour): each batch
+			// message, following the previous one in the log, moved its
+			// cursor, so its next poll reads nothing it already has.
+			testenv.WaitFor(t, "the running validator's cursor at the last revocation, from pub/sub alone", func() bool { return es.Status().Cursor == lastCursor })
 			testenv.WaitFor(t, "the late validator holds exactly the writer's entries", holdsExactly(late, all))
 			testenv.WaitFor(t, "the late validator ready", func() bool { return ls.Status().Ready })
 			if st := es.Status(); st.EventsApplied != uint64(len(all)) {
@@ -148,4 +154,49 @@ func TestRevokeManyRefusesAnInvalidBatch(t *testing.T) {
 	if err != nil || len(snap.Entries) != 0 {
 		t.Errorf("Redis holds %d entries (%v); want none", len(snap.Entries), err)
 	}
+}
+
+// A batch message moves a validator's cursor only when it follows the
+// cursor in the same log: one that does not (a message was missed), or
+// names another epoch, leaves it for the log to advance.
+func TestBatchMessageMovesTheCursorOnlyFromItsPredecessor(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	c := srv.Client(t)
+	store := newStore(t, c, redisstore.Config{})
+	set := revoke.NewSet()
+	rs := startSync(t, set, srv.Client(t), redissync.Config{PollInterval: time.Hour})
+	testenv.WaitFor(t, "ready and connected", func() bool { st := rs.Status(); return st.Ready && st.Connected })
+	ctx := context.Background()
+	evs, err := store.RevokeMany(ctx, bulkEntries("a", 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := evs[len(evs)-1].Cursor
+	testenv.WaitFor(t, "the cursor at the first batch", func() bool { return rs.Status().Cursor == at })
+	layout, err := store.Layout(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := future()
+	for i, tc := range []struct{ name, layout, prev string }{
+		{"not its predecessor", layout.Epoch, "1-1"},
+		{"another epoch", "another", at},
+		{"no predecessor", layout.Epoch, ""},
+	} {
+		id := fmt.Sprintf("forged-%d", i)
+		msg := fmt.Sprintf(`{"v":1,"layout":%q,"prev":%q,"events":[{"v":1,"kind":"sid","id":%q,"exp":%d,"cursor":"99999999999999-%d"}]}`, tc.layout, tc.prev, id, exp, i)
+		if err := c.Publish(ctx, revoke.Channel, msg).Err(); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WaitFor(t, tc.name+": the entry applied", func() bool { _, ok := set.Check("", id, "", 0); return ok })
+		if got := rs.Status().Cursor; got != at {
+			t.Errorf("%s: cursor moved to %s; want it left at %s", tc.name, got, at)
+		}
+	}
+	// The next real batch follows the cursor again.
+	evs, err = store.RevokeMany(ctx, bulkEntries("b", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the cursor at the second batch", func() bool { return rs.Status().Cursor == evs[len(evs)-1].Cursor })
 }

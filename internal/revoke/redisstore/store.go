@@ -434,12 +434,17 @@ return id
 // (merge, index, append to the log), then publishes one message carrying
 // every event of the batch:
 //
-//	{"v":1,"layout":"<epoch>","events":[<event with its cursor>,…]}
+//	{"v":1,"layout":"<epoch>","prev":"<log id>","events":[<event with its cursor>,…]}
 //
-// The layout member makes a validator of an earlier release, which knows
-// no "events", read the message as the announcement of the epoch in force:
-// it catches up from the log at once, where every entry is, as one event
-// each. It returns the log ids in the entries' order.
+// prev is the newest log entry before the batch ("0-0" for an empty log,
+// which trimming never makes empty again):
+// since the script is atomic, the batch's events are exactly the log's
+// entries after prev, so a validator whose cursor is prev may move it to
+// the batch's last cursor without reading the log. The layout member makes
+// a validator of an earlier release, which knows no "events", read the
+// message as the announcement of the epoch in force: it catches up from
+// the log at once, where every entry is, as one event each. It returns the
+// log ids in the entries' order.
 //
 // KEYS: entries, expiry, log, layout. ARGV: maxlen, channel, version, then
 // per entry: field, exp, before, kind, id, at, version, message without
@@ -449,6 +454,9 @@ local epoch = redis.call('HGET', KEYS[4], 'epoch')
 if not epoch then
   return redis.error_reply('NOLAYOUT revocation layout marker missing')
 end
+local newest = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local prev = '0-0'
+if #newest > 0 then prev = newest[1][1] end
 local ids, msgs = {}, {}
 for i = 4, #ARGV, 8 do
   local exp = tonumber(ARGV[i+1])
@@ -469,7 +477,7 @@ for i = 4, #ARGV, 8 do
   msgs[#msgs+1] = ARGV[i+7] .. ',"cursor":"' .. id .. '"}'
 end
 if #ids > 0 then
-  redis.call('PUBLISH', ARGV[2], '{"v":' .. ARGV[3] .. ',"layout":"' .. epoch .. '","events":[' .. table.concat(msgs, ',') .. ']}')
+  redis.call('PUBLISH', ARGV[2], '{"v":' .. ARGV[3] .. ',"layout":"' .. epoch .. '","prev":"' .. prev .. '","events":[' .. table.concat(msgs, ',') .. ']}')
 end
 return ids
 `)

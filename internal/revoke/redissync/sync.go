@@ -75,6 +75,7 @@ type Sync struct {
 	logOK      bool
 	maxSeen    StreamID // newest event counted, from either path
 	epoch      string   // layout epoch the Set is synced against (syncLoop only)
+	curEpoch   string   // the layout epoch of the log st.Cursor is a position in
 	lastErr    error    // the latest failure, reported when the connection drops
 }
 
@@ -216,7 +217,7 @@ func (s *Sync) catchUp(ctx context.Context) {
 		}
 		if len(events) > 0 {
 			cursor = events[len(events)-1].Cursor
-			s.applyLogged(events)
+			s.applyLogged(events, epoch)
 		}
 		if len(events) < s.batch {
 			// Ready only now, with LastSync: the snapshot alone may miss
@@ -275,7 +276,7 @@ func (s *Sync) loadSnapshot(ctx context.Context) (string, string, error) {
 		if s.st.Ready {
 			s.st.Resyncs++
 		}
-		s.st.Cursor = cursor
+		s.st.Cursor, s.curEpoch = cursor, layout.Epoch
 	})
 	s.logger.Debug("revoke: loaded revocation snapshot", "entries", applied, "cursor", cursor, "epoch", layout.Epoch)
 	return cursor, layout.Epoch, nil
@@ -304,11 +305,25 @@ func (s *Sync) fail(err error) {
 	s.update(func() { s.logOK, s.lastErr = false, err })
 }
 
-// applyLogged applies events read from the log, all at once, and advances
-// the cursor.
-func (s *Sync) applyLogged(events []revoke.Event) {
+// applyLogged applies events read from the log of epoch, all at once, and
+// advances the cursor, unless a batch message already moved it further
+// in that log.
+func (s *Sync) applyLogged(events []revoke.Event, epoch string) {
 	s.applyEvents(events)
-	s.update(func() { s.st.Cursor = events[len(events)-1].Cursor })
+	last := events[len(events)-1].Cursor
+	s.update(func() {
+		if s.curEpoch != epoch || !streamLess(last, s.st.Cursor) {
+			s.st.Cursor, s.curEpoch = last, epoch
+		}
+	})
+}
+
+// streamLess reports whether cursor a is a stream id before cursor b (false
+// when either is not a stream id).
+func streamLess(a, b string) bool {
+	x, ok1 := ParseStreamID(a)
+	y, ok2 := ParseStreamID(b)
+	return ok1 && ok2 && x.Less(y)
 }
 
 // applyEvents applies the live ones of events to the Set in one batch
@@ -369,9 +384,25 @@ func (s *Sync) applyMessage(payload string) {
 		}
 		events = append(events, ev)
 	}
-	if len(events) > 0 {
-		s.applyEvents(events)
+	if len(events) == 0 {
+		return
 	}
+	s.applyEvents(events)
+	if m.prev == "" || len(events) < len(m.events) {
+		return
+	}
+	// The batch is every log entry after prev (one atomic script wrote
+	// them): with the Set holding everything up to prev, it now holds
+	// everything up to the batch's last event, so the cursor may move
+	// there without reading the log. Only from exactly prev, in the same
+	// epoch: a missed message leaves the cursor for the log to advance.
+	last := m.events[len(m.events)-1].Cursor
+	s.update(func() {
+		from := s.st.Cursor == m.prev || (m.prev == zeroCursor && s.st.Cursor == zeroCursor+epochSep+m.layout)
+		if from && s.curEpoch == m.layout && streamLess(m.prev, last) {
+			s.st.Cursor = last
+		}
+	})
 }
 
 // count records ev in the counters if it is newer than any event seen so

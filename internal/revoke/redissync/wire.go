@@ -129,10 +129,11 @@ type message struct {
 	events []revoke.Event
 	errs   []error // per event: nil, or why it cannot be applied
 	layout string  // an announcement (events empty), or a batch's epoch
+	prev   string  // a batch: the newest log id before it ("" unknown)
 }
 
 // decodeMessage parses a pub/sub message: an Event; a batch (written by
-// RevokeMany) {"v":…,"layout":"<epoch>","events":[<Event>…]}; or, with
+// RevokeMany) {"v":…,"layout":"<epoch>","prev":"<log id>","events":[<Event>…]}; or, with
 // only layout set, the announcement of a new layout epoch. An event of a
 // version or kind this version does not understand comes with an error
 // wrapping revoke.ErrUnsupported: the caller must not ignore it.
@@ -141,6 +142,7 @@ func decodeMessage(payload string) (message, error) {
 		revoke.Event
 		Layout string         `json:"layout"`
 		Events []revoke.Event `json:"events"`
+		Prev   string         `json:"prev"`
 	}
 	if err := json.Unmarshal([]byte(payload), &m); err != nil {
 		return message{}, fmt.Errorf("%w: %v", revoke.ErrInvalidEntry, err)
@@ -150,7 +152,7 @@ func decodeMessage(payload string) (message, error) {
 		if m.V > revoke.ProtocolVersion {
 			return message{}, fmt.Errorf("%w: %w: batch of protocol version %d", revoke.ErrInvalidEntry, revoke.ErrUnsupported, m.V)
 		}
-		out := message{events: m.Events, errs: make([]error, len(m.Events)), layout: m.Layout}
+		out := message{events: m.Events, errs: make([]error, len(m.Events)), layout: m.Layout, prev: m.Prev}
 		for i, ev := range m.Events {
 			out.errs[i] = ev.Validate()
 		}
