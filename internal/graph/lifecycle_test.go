@@ -65,3 +65,26 @@ func TestEmailVerifiedFields(t *testing.T) {
 		t.Errorf("me.emailVerified: got %v; want false", u.EmailVerified)
 	}
 }
+
+// TestChangeEmailNeedsASession: changeEmail is the signed-in caller's; a
+// request without a token is UNAUTHENTICATED and reaches no service call.
+func TestChangeEmailNeedsASession(t *testing.T) {
+	e := newEnv(t, graph.Config{})
+	ok(t, e.post(`mutation { register(input: {email: "a@b.c", password: "Test1234!"}) { message } }`, nil, ""))
+	q := `mutation { changeEmail(input: {newEmail: "n@b.c", password: "Test1234!"}) }`
+	calls := len(e.fake.clients)
+	if r := e.post(q, nil, ""); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "UNAUTHENTICATED" {
+		t.Fatalf("without a token: got %s; want UNAUTHENTICATED", r.raw)
+	}
+	if n := len(e.fake.clients) - calls; n != 0 {
+		t.Errorf("without a token: %d service calls; want none", n)
+	}
+	r := ok(t, e.post(`mutation { login(input: {email: "a@b.c", password: "Test1234!"}) { token } }`, nil, ""))
+	var lr struct{ Token string }
+	r.field(t, "login", &lr)
+	var got bool
+	ok(t, e.post(q, nil, lr.Token)).field(t, "changeEmail", &got)
+	if !got {
+		t.Errorf("changeEmail: got false; want true")
+	}
+}

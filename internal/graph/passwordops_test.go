@@ -11,7 +11,7 @@ import (
 )
 
 // TestOnePasswordOperationPerRequest: aliases cannot multiply password
-// hashing: of the login, register and changePassword fields of one
+// hashing: of the login, register, changePassword and changeEmail fields of one
 // request, only the first reaches the service; the others are refused with
 // BAD_USER_INPUT.
 func TestOnePasswordOperationPerRequest(t *testing.T) {
@@ -25,6 +25,7 @@ func TestOnePasswordOperationPerRequest(t *testing.T) {
 		{"aliased logins", []string{login(0), login(1), login(2), login(3)}},
 		{"register then logins", []string{`r: register(input: {email: "x@b.c", password: "Test1234!"}) { message }`, login(1), login(2)}},
 		{"logins then changePassword", []string{login(0), `c: changePassword(input: {oldPassword: "Test1234!", newPassword: "Other-5678"})`}},
+		{"logins then changeEmail", []string{login(0), `c: changeEmail(input: {newEmail: "n@b.c", password: "Test1234!"})`, `d: changeEmail(input: {newEmail: "m@b.c", password: "Test1234!"})`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, graph.Config{})
