@@ -149,6 +149,7 @@ func TestAccountLifecycle(t *testing.T) {
 
 			// A reset request for an account and for nobody: the client
 			// cannot tell them apart.
+			requestedAt := time.Now()
 			known := rawGraphQL(t, auth.URL, fmt.Sprintf(`mutation { requestPasswordReset(email: %q) }`, a.Email))
 			unknown := rawGraphQL(t, auth.URL, fmt.Sprintf(`mutation { requestPasswordReset(email: %q) }`, "nobody@example.com"))
 			if d := known.diff(unknown); d != "" {
@@ -168,6 +169,7 @@ func TestAccountLifecycle(t *testing.T) {
 				}
 			}
 			msg = waitMail(t, mb, a.Email, subjReset)
+			t.Logf("reset message delivered %s after the request (the outbox polls every second)", msg.At.Sub(requestedAt).Round(time.Millisecond))
 			path, tok = msg.Link(t)
 			linkTokens = append(linkTokens, tok)
 			if path != "/reset-password" {
