@@ -328,7 +328,8 @@ type runner interface {
 
 // background lists the components the server runs while serving.
 func (s *Server) background() []runner {
-	runs := []runner{s.revs, s.deps, s.outbox, &auditPruner{db: s.db, retention: s.cfg.AuditRetention, log: s.log}}
+	runs := []runner{s.revs, s.deps, s.outbox, &auditPruner{db: s.db, retention: s.cfg.AuditRetention, log: s.log},
+		&accountTokenPruner{db: s.db, log: s.log}}
 	if s.ring != nil {
 		runs = append(runs, s.ring)
 	}

@@ -233,3 +233,18 @@ func (db *DB) writeTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// PruneAccountTokens deletes the tokens that expired before before, spent
+// or not, and returns how many it deleted. A link older than that is then
+// answered "not valid" rather than "already used", which is as true.
+func (db *DB) PruneAccountTokens(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.exec(ctx, "DELETE FROM account_tokens WHERE expires_at < ?", micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune account tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: prune account tokens: %w", err)
+	}
+	return n, nil
+}

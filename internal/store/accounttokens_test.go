@@ -239,3 +239,30 @@ func TestConsumeOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneAccountTokens: tokens expired before the cut-off go, spent or
+// not; the others stay.
+func TestPruneAccountTokens(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := open(t, dsn)
+		u := mustCreateUser(t, db, "e@example.com")
+		old, _ := newToken(u.ID, auth.PurposeVerifyEmail, time.Hour)
+		live, _ := newToken(u.ID, auth.PurposeResetPassword, 48*time.Hour)
+		for _, tk := range []auth.AccountToken{old, live} {
+			if err := db.IssueAccountToken(ctx, tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := db.PruneAccountTokens(ctx, t0.Add(24*time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("prune: %d, %v; want 1", n, err)
+		}
+		if _, err := db.AccountTokenByHash(ctx, old.Hash); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("expired token: got %v; want it pruned", err)
+		}
+		if _, err := db.AccountTokenByHash(ctx, live.Hash); err != nil {
+			t.Errorf("live token: %v; want it kept", err)
+		}
+	})
+}
