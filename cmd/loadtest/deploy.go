@@ -18,7 +18,10 @@ import (
 // command started; Close stops both.
 type deployment struct {
 	AuthURL, ServiceURL, Mode string
-	procs                     []*proc.Process
+	// AdminURL is the auth service's admin listener (on a free loopback
+	// port), where its Go profiles are served.
+	AdminURL string
+	procs    []*proc.Process
 }
 
 // deploy builds the binaries into dir and starts them: embedded (SQLite,
@@ -35,7 +38,12 @@ func deploy(ctx context.Context, dir, redis, database string) (d *deployment, er
 			d.Close()
 		}
 	}()
-	authEnv := []string{"DATA_DIR=" + filepath.Join(dir, "data"), "RATE_LIMITS=off"}
+	adminPort, err := proc.FreePort()
+	if err != nil {
+		return d, err
+	}
+	d.AdminURL = "http://127.0.0.1:" + strconv.Itoa(adminPort)
+	authEnv := []string{"DATA_DIR=" + filepath.Join(dir, "data"), "RATE_LIMITS=off", "ADMIN_ADDR=127.0.0.1:" + strconv.Itoa(adminPort)}
 	svcEnv := []string{}
 	switch {
 	case redis != "" && database != "":

@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -45,6 +46,7 @@ type options struct {
 	Redis      string
 	Database   string
 	Out        string
+	CPUProfile string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -61,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Redis, "redis", "", "when starting the binaries: REDIS_ADDR for both (with -database: the distributed mode)")
 	fs.StringVar(&o.Database, "database", "", "when starting the binaries: the auth service's DATABASE_URL")
 	fs.StringVar(&o.Out, "out", ".", "directory for the PNG plots")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "when starting the binaries: write the auth service's CPU profile over the run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -75,8 +78,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-refresh and -login must be non-negative and leave room for validated requests")
 	case (o.AuthURL == "") != (o.ServiceURL == ""):
 		return o, errors.New("-auth-url and -service-url go together")
-	case o.AuthURL != "" && (o.Redis != "" || o.Database != ""):
-		return o, errors.New("-redis and -database configure binaries this command starts; not with -auth-url")
+	case o.AuthURL != "" && (o.Redis != "" || o.Database != "" || o.CPUProfile != ""):
+		return o, errors.New("-redis, -database and -cpuprofile apply to binaries this command starts; not with -auth-url (profile a running service at its admin listener, /debug/pprof/profile)")
+	case o.CPUProfile != "" && o.Duration < time.Second:
+		return o, errors.New("-cpuprofile needs a -duration of at least 1s")
 	}
 	return o, nil
 }
@@ -86,7 +91,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	authURL, serviceURL := o.AuthURL, o.ServiceURL
+	authURL, serviceURL, adminURL := o.AuthURL, o.ServiceURL, ""
 	mode := "running binaries at " + authURL
 	if authURL == "" {
 		dir, err := os.MkdirTemp("", "authmesh-loadtest")
@@ -99,13 +104,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		defer d.Close()
-		authURL, serviceURL, mode = d.AuthURL, d.ServiceURL, d.Mode
+		authURL, serviceURL, adminURL, mode = d.AuthURL, d.ServiceURL, d.AdminURL, d.Mode
+	}
+	var profiled chan error
+	if o.CPUProfile != "" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- cpuProfile(ctx, adminURL, o.Duration, o.CPUProfile) }()
 	}
 	fmt.Fprintf(stdout, "loadtest: %s; %d workers × %d users for %s (validate %.0f%%, refresh %.0f%%, login+logout %.0f%%)\n",
 		mode, o.Workers, o.Users, o.Duration, 100*(1-o.Mix.Refresh-o.Mix.Login), 100*o.Mix.Refresh, 100*o.Mix.Login)
 	res, err := drive(ctx, driver{Auth: authURL, Service: serviceURL, Workers: o.Workers, Users: o.Users, Mix: o.Mix, Duration: o.Duration})
 	if err != nil {
 		return err
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "auth service CPU profile: %s (go tool pprof %s)\n", o.CPUProfile, o.CPUProfile)
 	}
 	res.writeTable(stdout)
 	files, err := res.plot(o.Out, mode)
@@ -117,4 +133,32 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%d requests failed (first: %s)", n, res.firstErr)
 	}
 	return nil
+}
+
+// cpuProfile fetches the auth service's CPU profile over d (whole seconds)
+// from its admin listener and writes it to path.
+func cpuProfile(ctx context.Context, adminURL string, d time.Duration, path string) error {
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adminURL, int(d/time.Second))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("cpu profile: GET %s: %s: %s", url, resp.Status, body)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	return f.Close()
 }

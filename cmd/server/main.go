@@ -92,6 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	if !clients && cut == nil && !isKeysWithdraw(args) {
+		server.SchedulerHeadroom(&cfg, getenv("GOMAXPROCS") != "")
+	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err

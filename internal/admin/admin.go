@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,11 @@ import (
 
 // Prefix is the path every admin endpoint lives under.
 const Prefix = "/admin/v1"
+
+// ProfilePrefix is where the admin listener serves Go's runtime profiles
+// (net/http/pprof: profile, heap, goroutine, trace, …), behind the admin
+// token like the API.
+const ProfilePrefix = "/debug/pprof"
 
 // Service is what the admin API needs of the use cases; *auth.Service
 // implements it.
@@ -126,6 +132,14 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+Prefix+"/clients/{id}/enable", h.enableClient)
 	m.HandleFunc("POST "+Prefix+"/clients/{id}/rotate", h.rotateClient)
 	m.HandleFunc("DELETE "+Prefix+"/clients/{id}", h.deleteClient)
+	// Go's profiles of the running service (go tool pprof), here so they
+	// are on the admin listener and behind its token, never on the public
+	// port. The command line is left out.
+	m.HandleFunc("GET "+ProfilePrefix+"/", pprof.Index)
+	m.HandleFunc("GET "+ProfilePrefix+"/profile", pprof.Profile)
+	m.HandleFunc("GET "+ProfilePrefix+"/trace", pprof.Trace)
+	m.HandleFunc("GET "+ProfilePrefix+"/symbol", pprof.Symbol)
+	m.HandleFunc("POST "+ProfilePrefix+"/symbol", pprof.Symbol)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such admin endpoint: "+r.Method+" "+r.URL.Path+"; see docs/API.md, Admin API")
 	})

@@ -125,3 +125,34 @@ func TestAdminKeysWithSharedSecret(t *testing.T) {
 		t.Fatalf("rotate with a shared secret: %d %v; want 409 naming JWT_SECRET", code, body)
 	}
 }
+
+// Go's profiles are served on the admin listener, behind its token, and
+// not on the public port.
+func TestProfilesOnTheAdminListenerOnly(t *testing.T) {
+	const token = "admin-test-token-0123456789"
+	srv := newServer(t, map[string]string{"ARGON2_MEMORY_KIB": "1024", "ARGON2_ITERATIONS": "1", "ADMIN_TOKEN": token})
+	pub, adm := srv.Handler(), srv.AdminHandler()
+	get := func(h http.Handler, path, token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
+		if rec := get(pub, path, token); rec.Code != http.StatusNotFound {
+			t.Errorf("public port GET %s: %d; want 404", path, rec.Code)
+		}
+		if rec := get(adm, path, ""); rec.Code != http.StatusUnauthorized {
+			t.Errorf("admin GET %s without the token: %d; want 401", path, rec.Code)
+		}
+	}
+	if rec := get(adm, "/debug/pprof/heap?debug=1", token); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "heap profile") {
+		t.Errorf("admin GET /debug/pprof/heap?debug=1: %d %.100q; want 200 and a heap profile", rec.Code, rec.Body.String())
+	}
+	if rec := get(adm, "/debug/pprof/cmdline", token); rec.Code != http.StatusNotFound {
+		t.Errorf("admin GET /debug/pprof/cmdline: %d; want 404 (the command line is not served)", rec.Code)
+	}
+}

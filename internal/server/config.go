@@ -58,6 +58,7 @@ type Config struct {
 	MaxSessionsPerUser      int           // MAX_SESSIONS_PER_USER: default DefaultMaxSessionsPerUser; 0 = no cap
 	Argon2MemoryKiB         uint32        // ARGON2_MEMORY_KIB (tests lower it); default OWASP 19456
 	Argon2Iterations        uint32        // ARGON2_ITERATIONS; default 2
+	Argon2Concurrency       int           // ARGON2_CONCURRENCY: argon2id computations at once; 0 = password.DefaultConcurrency (one per core)
 	RateLimits              bool          // RATE_LIMITS: default on; "off" disables (load tests only)
 	MaxConnections          int           // MAX_CONNECTIONS: open client connections; default from the file-descriptor limit
 	FeedMaxStreamsPerClient int           // FEED_MAX_STREAMS_PER_CLIENT: feed streams from one client address, default 1000
@@ -225,6 +226,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	integer("MAX_SESSIONS_PER_USER", &c.MaxSessionsPerUser, 0, 1_000_000)
 	integer("MAX_CONNECTIONS", &c.MaxConnections, 16, 10_000_000)
 	integer("FEED_MAX_STREAMS_PER_CLIENT", &c.FeedMaxStreamsPerClient, 1, 10_000_000)
+	integer("ARGON2_CONCURRENCY", &c.Argon2Concurrency, 1, 4096)
 	var mem, iter int
 	integer("ARGON2_MEMORY_KIB", &mem, 1024, 4<<20)
 	integer("ARGON2_ITERATIONS", &iter, 1, 100)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +195,32 @@ func TestSMTPURLErrorHidesThePassword(t *testing.T) {
 	_, err := server.LoadConfig(env(map[string]string{"SMTP_URL": "smtp://ada:s3cret-pw@mail.example/path", "MAIL_FROM": "a@b.c"}))
 	if err == nil || !strings.Contains(err.Error(), "SMTP_URL") || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Fatalf("got %v; want an error naming SMTP_URL without its password", err)
+	}
+}
+
+// SchedulerHeadroom keeps the hashing slots at one per core and gives the
+// scheduler one P more; calling it again changes nothing, and a GOMAXPROCS
+// the operator set is left alone.
+func TestSchedulerHeadroom(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.SetDefaultGOMAXPROCS()
+	cores := runtime.GOMAXPROCS(0)
+	for range 2 {
+		var c server.Config
+		server.SchedulerHeadroom(&c, false)
+		if c.Argon2Concurrency != cores || runtime.GOMAXPROCS(0) != cores+1 {
+			t.Errorf("hashing slots %d, GOMAXPROCS %d; want %d and %d", c.Argon2Concurrency, runtime.GOMAXPROCS(0), cores, cores+1)
+		}
+	}
+	c := server.Config{Argon2Concurrency: 7}
+	server.SchedulerHeadroom(&c, false)
+	if c.Argon2Concurrency != 7 {
+		t.Errorf("ARGON2_CONCURRENCY=7: hashing slots %d; want 7", c.Argon2Concurrency)
+	}
+	runtime.GOMAXPROCS(5)
+	var set server.Config
+	server.SchedulerHeadroom(&set, true)
+	if set.Argon2Concurrency != 0 || runtime.GOMAXPROCS(0) != 5 {
+		t.Errorf("GOMAXPROCS set by the operator: slots %d, GOMAXPROCS %d; want 0 (the default) and 5", set.Argon2Concurrency, runtime.GOMAXPROCS(0))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -51,6 +52,29 @@ type revocations interface {
 	revoke.BulkRevoker
 	revoke.Source
 	Run(ctx context.Context) error
+}
+
+// SchedulerHeadroom readies the process for serving: it fixes the password
+// hashing slots at their default, one per core (unless ARGON2_CONCURRENCY
+// set them), then raises GOMAXPROCS by one. An argon2id computation holds
+// a P (one of GOMAXPROCS) for its whole 20-odd milliseconds and the Go
+// scheduler preempts it only after 10 ms: with every P hashing (logins
+// queued), each request goroutine woken by a database or Redis reply waited
+// up to 10 ms for a P, several times per request (a logout on PostgreSQL
+// took 50 ms instead of 1). With one P more than the hashing slots a woken
+// goroutine runs at once and the kernel shares the cores. It sets the
+// process's GOMAXPROCS (to the runtime's default plus one, so calling it
+// again changes nothing): call it from main, before New. When the operator
+// set GOMAXPROCS (operatorSet), it leaves it, and the hashing slots, alone.
+func SchedulerHeadroom(c *Config, operatorSet bool) {
+	if operatorSet {
+		return
+	}
+	runtime.SetDefaultGOMAXPROCS()
+	if c.Argon2Concurrency == 0 {
+		c.Argon2Concurrency = password.DefaultConcurrency(password.DefaultParams())
+	}
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 }
 
 // Server is a fully wired auth service. Close releases what New opened.
@@ -214,7 +238,7 @@ func (s *Server) newService() (*auth.Service, error) {
 	}
 	params := password.DefaultParams()
 	params.Memory, params.Iterations = s.cfg.Argon2MemoryKiB, s.cfg.Argon2Iterations
-	hasher, err := password.New(password.Config{Params: params})
+	hasher, err := password.New(password.Config{Params: params, MaxConcurrent: s.cfg.Argon2Concurrency})
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}

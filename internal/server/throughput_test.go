@@ -317,3 +317,79 @@ func medianDuration(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// BenchmarkLogoutUnderHashing times logouts while argon2id hashes run on
+// every core, as they do in a load test whose logins keep the service's
+// hashing slots full: each op is one round of 20 logouts, one at a time,
+// on the embedded store and on PostgreSQL + Redis (fsync off), with and
+// without one goroutine per core hashing meanwhile. A logout on
+// PostgreSQL waits for the network several times; each time its
+// goroutine wakes it needs a free P, and the hashing goroutines hold
+// every P until Go preempts one (after 10 ms). "+1P" runs the same with
+// GOMAXPROCS one above the hashing goroutines. It reports the median
+// latency of each. Run it as
+//
+//	go test -run '^$' -bench LogoutUnderHashing -benchtime 5x ./internal/server/
+func BenchmarkLogoutUnderHashing(b *testing.B) {
+	procs := runtime.GOMAXPROCS(0)
+	pg := testenv.StartPostgres(b)
+	rd := testenv.StartRedis(b, "--appendfsync", "everysec")
+	cheap := func(env map[string]string) map[string]string {
+		env["ARGON2_MEMORY_KIB"], env["ARGON2_ITERATIONS"] = "1024", "1"
+		return env
+	}
+	stores := []struct {
+		name string
+		h    http.Handler
+	}{
+		{"embedded", newThroughputServer(b, cheap(map[string]string{"DATA_DIR": b.TempDir()}))},
+		{"pg+redis", newThroughputServer(b, cheap(map[string]string{"DATA_DIR": b.TempDir(), "DATABASE_URL": pg.URL, "REDIS_ADDR": rd.Addr}))},
+	}
+	for _, s := range stores {
+		benchRegister(b, s.h, "bench@example.com")
+	}
+	p := password.DefaultParams()
+	salt := make([]byte, p.SaltLen)
+	lat := map[string][]time.Duration{}
+	for b.Loop() {
+		for _, mode := range []string{"idle", "hashing", "hashing+1P"} {
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			if mode != "idle" {
+				if mode == "hashing+1P" {
+					runtime.GOMAXPROCS(procs + 1)
+				}
+				for range procs {
+					wg.Go(func() {
+						for {
+							select {
+							case <-stop:
+								return
+							default:
+								argon2.IDKey([]byte("Bench1234!x"), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
+							}
+						}
+					})
+				}
+			}
+			for _, s := range stores {
+				for range 20 {
+					d, err := timedLogout(s.h)
+					if err != nil {
+						b.Fatal(s.name, err)
+					}
+					lat[s.name+"/"+mode] = append(lat[s.name+"/"+mode], d)
+				}
+			}
+			close(stop)
+			wg.Wait()
+			runtime.GOMAXPROCS(procs)
+		}
+	}
+	for _, s := range stores {
+		for _, mode := range []string{"idle", "hashing", "hashing+1P"} {
+			k := s.name + "/" + mode
+			b.ReportMetric(float64(medianDuration(lat[k]).Microseconds())/1000, k+"-logout-p50-ms")
+		}
+	}
+}
