@@ -146,7 +146,10 @@ type Config struct {
 	// Logger receives operational messages and the warnings of degraded
 	// modes; never tokens. Default slog.Default().
 	Logger *slog.Logger
-	// Clock returns the current time. Default time.Now.
+	// Clock returns the current time. Default time.Now. With the default
+	// the request path reads only the monotonic clock (one read instead of
+	// time.Now's two) from the wall time read at start; a Clock given here
+	// is called instead, once per validation.
 	Clock func() time.Time
 }
 
