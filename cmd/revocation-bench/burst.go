@@ -192,6 +192,13 @@ func runBurst(ctx context.Context, stdout, log io.Writer, opt options, bins bina
 	for i := range applied {
 		fmt.Fprintf(log, "  validator %d: applied %s after the burst's end, missing %d\n", i+1, ms(applied[i]), short[i])
 	}
+	if b.redis != nil {
+		// Where redis-server's time went, by command (scripts' own
+		// commands are counted under them and again by name).
+		if stats, err := b.redis.client.Info(ctx, "commandstats", "stats").Result(); err == nil {
+			fmt.Fprintf(log, "redis-server INFO commandstats and stats after the burst:\n%s\n", stats)
+		}
+	}
 	if lost > 0 || lateFailed {
 		return errFailed
 	}
