@@ -101,3 +101,30 @@ func TestRunSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestBurstAndSustainedSmall runs the burst (both transports, batched and
+// not) and sustained modes on a tiny scale: nothing lost, and the
+// validator started halfway ends with exactly the writer's set.
+func TestBurstAndSustainedSmall(t *testing.T) {
+	for _, args := range [][]string{
+		{"-mode", "burst", "-transport", "redis", "-services", "1", "-n", "3000"},
+		{"-mode", "burst", "-transport", "feed", "-services", "1", "-n", "3000", "-batch", "1"},
+		{"-mode", "sustained", "-transport", "redis", "-services", "2", "-rate", "200", "-duration", "1s"},
+	} {
+		t.Run(strings.Join(args[1:4], " "), func(t *testing.T) {
+			var out, log bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			if err := run(ctx, args, &out, &log); err != nil {
+				t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), log.String())
+			}
+			want := "| redis | 2 | 200/s |" // lost revocations fail the run
+			if args[1] == "burst" {
+				want = "holds exactly the writer's set: all 3000 revocations by name"
+			}
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("report lacks %q:\n%s", want, out.String())
+			}
+		})
+	}
+}
