@@ -47,6 +47,7 @@ type Service interface {
 	UserSessions(ctx context.Context, id string) ([]auth.Session, error)
 	RevokeUserSession(ctx context.Context, id, sid string) error
 	RevokeIssuedBefore(ctx context.Context, t time.Time, userID string) (int, error)
+	RevokeUsers(ctx context.Context, userIDs []string) (int, error)
 	WithdrawKey(ctx context.Context, kid string) error
 	AdminAudit(ctx context.Context, action, userID, detail string, client auth.ClientInfo)
 	AuditEvents(ctx context.Context, userID string, limit int) ([]auth.AuditEvent, error)
@@ -122,6 +123,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+Prefix+"/users/{id}/sessions", h.listSessions)
 	m.HandleFunc("DELETE "+Prefix+"/users/{id}/sessions/{sid}", h.revokeSession)
 	m.HandleFunc("POST "+Prefix+"/revocations/issued-before", h.revokeBefore)
+	m.HandleFunc("POST "+Prefix+"/revocations/users", h.revokeUsers)
 	m.HandleFunc("GET "+Prefix+"/audit", h.auditEvents)
 	m.HandleFunc("GET "+Prefix+"/keys", h.listKeys)
 	m.HandleFunc("POST "+Prefix+"/keys/rotate", h.rotateKeys)
@@ -274,6 +276,42 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 	h.action(r, "session.revoke", "user_id", id, "session_id", sid)
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": true, "id": sid})
+}
+
+// revokeUsersRequest is the body of POST /revocations/users.
+type revokeUsersRequest struct {
+	// Users are the accounts (ids or emails) whose every token is revoked
+	// and every session ended.
+	Users []string `json:"users"`
+}
+
+// revokeUsers revokes every token and ends every session of many accounts
+// at once, with bulk revocations (auth.Service.RevokeUsers). The body is
+// bounded like every admin request, to about 1,500 accounts a call.
+func (h *Handler) revokeUsers(w http.ResponseWriter, r *http.Request) {
+	var req revokeUsersRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || len(req.Users) == 0 {
+		writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", `send a JSON body {"users": ["<id or email>", …]} of at most 64 KiB (about 1,500 accounts; split larger lists)`)
+		return
+	}
+	ids := make([]string, len(req.Users))
+	for i, who := range req.Users {
+		u, err := h.svc.FindUser(r.Context(), who)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		ids[i] = u.ID
+	}
+	n, err := h.svc.RevokeUsers(r.Context(), ids)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.action(r, "revoke.users", "users", len(ids), "sessions_ended", n)
+	writeJSON(w, http.StatusOK, map[string]any{"users": len(ids), "sessions_ended": n})
 }
 
 // revokeBeforeRequest is the body of POST /revocations/issued-before.
