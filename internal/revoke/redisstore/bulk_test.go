@@ -199,4 +199,14 @@ func TestBatchMessageMovesTheCursorOnlyFromItsPredecessor(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, "the cursor at the second batch", func() bool { return rs.Status().Cursor == evs[len(evs)-1].Cursor })
+	at = evs[len(evs)-1].Cursor
+	// A batch holding the cursor among its events (the log reader got
+	// there first) moves it to the batch's end.
+	id := "within"
+	msg := fmt.Sprintf(`{"v":1,"layout":%q,"prev":"1-0","events":[{"v":1,"kind":"sid","id":"x","exp":%d,"cursor":"1-1"},{"v":1,"kind":"sid","id":%q,"exp":%d,"cursor":%q},{"v":1,"kind":"sid","id":"y","exp":%d,"cursor":"99999999999999-9"}]}`,
+		layout.Epoch, exp, id, exp, at, exp)
+	if err := c.Publish(ctx, revoke.Channel, msg).Err(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the cursor at the end of a batch holding it", func() bool { return rs.Status().Cursor == "99999999999999-9" })
 }

@@ -391,15 +391,23 @@ func (s *Sync) applyMessage(payload string) {
 	if m.prev == "" || len(events) < len(m.events) {
 		return
 	}
-	// The batch is every log entry after prev (one atomic script wrote
-	// them): with the Set holding everything up to prev, it now holds
-	// everything up to the batch's last event, so the cursor may move
-	// there without reading the log. Only from exactly prev, in the same
-	// epoch: a missed message leaves the cursor for the log to advance.
+	// The batch is every log entry after prev up to its last event (one
+	// atomic script wrote them): with the Set holding everything up to
+	// prev, or up to one of the batch's own events (the reader got there
+	// first), it now holds everything up to the batch's last event, so
+	// the cursor may move there without reading the log. Only from such a
+	// position, in the same epoch: a missed message leaves the cursor for
+	// the log to advance.
 	last := m.events[len(m.events)-1].Cursor
 	s.update(func() {
+		if s.curEpoch != m.layout || !streamLess(m.prev, last) || s.st.Cursor == last {
+			return
+		}
 		from := s.st.Cursor == m.prev || (m.prev == zeroCursor && s.st.Cursor == zeroCursor+epochSep+m.layout)
-		if from && s.curEpoch == m.layout && streamLess(m.prev, last) {
+		for _, ev := range m.events {
+			from = from || ev.Cursor == s.st.Cursor
+		}
+		if from {
 			s.st.Cursor = last
 		}
 	})
