@@ -400,6 +400,29 @@ func clampEntry(e revoke.Entry) revoke.Entry {
 	return e
 }
 
+// mergeLua defines merge(field, exp, before), the one place where an
+// entry is written to the entries hash (KEYS[1]) and the expiry index
+// (KEYS[2]): it keeps the largest exp and the largest before of the stored
+// value ("<exp>" or "<exp>:<before>") and the new one, so that writing an
+// entry twice, or re-seeding over a newer write, never weakens it. The
+// scripts that write entries start with it.
+const mergeLua = `
+local function merge(field, exp, before)
+  exp = tonumber(exp)
+  before = tonumber(before)
+  local cur = redis.call('HGET', KEYS[1], field)
+  if cur then
+    local e, b = string.match(cur, '^(%d+):?(%d*)$')
+    if e and tonumber(e) > exp then exp = tonumber(e) end
+    if b and b ~= '' and tonumber(b) > before then before = tonumber(b) end
+  end
+  local v = string.format('%d', exp)
+  if before > 0 then v = v .. ':' .. string.format('%d', before) end
+  redis.call('HSET', KEYS[1], field, v)
+  redis.call('ZADD', KEYS[2], exp, field)
+end
+`
+
 // revokeScript merges an entry into the entries hash (keeping the largest
 // exp and before), indexes it by expiry, appends it to the log and publishes
 // it, all in one atomic step: a crash cannot separate write from publish.
@@ -408,22 +431,11 @@ func clampEntry(e revoke.Entry) revoke.Entry {
 //
 // KEYS: entries, expiry, log, layout. ARGV: field, exp, before, maxlen,
 // channel, kind, id, at, message without its closing brace, version.
-var revokeScript = redis.NewScript(`
+var revokeScript = redis.NewScript(mergeLua + `
 if redis.call('EXISTS', KEYS[4]) == 0 then
   return redis.error_reply('NOLAYOUT revocation layout marker missing')
 end
-local exp = tonumber(ARGV[2])
-local before = tonumber(ARGV[3])
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local e, b = string.match(cur, '^(%d+):?(%d*)$')
-  if e and tonumber(e) > exp then exp = tonumber(e) end
-  if b and b ~= '' and tonumber(b) > before then before = tonumber(b) end
-end
-local v = string.format('%d', exp)
-if before > 0 then v = v .. ':' .. string.format('%d', before) end
-redis.call('HSET', KEYS[1], ARGV[1], v)
-redis.call('ZADD', KEYS[2], exp, ARGV[1])
+merge(ARGV[1], ARGV[2], ARGV[3])
 local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*',
   'v', ARGV[10], 'k', ARGV[6], 'i', ARGV[7], 'e', ARGV[2], 'b', ARGV[3], 'a', ARGV[8])
 redis.call('PUBLISH', ARGV[5], ARGV[9] .. ',"cursor":"' .. id .. '"}')
@@ -449,7 +461,7 @@ return id
 // KEYS: entries, expiry, log, layout. ARGV: maxlen, channel, version, then
 // per entry: field, exp, before, kind, id, at, version, message without
 // its closing brace.
-var revokeBatchScript = redis.NewScript(`
+var revokeBatchScript = redis.NewScript(mergeLua + `
 local epoch = redis.call('HGET', KEYS[4], 'epoch')
 if not epoch then
   return redis.error_reply('NOLAYOUT revocation layout marker missing')
@@ -459,18 +471,7 @@ local prev = '0-0'
 if #newest > 0 then prev = newest[1][1] end
 local ids, msgs = {}, {}
 for i = 4, #ARGV, 8 do
-  local exp = tonumber(ARGV[i+1])
-  local before = tonumber(ARGV[i+2])
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
-  if cur then
-    local e, b = string.match(cur, '^(%d+):?(%d*)$')
-    if e and tonumber(e) > exp then exp = tonumber(e) end
-    if b and b ~= '' and tonumber(b) > before then before = tonumber(b) end
-  end
-  local v = string.format('%d', exp)
-  if before > 0 then v = v .. ':' .. string.format('%d', before) end
-  redis.call('HSET', KEYS[1], ARGV[i], v)
-  redis.call('ZADD', KEYS[2], exp, ARGV[i])
+  merge(ARGV[i], ARGV[i+1], ARGV[i+2])
   local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*',
     'v', ARGV[i+6], 'k', ARGV[i+3], 'i', ARGV[i+4], 'e', ARGV[i+1], 'b', ARGV[i+2], 'a', ARGV[i+5])
   ids[#ids+1] = id
@@ -489,23 +490,12 @@ return ids
 // ARGV[1]: Redis lost data again, or another seed took over.
 //
 // KEYS: entries, expiry, seeding. ARGV: epoch, then triples.
-var seedScript = redis.NewScript(`
+var seedScript = redis.NewScript(mergeLua + `
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return redis.error_reply('RESEED seed interrupted')
 end
 for i = 2, #ARGV, 3 do
-  local exp = tonumber(ARGV[i+1])
-  local before = tonumber(ARGV[i+2])
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
-  if cur then
-    local e, b = string.match(cur, '^(%d+):?(%d*)$')
-    if e and tonumber(e) > exp then exp = tonumber(e) end
-    if b and b ~= '' and tonumber(b) > before then before = tonumber(b) end
-  end
-  local v = string.format('%d', exp)
-  if before > 0 then v = v .. ':' .. string.format('%d', before) end
-  redis.call('HSET', KEYS[1], ARGV[i], v)
-  redis.call('ZADD', KEYS[2], exp, ARGV[i])
+  merge(ARGV[i], ARGV[i+1], ARGV[i+2])
 end
 return #ARGV
 `)
