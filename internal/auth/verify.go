@@ -82,13 +82,8 @@ func (s *Service) refuseUnverified(ctx context.Context, u User, client ClientInf
 		}
 		return errNotVerified // limited: the earlier links still work
 	}
-	now := s.now()
-	tok, m, err := s.newToken(PurposeVerifyEmail, u.ID, s.cfg.Mail.VerificationTTL, letterVerifyEmail, VerifyEmailPath, u.Email, now)
-	if err != nil {
+	if err := s.sendVerification(ctx, u); err != nil {
 		return err
-	}
-	if err := s.cfg.Mail.Tokens.IssueAccountToken(ctx, tok, m); err != nil {
-		return storeErr("issue verification token", err)
 	}
 	return errNotVerified
 }
@@ -115,6 +110,19 @@ func (s *Service) compose(t letterTemplate, to string, d letterData, now time.Ti
 		return Mail{}, internal("compose "+t.subject, err)
 	}
 	return m, nil
+}
+
+// sendVerification issues a verification link for u's address and queues
+// its mail, in one transaction; earlier links of u stop working.
+func (s *Service) sendVerification(ctx context.Context, u User) error {
+	tok, m, err := s.newToken(PurposeVerifyEmail, u.ID, s.cfg.Mail.VerificationTTL, letterVerifyEmail, VerifyEmailPath, u.Email, s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Mail.Tokens.IssueAccountToken(ctx, tok, m); err != nil {
+		return storeErr("issue verification token", err)
+	}
+	return nil
 }
 
 // newToken returns a fresh token of purpose for userID, valid for ttl,
@@ -219,13 +227,8 @@ func (s *Service) RequestEmailVerification(ctx context.Context, c Caller) error 
 	if err := s.checkMailLimit(ctx, u.Email, c.Client.IP); err != nil {
 		return err
 	}
-	now := s.now()
-	tok, m, err := s.newToken(PurposeVerifyEmail, u.ID, s.cfg.Mail.VerificationTTL, letterVerifyEmail, VerifyEmailPath, u.Email, now)
-	if err != nil {
+	if err := s.sendVerification(ctx, u); err != nil {
 		return err
-	}
-	if err := s.cfg.Mail.Tokens.IssueAccountToken(ctx, tok, m); err != nil {
-		return storeErr("issue verification token", err)
 	}
 	s.log.Info("email verification requested", "user_id", u.ID)
 	return nil
