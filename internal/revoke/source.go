@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -52,6 +53,27 @@ func ValidateAll(entries []Entry) error {
 		}
 	}
 	return nil
+}
+
+// Batches yields entries in batches of at most MaxBatch, each a fresh
+// slice of stamped copies (Entry.Stamp), an entry without a time taking
+// the time at: the shape in which the stores record a bulk revocation.
+func Batches(entries []Entry, at int64) iter.Seq[[]Entry] {
+	return func(yield func([]Entry) bool) {
+		for rest := entries; len(rest) > 0; {
+			batch := make([]Entry, min(len(rest), MaxBatch))
+			for i, e := range rest[:len(batch)] {
+				if e.At == 0 {
+					e.At = at
+				}
+				batch[i] = e.Stamp()
+			}
+			rest = rest[len(batch):]
+			if !yield(batch) {
+				return
+			}
+		}
+	}
 }
 
 // Source is a readable revocation log. The revocation feed serves any

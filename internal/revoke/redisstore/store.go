@@ -212,17 +212,11 @@ func (s *Store) RevokeMany(ctx context.Context, entries []revoke.Entry) ([]revok
 	if err := revoke.ValidateAll(entries); err != nil {
 		return nil, err
 	}
-	at := s.now().Unix()
 	out := make([]revoke.Event, 0, len(entries))
-	for rest := entries; len(rest) > 0; {
-		batch := make([]revoke.Entry, min(len(rest), revoke.MaxBatch))
-		for i, e := range rest[:len(batch)] {
-			if e.At == 0 {
-				e.At = at
-			}
-			batch[i] = clampEntry(e.Stamp())
+	for batch := range revoke.Batches(entries, s.now().Unix()) {
+		for i, e := range batch {
+			batch[i] = clampEntry(e)
 		}
-		rest = rest[len(batch):]
 		evs, err := s.revokeBatch(ctx, batch)
 		if err != nil {
 			return out, err

@@ -117,17 +117,8 @@ func (s *Store) RevokeMany(ctx context.Context, entries []revoke.Entry) ([]revok
 	if err := revoke.ValidateAll(entries); err != nil {
 		return nil, err
 	}
-	at := s.cfg.Clock().Unix()
 	out := make([]revoke.Event, 0, len(entries))
-	for rest := entries; len(rest) > 0; {
-		batch := make([]revoke.Entry, min(len(rest), revoke.MaxBatch))
-		for i, e := range rest[:len(batch)] {
-			if e.At == 0 {
-				e.At = at
-			}
-			batch[i] = e.Stamp()
-		}
-		rest = rest[len(batch):]
+	for batch := range revoke.Batches(entries, s.cfg.Clock().Unix()) {
 		seqs, err := s.j.AppendRevocations(ctx, batch)
 		if err != nil {
 			return out, fmt.Errorf("revoke: append to journal: %w", err)
