@@ -137,7 +137,7 @@ func (m *mailServer) Find(rcpt, subject string) []mailMessage {
 	return out
 }
 
-// The subjects of the auth service's messages (MAIL-CONTRACT.md).
+// The subjects of the auth service's messages (docs/API.md, "Email verification and password reset").
 const (
 	subjVerify          = "authmesh: confirm your email address"
 	subjReset           = "authmesh: reset your password"
