@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/authmesh/authmesh/internal/proc"
@@ -77,21 +73,12 @@ func deploy(ctx context.Context, dir, redis, database string) (d *deployment, er
 
 // build compiles the auth service and the example microservice.
 func build(ctx context.Context, dir string) (server, example string, err error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
+	server, example = filepath.Join(dir, "server"), filepath.Join(dir, "example")
+	err = proc.Build(ctx, proc.Binary{Out: server, Pkg: "./cmd/server"}, proc.Binary{Out: example, Pkg: "./examples/example-microservice"})
+	if errors.Is(err, proc.ErrNoModule) {
 		return "", "", errors.New("run loadtest from inside the authmesh module (go env GOMOD is empty), or give -auth-url and -service-url")
 	}
-	root := filepath.Dir(gomod)
-	server, example = filepath.Join(dir, "server"), filepath.Join(dir, "example")
-	for _, t := range []struct{ out, pkg string }{{server, "./cmd/server"}, {example, "./examples/example-microservice"}} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %v\n%s", t.pkg, err, msg)
-		}
-	}
-	return server, example, nil
+	return server, example, err
 }
 
 // start runs bin on a free port and waits until healthPath answers 200.

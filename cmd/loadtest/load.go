@@ -1,15 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/authclient"
 )
 
 // mix is the share of each operation; validated requests take the rest.
@@ -67,10 +68,10 @@ func (r *recorder) fail(op string, err error) {
 
 // drive registers and logs in the users, then runs the mix for Duration.
 func drive(ctx context.Context, d driver) (*results, error) {
-	client := &http.Client{
+	client := authclient.New(&http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 4 * d.Workers, MaxConnsPerHost: 0},
-	}
+	}, "")
 	run := time.Now().UnixNano()
 	owned := make([][]*user, d.Workers)
 	for w := range owned {
@@ -100,7 +101,7 @@ func drive(ctx context.Context, d driver) (*results, error) {
 }
 
 // work runs operations on the worker's users until ctx ends.
-func (d driver) work(ctx context.Context, client *http.Client, start time.Time, users []*user, rec *recorder) {
+func (d driver) work(ctx context.Context, client *authclient.Client, start time.Time, users []*user, rec *recorder) {
 	rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(len(rec.samples)+len(users))))
 	for ctx.Err() == nil {
 		u := users[rng.IntN(len(users))]
@@ -149,10 +150,10 @@ func (d driver) work(ctx context.Context, client *http.Client, start time.Time, 
 
 // refusedAfter polls the microservice with a logged-out token until it
 // answers 401 and returns how long that took.
-func (d driver) refusedAfter(ctx context.Context, client *http.Client, token string) (time.Duration, error) {
+func (d driver) refusedAfter(ctx context.Context, client *authclient.Client, token string) (time.Duration, error) {
 	began := time.Now()
 	for {
-		code, err := get(ctx, client, d.Service+"/api/protected", token)
+		code, err := client.Protected(ctx, d.Service, token)
 		if err != nil {
 			return 0, err
 		}
@@ -166,30 +167,15 @@ func (d driver) refusedAfter(ctx context.Context, client *http.Client, token str
 	}
 }
 
-func validate(ctx context.Context, client *http.Client, service, token string) error {
-	code, err := get(ctx, client, service+"/api/protected", token)
+func validate(ctx context.Context, client *authclient.Client, service, token string) error {
+	code, err := client.Protected(ctx, service, token)
 	if err == nil && code != http.StatusOK {
 		err = fmt.Errorf("GET /api/protected: status %d", code)
 	}
 	return err
 }
 
-func get(ctx context.Context, client *http.Client, url, token string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
-}
-
-func register(ctx context.Context, client *http.Client, auth string, u *user) error {
+func register(ctx context.Context, client *authclient.Client, auth string, u *user) error {
 	if err := graphQL(ctx, client, auth, "", `mutation($e: String!, $p: String!) { register(input: {email: $e, password: $p}) { message } }`,
 		map[string]any{"e": u.email, "p": u.password}, nil); err != nil {
 		return err
@@ -197,7 +183,7 @@ func register(ctx context.Context, client *http.Client, auth string, u *user) er
 	return login(ctx, client, auth, u)
 }
 
-func login(ctx context.Context, client *http.Client, auth string, u *user) error {
+func login(ctx context.Context, client *authclient.Client, auth string, u *user) error {
 	var out struct {
 		Login struct{ Token, RefreshToken string }
 	}
@@ -209,7 +195,7 @@ func login(ctx context.Context, client *http.Client, auth string, u *user) error
 	return nil
 }
 
-func refresh(ctx context.Context, client *http.Client, auth string, u *user) error {
+func refresh(ctx context.Context, client *authclient.Client, auth string, u *user) error {
 	var out struct {
 		RefreshToken struct{ Token, RefreshToken string }
 	}
@@ -221,42 +207,25 @@ func refresh(ctx context.Context, client *http.Client, auth string, u *user) err
 	return nil
 }
 
-func logout(ctx context.Context, client *http.Client, auth, token string) error {
+func logout(ctx context.Context, client *authclient.Client, auth, token string) error {
 	return graphQL(ctx, client, auth, token, `mutation { logout }`, nil, nil)
 }
 
 // graphQL posts one operation and decodes its data into out (if not nil);
 // a GraphQL error is an error.
-func graphQL(ctx context.Context, client *http.Client, auth, bearer, query string, vars map[string]any, out any) error {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+func graphQL(ctx context.Context, client *authclient.Client, auth, bearer, query string, vars map[string]any, out any) error {
+	a, err := client.Do(ctx, auth, authclient.Request{Query: query, Variables: vars, Bearer: bearer})
+	if errors.Is(err, authclient.ErrUndecodable) {
+		return fmt.Errorf("POST /graphql: status %d: %w", a.Status, err)
+	}
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, auth+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return fmt.Errorf("POST /graphql: status %d: %w", resp.StatusCode, err)
-	}
-	if len(r.Errors) > 0 {
-		return fmt.Errorf("POST /graphql: %s", r.Errors[0].Message)
+	if len(a.Errors) > 0 {
+		return fmt.Errorf("POST /graphql: %s", a.Errors[0].Message)
 	}
 	if out != nil {
-		return json.Unmarshal(r.Data, out)
+		return json.Unmarshal(a.Data, out)
 	}
 	return nil
 }

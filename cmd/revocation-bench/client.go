@@ -1,68 +1,42 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/authclient"
 )
 
 // client talks to the auth service's GraphQL API and to the services'
 // protected route over kept-alive connections. Safe for concurrent use.
 type client struct {
-	http *http.Client
+	c *authclient.Client
 }
 
 func newClient() *client {
-	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 32, IdleConnTimeout: time.Minute, DisableCompression: true}
-	return &client{http: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
+	hc := &http.Client{Transport: authclient.NewTransport(), Timeout: 5 * time.Second}
+	return &client{c: authclient.New(hc, "revocation-bench/1.0 (Linux x86_64)")}
 }
 
-func (c *client) close() { c.http.CloseIdleConnections() }
-
-// gqlError is one GraphQL error.
-type gqlError struct {
-	Message    string         `json:"message"`
-	Extensions map[string]any `json:"extensions"`
-}
+func (c *client) close() { c.c.CloseIdleConnections() }
 
 // graphql posts query (with an optional bearer token) and decodes
 // data[field] into out.
 func (c *client) graphql(ctx context.Context, base, query, bearer, field string, out any) error {
-	body, _ := json.Marshal(map[string]string{"query": query})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	a, err := c.c.Do(ctx, base, authclient.Request{Query: query, Bearer: bearer})
+	if errors.Is(err, authclient.ErrUndecodable) {
+		return fmt.Errorf("%s: status %d, undecodable body %.200q", field, a.Status, a.Body)
+	}
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "revocation-bench/1.0 (Linux x86_64)")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	if len(a.Errors) > 0 {
+		return fmt.Errorf("%s: %s (%v)", field, a.Errors[0].Message, a.Errors[0].Extensions["code"])
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	var r struct {
-		Data   map[string]json.RawMessage `json:"data"`
-		Errors []gqlError                 `json:"errors"`
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return fmt.Errorf("%s: status %d, undecodable body %.200q", field, resp.StatusCode, b)
-	}
-	if len(r.Errors) > 0 {
-		return fmt.Errorf("%s: %s (%v)", field, r.Errors[0].Message, r.Errors[0].Extensions["code"])
-	}
-	return json.Unmarshal(r.Data[field], out)
+	return a.Field(field, out)
 }
 
 // account is the benchmark user's credentials.
@@ -103,16 +77,5 @@ func (c *client) logout(ctx context.Context, base, token string) error {
 // status calls GET <service>/api/protected with token and returns the
 // HTTP status.
 func (c *client) status(ctx context.Context, service, token string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, service+"/api/protected", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return c.c.Protected(ctx, service, token)
 }

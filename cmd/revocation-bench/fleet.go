@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,21 +20,12 @@ type binaries struct {
 
 // build compiles the auth service and the example microservice into dir.
 func build(ctx context.Context, dir string) (binaries, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
+	b := binaries{Server: filepath.Join(dir, "bin", "server"), Example: filepath.Join(dir, "bin", "example")}
+	err := proc.Build(ctx, proc.Binary{Out: b.Server, Pkg: "./cmd/server"}, proc.Binary{Out: b.Example, Pkg: "./examples/example-microservice"})
+	if errors.Is(err, proc.ErrNoModule) {
 		return binaries{}, errors.New("run revocation-bench from inside the authmesh module (go env GOMOD is empty)")
 	}
-	root := filepath.Dir(gomod)
-	b := binaries{Server: filepath.Join(dir, "bin", "server"), Example: filepath.Join(dir, "bin", "example")}
-	for _, t := range []struct{ out, pkg string }{{b.Server, "./cmd/server"}, {b.Example, "./examples/example-microservice"}} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return binaries{}, fmt.Errorf("go build %s: %v\n%s", t.pkg, err, msg)
-		}
-	}
-	return b, nil
+	return b, err
 }
 
 // fleet owns every process started for one mode: Close stops them all.

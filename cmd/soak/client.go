@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/authclient"
 )
 
 // Bounds on one request: far above REDIS_TIMEOUT (2 s) and the store's
@@ -23,12 +22,11 @@ const (
 // client talks to the auth replicas' GraphQL API and to the
 // microservices' protected route. Safe for concurrent use.
 type client struct {
-	http *http.Client
+	c *authclient.Client
 }
 
 func newClient() *client {
-	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 32, IdleConnTimeout: time.Minute, DisableCompression: true}
-	return &client{http: &http.Client{Transport: tr}}
+	return &client{c: authclient.New(&http.Client{Transport: authclient.NewTransport()}, "authmesh-soak/1.0 (Linux x86_64)")}
 }
 
 // outcome is how one request ended, as a client sees it: kind is "" on
@@ -60,46 +58,24 @@ func transportKind(err error) string {
 func (c *client) graphql(ctx context.Context, base, query, bearer, field string, out any) outcome {
 	ctx, cancel := context.WithTimeout(ctx, authTimeout)
 	defer cancel()
-	body, _ := json.Marshal(map[string]string{"query": query})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return outcome{kindConnection, err.Error()}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "authmesh-soak/1.0 (Linux x86_64)")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
+	a, err := c.c.Do(ctx, base, authclient.Request{Query: query, Bearer: bearer})
+	if a == nil {
 		return outcome{transportKind(err), field + ": " + err.Error()}
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if a.Status >= 500 {
+		return outcome{kind5xx, fmt.Sprintf("%s: status %d from %s", field, a.Status, base)}
+	}
 	if err != nil {
-		return outcome{transportKind(err), field + ": " + err.Error()}
+		return outcome{fmt.Sprintf("status %d", a.Status), field + ": undecodable answer"}
 	}
-	if resp.StatusCode >= 500 {
-		return outcome{kind5xx, fmt.Sprintf("%s: status %d from %s", field, resp.StatusCode, base)}
-	}
-	var r struct {
-		Data   map[string]json.RawMessage `json:"data"`
-		Errors []struct {
-			Message    string         `json:"message"`
-			Extensions map[string]any `json:"extensions"`
-		} `json:"errors"`
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return outcome{fmt.Sprintf("status %d", resp.StatusCode), field + ": undecodable answer"}
-	}
-	if len(r.Errors) > 0 {
-		code, _ := r.Errors[0].Extensions["code"].(string)
+	if len(a.Errors) > 0 {
+		code := a.Errors[0].Code()
 		if code == "" {
 			code = "GraphQL error without a code"
 		}
-		return outcome{code, field + ": " + r.Errors[0].Message}
+		return outcome{code, field + ": " + a.Errors[0].Message}
 	}
-	if err := json.Unmarshal(r.Data[field], out); err != nil {
+	if err := a.Field(field, out); err != nil {
 		return outcome{"undecodable data", field + ": " + err.Error()}
 	}
 	return outcome{}
@@ -110,16 +86,5 @@ func (c *client) graphql(ctx context.Context, base, query, bearer, field string,
 func (c *client) validate(ctx context.Context, service, token string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, serviceTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, service+"/api/protected", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return c.c.Protected(ctx, service, token)
 }

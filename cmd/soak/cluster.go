@@ -10,7 +10,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -31,20 +30,12 @@ type binaries struct {
 
 // build compiles the auth service and the example microservice into dir.
 func build(ctx context.Context, dir string) (binaries, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
+	b := binaries{Server: filepath.Join(dir, "bin", "server"), Example: filepath.Join(dir, "bin", "example")}
+	err := proc.Build(ctx, proc.Binary{Out: b.Server, Pkg: "./cmd/server"}, proc.Binary{Out: b.Example, Pkg: "./examples/example-microservice"})
+	if errors.Is(err, proc.ErrNoModule) {
 		return binaries{}, errors.New("run soak from inside the authmesh module (go env GOMOD is empty)")
 	}
-	b := binaries{Server: filepath.Join(dir, "bin", "server"), Example: filepath.Join(dir, "bin", "example")}
-	for _, t := range []struct{ out, pkg string }{{b.Server, "./cmd/server"}, {b.Example, "./examples/example-microservice"}} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
-		cmd.Dir = filepath.Dir(gomod)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return binaries{}, fmt.Errorf("go build %s: %v\n%s", t.pkg, err, msg)
-		}
-	}
-	return b, nil
+	return b, err
 }
 
 // authEnv configures the auth replicas beyond their dependencies. Cheap

@@ -1,7 +1,7 @@
 // Package proc runs the child processes of the end-to-end tests and of the
-// propagation benchmark (cmd/revocation-bench): start a binary with its
-// output captured, wait until it is ready or has exited, and stop it
-// (SIGINT, then SIGKILL).
+// operator commands (cmd/revocation-bench, cmd/loadtest, cmd/soak): build
+// the module's binaries, start a binary with its output captured, wait
+// until it is ready or has exited, and stop it (SIGINT, then SIGKILL).
 package proc
 
 import (

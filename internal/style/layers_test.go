@@ -47,7 +47,7 @@ var layers = []layer{
 			"internal/bearer", "internal/clientip", "internal/device", "internal/password",
 			"internal/ratelimit", "internal/secretenv", "internal/healthcheck", "internal/redisconn",
 			"internal/proc", "internal/origin", "internal/certreload", "internal/mail",
-			"internal/telemetry",
+			"internal/telemetry", "internal/authclient",
 		},
 		mayNot: concat(sqlLibs, grpcLibs),
 	},
@@ -135,7 +135,7 @@ var layers = []layer{
 		// The burst and sustained modes write through the auth service's
 		// own revocation stores (the Redis writer, or the SQL journal and
 		// its feed) and follow them with validators' own synchronisers.
-		may: []string{"internal/proc", "internal/revoke", "internal/revoke/redisstore", "internal/revoke/redissync",
+		may: []string{"internal/proc", "internal/authclient", "internal/revoke", "internal/revoke/redisstore", "internal/revoke/redissync",
 			"internal/revoke/sqljournal", "internal/revoke/feed", "internal/revoke/feedsync", "internal/revoke/feedwire", "internal/store"},
 	},
 	{
