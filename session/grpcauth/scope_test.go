@@ -3,10 +3,8 @@ package grpcauth_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/authmesh/authmesh/session"
@@ -24,13 +22,7 @@ func TestRequireScopeAndAudience(t *testing.T) {
 		grpcauth.RequireScope(watchMethod, "echo:watch"),
 		grpcauth.Exempt(openMethod, openWatch))
 	iss := issuer(t, secret, nil)
-	svc := func(aud string, scopes ...string) string {
-		raw, _, err := iss.IssueService("caller", []string{aud}, scopes, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	}
+	svc := func(aud string, scopes ...string) string { return serviceToken(t, iss, aud, scopes...) }
 	user, _ := mint(t, iss, "user-1")
 	tests := []struct {
 		name   string
@@ -46,14 +38,10 @@ func TestRequireScopeAndAudience(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tt.tok)
-			_, err := callUnary(ctx, cc, whoamiMethod)
-			if got := status.Code(err); got != tt.unary {
+			_, uerr, _, err := callBoth(t, cc, tt.tok)
+			if got := status.Code(uerr); got != tt.unary {
 				t.Errorf("unary: got %v; want %v", got, tt.unary)
 			}
-			_, err = callStream(ctx, cc, watchMethod)
 			if got := status.Code(err); got != tt.stream {
 				t.Errorf("stream: got %v; want %v", got, tt.stream)
 			}

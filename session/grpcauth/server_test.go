@@ -139,6 +139,32 @@ func callStream(ctx context.Context, cc *grpc.ClientConn, method string, opts ..
 	return out.GetValue(), nil
 }
 
+// callBoth calls the echo service's whoami (unary) and watch (stream)
+// methods with tok as the bearer token, none when it is empty, and returns
+// the user id each handler saw and each call's error.
+func callBoth(t *testing.T, cc *grpc.ClientConn, tok string) (unaryWho string, unaryErr error, streamWho string, streamErr error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if tok != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	}
+	unaryWho, unaryErr = callUnary(ctx, cc, whoamiMethod)
+	streamWho, streamErr = callStream(ctx, cc, watchMethod)
+	return unaryWho, unaryErr, streamWho, streamErr
+}
+
+// serviceToken is a service token of iss for the client "caller", with
+// audience aud and scopes.
+func serviceToken(t *testing.T, iss *token.Issuer, aud string, scopes ...string) string {
+	t.Helper()
+	raw, _, err := iss.IssueService("caller", []string{aud}, scopes, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 func issuer(t testing.TB, sec string, clock func() time.Time) *token.Issuer {
 	t.Helper()
 	return tokentest.HMACIssuer(t, sec, token.IssuerConfig{Clock: clock})
