@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/authmesh/authmesh/internal/admin/adminwire"
 )
 
 // client calls the admin API and prints its answers.
@@ -96,25 +98,15 @@ func (c *client) send(ctx context.Context, method, path string, in, out any) err
 	return nil
 }
 
-// user is an account as the admin API returns it.
-type user struct {
-	ID          string     `json:"id"`
-	Email       string     `json:"email"`
-	CreatedAt   time.Time  `json:"created_at"`
-	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
-	Disabled    bool       `json:"disabled"`
-	DisabledAt  *time.Time `json:"disabled_at,omitempty"`
-}
-
 // userPath is the API path of the account named by who (email or id).
 func userPath(who string) string { return "/admin/v1/users/" + url.PathEscape(who) }
 
 // resolve returns the id of the account named by who (an email or an id).
-func (c *client) resolve(ctx context.Context, who string) (user, error) {
+func (c *client) resolve(ctx context.Context, who string) (adminwire.User, error) {
 	if strings.TrimSpace(who) == "" {
-		return user{}, usageError{"give a user's email or id"}
+		return adminwire.User{}, usageError{"give a user's email or id"}
 	}
-	var u user
+	var u adminwire.User
 	err := c.call(ctx, http.MethodGet, userPath(who), &u)
 	return u, err
 }

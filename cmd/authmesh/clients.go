@@ -8,18 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
-	"time"
-)
 
-// serviceClient is a service client as the admin API returns it.
-type serviceClient struct {
-	ID        string     `json:"id"`
-	Audiences []string   `json:"audiences"`
-	Scopes    []string   `json:"scopes"`
-	Disabled  bool       `json:"disabled"`
-	CreatedAt *time.Time `json:"created_at,omitempty"`
-	Secret    string     `json:"client_secret,omitempty"`
-}
+	"github.com/authmesh/authmesh/internal/admin/adminwire"
+)
 
 // listFlag collects a repeated flag.
 type listFlag []string
@@ -30,7 +21,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // clientPath is the API path of the service client id.
 func clientPath(id string) string { return "/admin/v1/clients/" + url.PathEscape(id) }
 
-func clientTable(cs ...serviceClient) func(io.Writer) {
+func clientTable(cs ...adminwire.Client) func(io.Writer) {
 	return func(out io.Writer) {
 		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "CLIENT\tAUDIENCES\tSCOPES\tSTATUS\tCREATED")
@@ -39,7 +30,7 @@ func clientTable(cs ...serviceClient) func(io.Writer) {
 			if c.Disabled {
 				status = "disabled"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.ID, dash(strings.Join(c.Audiences, ",")), dash(strings.Join(c.Scopes, ",")), status, when(c.CreatedAt))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.ID, dash(strings.Join(c.Audiences, ",")), dash(strings.Join(c.Scopes, ",")), status, when(&c.CreatedAt))
 		}
 		w.Flush()
 	}
@@ -52,8 +43,8 @@ func clientsCreate(ctx context.Context, c *client, o *options, args []string) er
 	if len(o.audiences) == 0 {
 		return usageError{"a client needs at least one --audience (a service it may get tokens for)"}
 	}
-	body := map[string]any{"id": args[0], "audiences": []string(o.audiences), "scopes": append([]string{}, o.scopes...)}
-	var out serviceClient
+	body := adminwire.CreateClient{ID: args[0], Audiences: o.audiences, Scopes: append([]string{}, o.scopes...)}
+	var out adminwire.Client
 	if err := c.send(ctx, http.MethodPost, "/admin/v1/clients", body, &out); err != nil {
 		return err
 	}
@@ -65,7 +56,7 @@ func clientsCreate(ctx context.Context, c *client, o *options, args []string) er
 
 func clientsList(ctx context.Context, c *client, _ *options, _ []string) error {
 	var out struct {
-		Clients []serviceClient `json:"clients"`
+		Clients []adminwire.Client `json:"clients"`
 	}
 	if err := c.call(ctx, http.MethodGet, "/admin/v1/clients", &out); err != nil {
 		return err

@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"text/tabwriter"
-	"time"
+
+	"github.com/authmesh/authmesh/internal/admin/adminwire"
 )
 
-func userTable(users ...user) func(io.Writer) {
+func userTable(users ...adminwire.User) func(io.Writer) {
 	return func(out io.Writer) {
 		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ID\tEMAIL\tSTATUS\tCREATED\tLAST LOGIN")
@@ -39,7 +40,7 @@ func userAction(ctx context.Context, c *client, who, action string) error {
 	if err != nil {
 		return err
 	}
-	var after user
+	var after adminwire.User
 	if err := c.call(ctx, http.MethodPost, userPath(u.ID)+"/"+action, &after); err != nil {
 		return err
 	}
@@ -74,25 +75,13 @@ func usersDelete(ctx context.Context, c *client, o *options, args []string) erro
 	})
 }
 
-// session is a device session as the admin API returns it.
-type session struct {
-	ID         string    `json:"id"`
-	DeviceType string    `json:"device_type"`
-	DeviceName string    `json:"device_name"`
-	IPAddress  string    `json:"ip_address"`
-	UserAgent  string    `json:"user_agent"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-}
-
 func sessionsList(ctx context.Context, c *client, _ *options, args []string) error {
 	u, err := c.resolve(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	var out struct {
-		Sessions []session `json:"sessions"`
+		Sessions []adminwire.Session `json:"sessions"`
 	}
 	if err := c.call(ctx, http.MethodGet, userPath(u.ID)+"/sessions", &out); err != nil {
 		return err
@@ -122,20 +111,9 @@ func sessionsRevoke(ctx context.Context, c *client, _ *options, args []string) e
 	return c.print(out, func(w io.Writer) { fmt.Fprintf(w, "revoked session %s of %s\n", args[1], u.Email) })
 }
 
-// key is a signing key as the admin API returns it.
-type key struct {
-	KeyID        string    `json:"kid"`
-	Algorithm    string    `json:"alg"`
-	CreatedAt    time.Time `json:"created_at"`
-	SignFrom     time.Time `json:"sign_from"`
-	SignUntil    time.Time `json:"sign_until"`
-	PublishUntil time.Time `json:"publish_until"`
-	Signing      bool      `json:"signing"`
-}
-
 func keysList(ctx context.Context, c *client, _ *options, _ []string) error {
 	var out struct {
-		Keys []key `json:"keys"`
+		Keys []adminwire.Key `json:"keys"`
 	}
 	if err := c.call(ctx, http.MethodGet, "/admin/v1/keys", &out); err != nil {
 		return err
@@ -188,24 +166,13 @@ func tokensRevokeBefore(ctx context.Context, c *client, o *options, args []strin
 	})
 }
 
-// event is a security event as the admin API returns it.
-type event struct {
-	At        time.Time `json:"at"`
-	Event     string    `json:"event"`
-	UserID    string    `json:"user_id,omitempty"`
-	SessionID string    `json:"session_id,omitempty"`
-	IP        string    `json:"ip,omitempty"`
-	UserAgent string    `json:"user_agent,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-}
-
 func auditList(ctx context.Context, c *client, o *options, _ []string) error {
 	q := url.Values{"limit": {fmt.Sprint(o.limit)}}
 	if o.user != "" {
 		q.Set("user", o.user)
 	}
 	var out struct {
-		Events []event `json:"events"`
+		Events []adminwire.Event `json:"events"`
 	}
 	if err := c.call(ctx, http.MethodGet, "/admin/v1/audit?"+q.Encode(), &out); err != nil {
 		return err

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authmesh/authmesh/internal/admin/adminwire"
 	"github.com/authmesh/authmesh/internal/auth"
 	"github.com/authmesh/authmesh/internal/bearer"
 )
@@ -56,15 +57,7 @@ type Service interface {
 var _ Service = (*auth.Service)(nil)
 
 // Key is a signing key as the admin API shows it (no private material).
-type Key struct {
-	KeyID        string    `json:"kid"`
-	Algorithm    string    `json:"alg"`
-	CreatedAt    time.Time `json:"created_at"`
-	SignFrom     time.Time `json:"sign_from"`
-	SignUntil    time.Time `json:"sign_until"`
-	PublishUntil time.Time `json:"publish_until"`
-	Signing      bool      `json:"signing"` // the key signs new tokens now
-}
+type Key = adminwire.Key
 
 // Keys lists and rotates the signing keys; the server adapts the key ring
 // to it. Nil in Config when the service signs with a shared JWT_SECRET.
@@ -162,33 +155,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// userJSON is an account as the admin API shows it.
-type userJSON struct {
-	ID          string     `json:"id"`
-	Email       string     `json:"email"`
-	CreatedAt   time.Time  `json:"created_at"`
-	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
-	Disabled    bool       `json:"disabled"`
-	DisabledAt  *time.Time `json:"disabled_at,omitempty"`
-}
-
-func toUser(u auth.User) userJSON {
-	return userJSON{
+func toUser(u auth.User) adminwire.User {
+	return adminwire.User{
 		ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, LastLoginAt: timePtr(u.LastLoginAt),
 		Disabled: !u.DisabledAt.IsZero(), DisabledAt: timePtr(u.DisabledAt),
 	}
-}
-
-// sessionJSON is a device session as the admin API shows it.
-type sessionJSON struct {
-	ID         string    `json:"id"`
-	DeviceType string    `json:"device_type"`
-	DeviceName string    `json:"device_name"`
-	IPAddress  string    `json:"ip_address"`
-	UserAgent  string    `json:"user_agent"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -258,9 +229,9 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]sessionJSON, 0, len(list))
+	out := make([]adminwire.Session, 0, len(list))
 	for _, s := range list {
-		out = append(out, sessionJSON{
+		out = append(out, adminwire.Session{
 			ID: s.ID, DeviceType: s.DeviceType, DeviceName: s.DeviceName, IPAddress: s.IPAddress, UserAgent: s.UserAgent,
 			CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, ExpiresAt: s.ExpiresAt,
 		})
@@ -417,17 +388,6 @@ func (h *Handler) action(r *http.Request, name string, args ...any) {
 	h.svc.AdminAudit(r.Context(), name, userID, strings.TrimSpace(detail), auth.ClientInfo{IP: ip, UserAgent: r.UserAgent()})
 }
 
-// auditJSON is a security event as the admin API shows it.
-type auditJSON struct {
-	At        time.Time `json:"at"`
-	Event     string    `json:"event"`
-	UserID    string    `json:"user_id,omitempty"`
-	SessionID string    `json:"session_id,omitempty"`
-	IP        string    `json:"ip,omitempty"`
-	UserAgent string    `json:"user_agent,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-}
-
 func (h *Handler) auditEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := 100
@@ -457,9 +417,9 @@ func (h *Handler) auditEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]auditJSON, 0, len(list))
+	out := make([]adminwire.Event, 0, len(list))
 	for _, e := range list {
-		out = append(out, auditJSON{At: e.At, Event: e.Event, UserID: e.UserID, SessionID: e.SessionID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail})
+		out = append(out, adminwire.Event{At: e.At, Event: e.Event, UserID: e.UserID, SessionID: e.SessionID, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/authmesh/authmesh/internal/admin/adminwire"
 	"github.com/authmesh/authmesh/internal/auth"
 )
 
@@ -28,20 +28,8 @@ type Clients interface {
 
 var _ Clients = (*auth.Clients)(nil)
 
-// clientJSON is a service client as the admin API shows it: never its
-// secret's hash. Secret is set only in the answer that created or rotated
-// it, the one time it is shown.
-type clientJSON struct {
-	ID        string    `json:"id"`
-	Audiences []string  `json:"audiences"`
-	Scopes    []string  `json:"scopes"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at,omitzero"`
-	Secret    string    `json:"client_secret,omitempty"`
-}
-
-func toClient(c auth.ServiceClient) clientJSON {
-	out := clientJSON{ID: c.ID, Audiences: c.Audiences, Scopes: c.Scopes, Disabled: c.Disabled, CreatedAt: c.CreatedAt}
+func toClient(c auth.ServiceClient) adminwire.Client {
+	out := adminwire.Client{ID: c.ID, Audiences: c.Audiences, Scopes: c.Scopes, Disabled: c.Disabled, CreatedAt: c.CreatedAt}
 	if out.Audiences == nil {
 		out.Audiences = []string{}
 	}
@@ -49,13 +37,6 @@ func toClient(c auth.ServiceClient) clientJSON {
 		out.Scopes = []string{}
 	}
 	return out
-}
-
-// createClientRequest is the body of POST /clients.
-type createClientRequest struct {
-	ID        string   `json:"id"`
-	Audiences []string `json:"audiences"`
-	Scopes    []string `json:"scopes"`
 }
 
 // clients answers 409 NO_CLIENTS when the handler has no Clients, and
@@ -78,7 +59,7 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) {
 		h.failClient(w, r, "", err)
 		return
 	}
-	out := make([]clientJSON, 0, len(list))
+	out := make([]adminwire.Client, 0, len(list))
 	for _, c := range list {
 		out = append(out, toClient(c))
 	}
@@ -90,7 +71,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req createClientRequest
+	var req adminwire.CreateClient
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {

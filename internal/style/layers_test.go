@@ -106,8 +106,12 @@ var layers = []layer{
 	{
 		name:   "the operator's admin API over auth",
 		pkgs:   []string{"internal/admin"},
-		may:    []string{"internal/auth", "internal/bearer"},
+		may:    []string{"internal/auth", "internal/bearer", "internal/admin/adminwire"},
 		mayNot: concat(sqlLibs, redisLibs, grpcLibs),
+	},
+	{
+		name: "the admin API's JSON, shared by the API and the CLI",
+		pkgs: []string{"internal/admin/adminwire"},
 	},
 	{
 		name: "wiring: configuration, routes, background components",
@@ -127,7 +131,7 @@ var layers = []layer{
 	{
 		name: "the operator's CLI: an HTTP client of the admin API",
 		pkgs: []string{"cmd/authmesh"},
-		may:  []string{"internal/secretenv"},
+		may:  []string{"internal/secretenv", "internal/admin/adminwire"},
 	},
 	{
 		name: "the benchmarks",
