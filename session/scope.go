@@ -44,20 +44,29 @@ const InsufficientScopeBody = "Insufficient scope"
 func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	challenge := `Bearer error="insufficient_scope", scope="` + strings.Join(scopes, " ") + `"`
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := GetClaims(r.Context())
-			if !ok {
-				reject(w, ErrMissingToken)
-				return
-			}
-			if !c.HasScope(scopes...) {
-				w.Header().Set("WWW-Authenticate", challenge)
-				http.Error(w, InsufficientScopeBody, http.StatusForbidden)
-				return
-			}
-			next.ServeHTTP(w, r)
+		return guard(next, func(c *Claims) bool { return c.HasScope(scopes...) }, func(w http.ResponseWriter) {
+			w.Header().Set("WWW-Authenticate", challenge)
+			http.Error(w, InsufficientScopeBody, http.StatusForbidden)
 		})
 	}
+}
+
+// guard returns a handler that serves next when the claims HTTPMiddleware
+// put in the request's context pass allow, answers 401 when there are
+// none, and otherwise lets deny answer.
+func guard(next http.Handler, allow func(*Claims) bool, deny func(http.ResponseWriter)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := GetClaims(r.Context())
+		if !ok {
+			reject(w, ErrMissingToken)
+			return
+		}
+		if !allow(c) {
+			deny(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // RequireAudience returns middleware for one route or group of routes
@@ -68,18 +77,7 @@ func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 // one per route. Like RequireScope it goes inside HTTPMiddleware.
 func RequireAudience(aud string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := GetClaims(r.Context())
-			if !ok {
-				reject(w, ErrMissingToken)
-				return
-			}
-			if !c.HasAudience(aud) {
-				reject(w, ErrInvalidClaims)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
+		return guard(next, func(c *Claims) bool { return c.HasAudience(aud) }, func(w http.ResponseWriter) { reject(w, ErrInvalidClaims) })
 	}
 }
 
@@ -95,16 +93,7 @@ const EmailNotVerifiedBody = "Email address not verified"
 // RequireScope it goes inside HTTPMiddleware; a request without claims
 // gets 401.
 func RequireVerifiedEmail(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := GetClaims(r.Context())
-		if !ok {
-			reject(w, ErrMissingToken)
-			return
-		}
-		if !c.EmailVerified {
-			http.Error(w, EmailNotVerifiedBody, http.StatusForbidden)
-			return
-		}
-		next.ServeHTTP(w, r)
+	return guard(next, func(c *Claims) bool { return c.EmailVerified }, func(w http.ResponseWriter) {
+		http.Error(w, EmailNotVerifiedBody, http.StatusForbidden)
 	})
 }
